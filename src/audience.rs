@@ -1,0 +1,1 @@
+//! Recipients: CSV streaming, exclusions, duplicates, official accounts.

@@ -1,0 +1,82 @@
+//! The command line: clap definitions and the dispatch from a parsed command to the library.
+//!
+//! This is the one reporting layer: library errors are `thiserror` enums, turned here into
+//! miette reports (with their cause chain) and exit codes.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit;
+
+/// Declarative broadcast campaigns for the Tencent Cloud IM (Chat) REST API.
+///
+/// A campaign is a YAML file: who receives it, what they receive, push settings, rate and
+/// schedule. `timcast validate` checks campaign files without touching the network.
+#[derive(Debug, Parser)]
+#[command(name = "timcast", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 success, 1 user error (bad file or flag), \
+2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check campaign files: syntax, keys, files, CSV headers, templates and API limits. No network.
+    ///
+    /// Every problem is printed as file:line:col with the offending text underlined and a hint.
+    /// Exits 0 when every file is valid, 1 otherwise.
+    ///
+    /// Example: timcast validate campaigns/*.yaml
+    Validate {
+        /// Campaign files to check.
+        #[arg(required = true, value_name = "CAMPAIGN")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the campaign file (for editors: yaml-language-server, VS Code).
+    ///
+    /// Example: timcast schema > schema/campaign.schema.json
+    Schema,
+}
+
+/// Parses `args` and runs the command.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are not errors; anything else is a user error (exit 1).
+            let code = if err.use_stderr() { exit::USER_ERROR } else { exit::OK };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(exit::USER_ERROR)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> miette::Result<u8> {
+    match command {
+        Command::Validate { files } => Ok(crate::campaign::validate_command(&files)),
+        Command::Schema => {
+            let schema = crate::campaign::schema_json();
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{schema}")
+                .map_err(|e| miette::miette!("cannot write the schema to stdout: {e}"))?;
+            Ok(exit::OK)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The Handlebars registry and helpers: recipient -> rendered message.
