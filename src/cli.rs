@@ -18,8 +18,10 @@ use crate::exit;
 /// schedule. `timcast validate` checks campaign files without touching the network.
 #[derive(Debug, Parser)]
 #[command(name = "timcast", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 user error (bad file or flag), \
-2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 user error (bad file or flag), \
+2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -54,7 +56,11 @@ where
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version are not errors; anything else is a user error (exit 1).
-            let code = if err.use_stderr() { exit::USER_ERROR } else { exit::OK };
+            let code = if err.use_stderr() {
+                exit::USER_ERROR
+            } else {
+                exit::OK
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }

@@ -1,14 +1,234 @@
 //! The campaign file format (version 1): loading, validation and JSON Schema.
+//!
+//! Loading goes in stages, each collecting every problem it finds before the next runs:
+//! YAML syntax ([`yaml`]), structure against the schema ([`structure`]), then the meaning of
+//! the values: files, CSV headers, templates, API limits ([`checks`]).
 
-use std::path::PathBuf;
+pub mod checks;
+pub mod diagnostic;
+pub mod model;
+pub mod structure;
+pub mod yaml;
 
-/// Validates campaign files and prints their diagnostics; returns the exit code.
-pub fn validate_command(files: &[PathBuf]) -> u8 {
-    let _ = files;
-    crate::exit::USER_ERROR
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::*;
+
+/// A campaign file that loaded, with everything needed to locate later problems in it.
+#[derive(Debug, Clone)]
+pub struct LoadedCampaign {
+    pub campaign: Campaign,
+    /// The campaign file as given.
+    pub path: PathBuf,
+    /// The directory that relative paths in the file are resolved against (and must stay in).
+    pub dir: PathBuf,
+    /// The file's text, for diagnostics.
+    pub source: String,
+    /// The YAML tree, for the spans of values.
+    pub root: yaml::Node,
 }
 
-/// The JSON Schema of the campaign file.
+/// The outcome of loading and validating one campaign file.
+#[derive(Debug)]
+pub struct Validation {
+    /// Present when the file's structure was sound enough to build the typed model.
+    pub loaded: Option<LoadedCampaign>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Texts of the files the diagnostics point into (the campaign, its template files).
+    pub sources: BTreeMap<PathBuf, String>,
+}
+
+impl Validation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+
+    /// Every diagnostic rendered with its snippet, in file and line order.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for diagnostic in &self.diagnostics {
+            let source = self.sources.get(&diagnostic.file).map(String::as_str);
+            out.push_str(&diagnostic.render(source));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// One line: `FILE: valid` or `FILE: 2 errors, 1 warning`.
+    pub fn summary(&self, path: &Path) -> String {
+        let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        match (errors, warnings) {
+            (0, 0) => format!("{}: valid", path.display()),
+            (0, w) => format!("{}: valid ({})", path.display(), plural(w, "warning")),
+            (e, 0) => format!("{}: {}", path.display(), plural(e, "error")),
+            (e, w) => format!(
+                "{}: {}, {}",
+                path.display(),
+                plural(e, "error"),
+                plural(w, "warning")
+            ),
+        }
+    }
+
+    /// The campaign when the file has no errors.
+    pub fn into_result(self) -> Result<LoadedCampaign, Box<Validation>> {
+        if self.has_errors() {
+            return Err(Box::new(self));
+        }
+        match self.loaded {
+            Some(loaded) => Ok(loaded),
+            None => Err(Box::new(Validation {
+                loaded: None,
+                diagnostics: self.diagnostics,
+                sources: self.sources,
+            })),
+        }
+    }
+}
+
+/// The campaign file's JSON Schema, derived from [`model::Campaign`].
+pub fn schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = serde_json::to_value(schemars::schema_for!(Campaign))
+            .unwrap_or(serde_json::Value::Null);
+        if let Some(object) = schema.as_object_mut() {
+            object.insert(
+                "$id".to_owned(),
+                serde_json::Value::from(
+                    "https://github.com/timcast/timcast/schema/campaign.schema.json",
+                ),
+            );
+        }
+        schema
+    })
+}
+
+/// The JSON Schema as the pretty-printed text `timcast schema` prints.
 pub fn schema_json() -> String {
-    String::from("{}")
+    serde_json::to_string_pretty(schema()).unwrap_or_default()
+}
+
+/// Loads a campaign file and runs every check that needs no network.
+pub fn validate(path: &Path) -> Validation {
+    let mut validation = Validation {
+        loaded: None,
+        diagnostics: Vec::new(),
+        sources: BTreeMap::new(),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            validation.diagnostics.push(
+                Diagnostic::error(path, None, format!("cannot read the campaign file: {err}"))
+                    .with_help(
+                        "check the path; campaign files are YAML, e.g. campaigns/welcome.yaml",
+                    ),
+            );
+            return validation;
+        }
+    };
+    let source = match String::from_utf8(bytes) {
+        Ok(source) => source,
+        Err(err) => {
+            let offset = err.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+            let column = text[..offset.min(text.len())]
+                .rsplit('\n')
+                .next()
+                .map_or(1, |l| l.chars().count() + 1);
+            validation.diagnostics.push(
+                Diagnostic::error(
+                    path,
+                    Some(yaml::Span {
+                        offset,
+                        len: 1,
+                        line,
+                        column,
+                    }),
+                    "the file is not valid UTF-8",
+                )
+                .with_help("save the campaign file as UTF-8"),
+            );
+            validation.sources.insert(path.to_owned(), text);
+            return validation;
+        }
+    };
+    validation.sources.insert(path.to_owned(), source.clone());
+    let root = match yaml::parse(&source) {
+        Ok(root) => root,
+        Err(err) => {
+            validation.diagnostics.push(
+                Diagnostic::error(path, err.span, format!("invalid YAML: {}", err.message))
+                    .with_help("fix the YAML syntax; `timcast schema` describes the expected keys"),
+            );
+            return validation;
+        }
+    };
+    validation
+        .diagnostics
+        .extend(structure::check(&root, schema(), path));
+    if validation.has_errors() {
+        return validation;
+    }
+    let campaign: Campaign = match serde_json::from_value(root.to_json()) {
+        Ok(campaign) => campaign,
+        Err(err) => {
+            validation.diagnostics.push(Diagnostic::error(
+                path,
+                None,
+                format!("the campaign could not be read: {err}"),
+            ));
+            return validation;
+        }
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let loaded = LoadedCampaign {
+        campaign,
+        path: path.to_owned(),
+        dir,
+        source,
+        root,
+    };
+    let found = checks::check(&loaded);
+    validation.diagnostics.extend(found.diagnostics);
+    validation.sources.extend(found.sources);
+    validation
+        .diagnostics
+        .sort_by_key(|d| (d.file != loaded.path, d.span.map(|s| (s.line, s.column))));
+    validation.loaded = Some(loaded);
+    validation
+}
+
+/// `timcast validate`: prints every file's diagnostics and a summary line; 0 when all are valid.
+pub fn validate_command(files: &[PathBuf]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    let mut failed = false;
+    for path in files {
+        let validation = validate(path);
+        failed |= validation.has_errors();
+        let _ = write!(out, "{}", validation.render());
+        let _ = writeln!(out, "{}", validation.summary(path));
+    }
+    if failed {
+        crate::exit::USER_ERROR
+    } else {
+        crate::exit::OK
+    }
 }
