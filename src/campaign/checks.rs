@@ -441,14 +441,20 @@ impl Checks<'_> {
             known.extend(header.columns.iter().cloned());
         }
         // Without a readable CSV, its columns are unknown: variable checks would only add noise.
-        let check_variables = campaign.audience.csv.is_none() || header.is_some();
+        let audience = &campaign.audience;
+        let check_variables =
+            header.is_some() || (audience.csv.is_none() && audience.official_account.is_some());
         for template in self.template_sources() {
             let compiled = match render::compile(&template.text) {
                 Ok(compiled) => compiled,
                 Err(err) => {
                     let (line, column) = err.pos().unwrap_or((1, 1));
                     let span = self.template_span(&template, line, column, 1);
-                    let reason = err.reason().to_string();
+                    let mut reason = err.reason().to_string();
+                    // The parser lists every rule it expected; that list helps nobody.
+                    if let Some(cut) = reason.find(": expected ").filter(|_| reason.len() > 100) {
+                        reason.truncate(cut);
+                    }
                     self.push_template(
                         &template,
                         span,
@@ -543,6 +549,14 @@ impl Checks<'_> {
         len: usize,
     ) -> Option<Span> {
         if template.file.is_some() {
+            // Errors at the end of the text (an unclosed block) point after its last character.
+            let lines = template.text.lines().count().max(1);
+            let (line, column) = if line > lines {
+                let last = template.text.lines().last().unwrap_or_default();
+                (lines, last.chars().count() + 1)
+            } else {
+                (line, column)
+            };
             let offset = offset_of(&template.text, line, column);
             return Some(Span {
                 offset,
@@ -769,7 +783,11 @@ pub fn resolve_inside(dir: &Path, relative: &str) -> Result<PathBuf, PathProblem
             return Err(PathProblem::Escapes);
         }
     }
-    let joined = dir.join(candidate);
+    let joined = if dir == Path::new(".") {
+        candidate.to_owned()
+    } else {
+        dir.join(candidate)
+    };
     let real = joined.canonicalize().map_err(|_| PathProblem::Missing)?;
     let real_dir = dir.canonicalize().map_err(|_| PathProblem::Missing)?;
     if !real.starts_with(&real_dir) {

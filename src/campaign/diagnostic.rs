@@ -96,9 +96,11 @@ impl fmt::Display for Diagnostic {
 
 /// The source line of `span` with carets under the spanned text (first line only).
 fn render_snippet(out: &mut String, source: &str, span: Span, label: Option<&str>) {
-    let Some(line_text) = source.lines().nth(span.line.saturating_sub(1)) else {
-        return;
-    };
+    // Past the last line (an empty file, an error at the very end): show an empty line.
+    let line_text = source
+        .lines()
+        .nth(span.line.saturating_sub(1))
+        .unwrap_or_default();
     let line_text = line_text.trim_end_matches('\r');
     let number = span.line.to_string();
     let gutter = " ".repeat(number.len());

@@ -102,17 +102,7 @@ impl Validation {
 pub fn schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let mut schema = serde_json::to_value(schemars::schema_for!(Campaign))
-            .unwrap_or(serde_json::Value::Null);
-        if let Some(object) = schema.as_object_mut() {
-            object.insert(
-                "$id".to_owned(),
-                serde_json::Value::from(
-                    "https://github.com/timcast/timcast/schema/campaign.schema.json",
-                ),
-            );
-        }
-        schema
+        serde_json::to_value(schemars::schema_for!(Campaign)).unwrap_or(serde_json::Value::Null)
     })
 }
 
@@ -173,7 +163,13 @@ pub fn validate(path: &Path) -> Validation {
         Err(err) => {
             validation.diagnostics.push(
                 Diagnostic::error(path, err.span, format!("invalid YAML: {}", err.message))
-                    .with_help("fix the YAML syntax; `timcast schema` describes the expected keys"),
+                    .with_help(if err.message.starts_with("duplicate") {
+                        "a key may appear only once in a mapping: remove or rename one of them"
+                    } else if err.message.contains("empty") {
+                        "start from an example: campaigns/welcome.yaml"
+                    } else {
+                        "fix the YAML syntax (indent with spaces; quote text that contains `: ` or starts with `{`, `[`, `@` or `#`)"
+                    }),
             );
             return validation;
         }

@@ -224,7 +224,10 @@ impl<'a> Checker<'a> {
                 .collect::<Vec<_>>()
                 .join(" or ");
             let name = if path.is_empty() { "the file" } else { path };
-            let found = node.value.kind();
+            let found = match &node.value {
+                Value::String(s) if s.chars().count() <= 40 => format!("the text `{s}`"),
+                other => other.kind().to_owned(),
+            };
             let hint = match (&node.value, types.contains(&"string")) {
                 (Value::Null, _) => "give it a value, or remove the key".to_owned(),
                 (Value::Int(_) | Value::Float(_) | Value::Bool(_), true) => {

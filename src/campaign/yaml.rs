@@ -181,7 +181,12 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     if source.trim().is_empty() {
         return Err(SyntaxError {
             message: "the file is empty".to_owned(),
-            span: None,
+            span: Some(Span {
+                offset: 0,
+                len: 0,
+                line: 1,
+                column: 1,
+            }),
         });
     }
     // YAML 1.2 core: only true/false are booleans (so `batch: off` stays the word `off`), and
@@ -204,11 +209,15 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
 /// serde-saphyr's message without its own location suffix or snippet: we draw our own.
 fn syntax_message(err: &serde_saphyr::Error) -> String {
     let text = err.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or_default();
-    match first.rfind(" at line ") {
-        Some(cut) => first[..cut].to_owned(),
-        None => first.to_owned(),
+    let mut first = text.lines().next().unwrap_or_default();
+    if let Some(cut) = first.rfind(" at line ") {
+        first = &first[..cut];
     }
+    // The parser's advice about its own options means nothing to a campaign author.
+    if let Some(cut) = first.find(", set DuplicateKeyPolicy") {
+        first = &first[..cut];
+    }
+    first.to_owned()
 }
 
 /// The tree as serde-saphyr hands it over: spans still as its own `Location`s.
