@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use miette::IntoDiagnostic;
 
 use crate::exit;
 
@@ -18,8 +19,10 @@ use crate::exit;
 /// schedule. `timcast validate` checks campaign files without touching the network.
 #[derive(Debug, Parser)]
 #[command(name = "timcast", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 user error (bad file or flag), \
-2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 user error (bad file or flag), \
+2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +45,22 @@ pub enum Command {
     ///
     /// Example: timcast schema > schema/campaign.schema.json
     Schema,
+    /// Sign an App admin (or any user's) UserSig with the app's secret key, or check one.
+    ///
+    /// The secret key comes from TIM_SECRET_KEY or the file named by --secret-key-file /
+    /// TIM_SECRET_KEY_FILE; it is never taken from the command line and never printed.
+    /// With --verify, exits 0 when SIG is valid for IDENTIFIER and the SDKAppID, and 1 with the
+    /// reason (expired, signed with another key, other identifier or SDKAppID, undecodable).
+    ///
+    /// Example: TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast usersig administrator --expire 86400
+    #[command(name = "usersig")]
+    UserSig(crate::im::commands::UsersigArgs),
+    /// List the app's chatbot accounts (@RBT#…) with get_all_robots.
+    ///
+    /// Needs the SDKAppID, admin, secret key and a region or endpoint.
+    ///
+    /// Example: TIM_SDKAPPID=1400000000 TIM_REGION=singapore TIM_SECRET_KEY_FILE=~/.tim/key timcast robots
+    Robots(crate::im::commands::RobotsArgs),
 }
 
 /// Parses `args` and runs the command.
@@ -54,7 +73,11 @@ where
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version are not errors; anything else is a user error (exit 1).
-            let code = if err.use_stderr() { exit::USER_ERROR } else { exit::OK };
+            let code = if err.use_stderr() {
+                exit::USER_ERROR
+            } else {
+                exit::OK
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }
@@ -78,5 +101,17 @@ fn dispatch(command: Command) -> miette::Result<u8> {
                 .map_err(|e| miette::miette!("cannot write the schema to stdout: {e}"))?;
             Ok(exit::OK)
         }
+        Command::UserSig(args) => crate::im::commands::usersig_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .into_diagnostic(),
+        Command::Robots(args) => crate::im::commands::robots_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .into_diagnostic(),
     }
 }

@@ -7,6 +7,7 @@
 pub mod audience;
 pub mod campaign;
 pub mod cli;
+pub mod im;
 pub mod render;
 
 use std::ffi::OsString;
