@@ -61,6 +61,16 @@ pub enum Command {
     ///
     /// Example: TIM_SDKAPPID=1400000000 TIM_REGION=singapore TIM_SECRET_KEY_FILE=~/.tim/key timcast robots
     Robots(crate::im::commands::RobotsArgs),
+    /// Run a local emulator of the IM REST API: no credentials, nothing leaves the machine.
+    ///
+    /// It checks query strings, UserSigs and bodies as the documentation describes, applies the
+    /// documented rate limits and duplicate rules, and records every delivery
+    /// (GET /sandbox/deliveries, GET /sandbox/stats, or --delivery-log FILE as JSON lines).
+    /// It prints the export lines that point timcast at it. Without TIM_SECRET_KEY or a key
+    /// file it uses the public demo key. It binds only loopback unless --allow-non-loopback.
+    ///
+    /// Example: timcast sandbox --listen 127.0.0.1:8088 --fault-rate 0.05 --lost-reply-rate 0.01
+    Sandbox(Box<crate::sandbox::command::SandboxArgs>),
 }
 
 /// Parses `args` and runs the command.
@@ -102,6 +112,12 @@ fn dispatch(command: Command) -> miette::Result<u8> {
             Ok(exit::OK)
         }
         Command::UserSig(args) => crate::im::commands::usersig_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .into_diagnostic(),
+        Command::Sandbox(args) => crate::sandbox::command::sandbox_command(
             &args,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),

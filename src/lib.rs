@@ -9,6 +9,7 @@ pub mod campaign;
 pub mod cli;
 pub mod im;
 pub mod render;
+pub mod sandbox;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
