@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use miette::IntoDiagnostic;
 
 use crate::exit;
 
@@ -44,6 +45,32 @@ pub enum Command {
     ///
     /// Example: timcast schema > schema/campaign.schema.json
     Schema,
+    /// Sign an App admin (or any user's) UserSig with the app's secret key, or check one.
+    ///
+    /// The secret key comes from TIM_SECRET_KEY or the file named by --secret-key-file /
+    /// TIM_SECRET_KEY_FILE; it is never taken from the command line and never printed.
+    /// With --verify, exits 0 when SIG is valid for IDENTIFIER and the SDKAppID, and 1 with the
+    /// reason (expired, signed with another key, other identifier or SDKAppID, undecodable).
+    ///
+    /// Example: TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast usersig administrator --expire 86400
+    #[command(name = "usersig")]
+    UserSig(crate::im::commands::UsersigArgs),
+    /// List the app's chatbot accounts (@RBT#…) with get_all_robots.
+    ///
+    /// Needs the SDKAppID, admin, secret key and a region or endpoint.
+    ///
+    /// Example: TIM_SDKAPPID=1400000000 TIM_REGION=singapore TIM_SECRET_KEY_FILE=~/.tim/key timcast robots
+    Robots(crate::im::commands::RobotsArgs),
+    /// Run a local emulator of the IM REST API: no credentials, nothing leaves the machine.
+    ///
+    /// It checks query strings, UserSigs and bodies as the documentation describes, applies the
+    /// documented rate limits and duplicate rules, and records every delivery
+    /// (GET /sandbox/deliveries, GET /sandbox/stats, or --delivery-log FILE as JSON lines).
+    /// It prints the export lines that point timcast at it. Without TIM_SECRET_KEY or a key
+    /// file it uses the public demo key. It binds only loopback unless --allow-non-loopback.
+    ///
+    /// Example: timcast sandbox --listen 127.0.0.1:8088 --fault-rate 0.05 --lost-reply-rate 0.01
+    Sandbox(Box<crate::sandbox::command::SandboxArgs>),
 }
 
 /// Parses `args` and runs the command.
@@ -84,5 +111,23 @@ fn dispatch(command: Command) -> miette::Result<u8> {
                 .map_err(|e| miette::miette!("cannot write the schema to stdout: {e}"))?;
             Ok(exit::OK)
         }
+        Command::UserSig(args) => crate::im::commands::usersig_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .into_diagnostic(),
+        Command::Sandbox(args) => crate::sandbox::command::sandbox_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .into_diagnostic(),
+        Command::Robots(args) => crate::im::commands::robots_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .into_diagnostic(),
     }
 }

@@ -7,7 +7,9 @@
 pub mod audience;
 pub mod campaign;
 pub mod cli;
+pub mod im;
 pub mod render;
+pub mod sandbox;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

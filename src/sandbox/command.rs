@@ -1,0 +1,251 @@
+//! `timcast sandbox`: the emulator as a long-running local server.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
+use crate::im::{SecretKey, SettingsError};
+
+use super::config::{Directory, Faults, Limits, SandboxConfig};
+use super::{Sandbox, SandboxError};
+
+/// A failure of `timcast sandbox`.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxCommandError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error("cannot read the accounts file {path}: {source}")]
+    Accounts {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} must be a probability between 0 and 1")]
+    BadRate(&'static str),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+/// Arguments of `timcast sandbox`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (loopback only unless --allow-non-loopback). Port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8088")]
+    pub listen: SocketAddr,
+    /// Allow listening on a non-loopback address. The sandbox has no TLS.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// SDKAppID to emulate [default: 1400000000, the demo app].
+    #[arg(long, env = "TIM_SDKAPPID", value_name = "ID")]
+    pub sdkappid: Option<u64>,
+    /// The App admin [default: administrator].
+    #[arg(long, env = "TIM_ADMIN", value_name = "USERID")]
+    pub admin: Option<String>,
+    /// File holding the secret key UserSigs must be signed with (or TIM_SECRET_KEY). Without
+    /// one, the public demo key is used.
+    #[arg(long, env = "TIM_SECRET_KEY_FILE", value_name = "PATH")]
+    pub secret_key_file: Option<PathBuf>,
+    /// Accounts file, one entry per line: a UserID; `@RBT#name` for a chatbot;
+    /// `@TOA#name SUBSCRIBERS` for an official account; `#` starts a comment line.
+    /// When no accounts are given at all, any UserID is accepted.
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Vec<PathBuf>,
+    /// An imported account (repeatable).
+    #[arg(long = "account", value_name = "USERID")]
+    pub account: Vec<String>,
+    /// A chatbot account, @RBT#… (repeatable).
+    #[arg(long = "robot", value_name = "USERID")]
+    pub robot: Vec<String>,
+    /// An official account with its subscriber count, @TOA#name=SUBSCRIBERS (repeatable).
+    #[arg(long = "official-account", value_name = "ID=SUBSCRIBERS")]
+    pub official_account: Vec<String>,
+    /// Accept any UserID even when accounts are listed.
+    #[arg(long)]
+    pub accept_any_account: bool,
+    /// Calls per second per endpoint (the documented 200).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub rate: u32,
+    /// Batch recipients per minute (the documented 12,000).
+    #[arg(long, value_name = "N", default_value_t = 12_000)]
+    pub recipients_per_minute: u32,
+    /// Broadcasts per hour per official account (the documented 2).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub broadcasts_per_hour: u32,
+    /// Switch every rate limit off.
+    #[arg(long)]
+    pub no_limits: bool,
+    /// Delay added to every API call, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Probability that a call fails transiently without effect (HTTP 502, 10002, 20004,
+    /// 20005 or 91000).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Probability that a call takes effect but its reply is lost (HTTP 502): the case that
+    /// makes duplicates.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub lost_reply_rate: f64,
+    /// Seed of the fault generator, for reproducible runs.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Append every delivery as a JSON line to this file.
+    #[arg(long, value_name = "FILE")]
+    pub delivery_log: Option<PathBuf>,
+    /// Stop by itself after this many seconds (for scripts and tests).
+    #[arg(long, value_name = "SECONDS")]
+    pub exit_after: Option<f64>,
+}
+
+impl SandboxArgs {
+    /// The sandbox configuration these arguments describe, and whether it uses the demo key.
+    pub fn config(&self) -> Result<(SandboxConfig, bool), SandboxCommandError> {
+        let env_or_file = crate::im::ConnectionArgs {
+            secret_key_file: self.secret_key_file.clone(),
+            ..Default::default()
+        }
+        .secret_key()?;
+        let (secret, demo_key) = match env_or_file {
+            Some(key) => (key, false),
+            None => (SecretKey::new(DEMO_SECRET_KEY), true),
+        };
+        let admin = self
+            .admin
+            .clone()
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_ADMIN.to_owned());
+        let mut config = SandboxConfig::new(self.sdkappid.unwrap_or(DEMO_SDKAPPID), admin, secret);
+        config.listen = self.listen;
+        config.allow_non_loopback = self.allow_non_loopback;
+        let mut directory = Directory::default();
+        for path in &self.accounts {
+            directory
+                .load_file(path)
+                .map_err(|source| SandboxCommandError::Accounts {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        for entry in self
+            .account
+            .iter()
+            .chain(&self.robot)
+            .chain(&self.official_account)
+        {
+            directory.add(entry);
+        }
+        directory.accept_any_account = self.accept_any_account || directory.accounts.is_empty();
+        config.directory = directory;
+        config.limits = Limits {
+            enabled: !self.no_limits,
+            calls_per_second: self.rate,
+            batch_recipients_per_minute: self.recipients_per_minute,
+            official_broadcasts_per_hour: self.broadcasts_per_hour,
+            ..Limits::documented()
+        };
+        for (name, p) in [
+            ("--fault-rate", self.fault_rate),
+            ("--lost-reply-rate", self.lost_reply_rate),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(SandboxCommandError::BadRate(name));
+            }
+        }
+        config.faults = Faults {
+            latency: Duration::from_millis(self.latency_ms),
+            fault_rate: self.fault_rate,
+            lost_reply_rate: self.lost_reply_rate,
+            seed: self.seed,
+            ..Faults::none()
+        };
+        config.delivery_log = self.delivery_log.clone();
+        Ok((config, demo_key))
+    }
+}
+
+/// Runs `timcast sandbox` until Ctrl-C or `--exit-after`.
+pub fn sandbox_command(
+    args: &SandboxArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, SandboxCommandError> {
+    let (config, demo_key) = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(SandboxCommandError::Runtime)?;
+    runtime.block_on(async {
+        let sdkappid = config.sdkappid;
+        let admin = config.admins.iter().next().cloned().unwrap_or_default();
+        let accept_any = config.directory.accept_any_account;
+        let handle = Sandbox::start(config).await?;
+        let url = handle.base_url();
+        let w = |out: &mut dyn Write, line: String| {
+            writeln!(out, "{line}").map_err(SandboxCommandError::Output)
+        };
+        w(out, format!("timcast sandbox listening on {url}"))?;
+        w(out, "Use it from another shell:".into())?;
+        w(out, format!("export TIM_ENDPOINT={url}"))?;
+        w(out, format!("export TIM_SDKAPPID={sdkappid}"))?;
+        w(out, format!("export TIM_ADMIN={admin}"))?;
+        if demo_key {
+            w(out, format!("export TIM_SECRET_KEY={DEMO_SECRET_KEY}"))?;
+        } else {
+            w(
+                out,
+                "# the secret key is the one you configured (TIM_SECRET_KEY or the key file); it is not shown"
+                    .into(),
+            )?;
+        }
+        w(
+            out,
+            format!("Deliveries: GET {url}/sandbox/deliveries   counters: GET {url}/sandbox/stats"),
+        )?;
+        out.flush().map_err(SandboxCommandError::Output)?;
+        if demo_key {
+            writeln!(
+                err,
+                "note: using the public demo secret key from Tencent's TLSSigAPIv2 samples; \
+                 anyone can sign with it, so it is only for this sandbox"
+            )
+            .map_err(SandboxCommandError::Output)?;
+        }
+        if accept_any {
+            writeln!(err, "note: every UserID is accepted as an imported account")
+                .map_err(SandboxCommandError::Output)?;
+        }
+        writeln!(err, "Press Ctrl-C to stop.").map_err(SandboxCommandError::Output)?;
+        let _ = err.flush();
+        match args.exit_after {
+            Some(secs) => {
+                let wait = Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::ZERO);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        let stats = handle.stats();
+        handle.shutdown().await;
+        writeln!(
+            err,
+            "sandbox stopped: {} deliveries, {} duplicates dropped, {} rate-limited, {} faults, {} lost replies",
+            stats.deliveries,
+            stats.duplicates_dropped,
+            stats.rate_limited,
+            stats.faults_injected,
+            stats.lost_replies
+        )
+        .map_err(SandboxCommandError::Output)?;
+        Ok(crate::exit::OK)
+    })
+}

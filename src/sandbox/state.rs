@@ -1,0 +1,274 @@
+//! The sandbox's memory: what was delivered, dedup windows, streams, rate-limit buckets,
+//! counters and pending injected faults. One mutex guards it; every critical section is short
+//! and does no I/O except the optional delivery log line.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Write;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::im::Endpoint;
+
+/// The window in which `sendmsg` drops a repeat (same sender, MsgSeq, MsgRandom and content).
+pub const SENDMSG_DEDUP_MS: u64 = 120_000;
+/// The window in which an official account drops a repeat (same content and Random).
+pub const OFFICIAL_DEDUP_MS: u64 = 300_000;
+
+/// One message that reached a recipient (or, for official accounts, all its subscribers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Order of delivery, from 1.
+    pub seq: u64,
+    pub endpoint: Endpoint,
+    /// `From_Account`, the admin when it was absent, or the official account.
+    pub sender: String,
+    /// The user, or the official account for a broadcast.
+    pub recipient: String,
+    pub msg_key: String,
+    /// Server time of the send, unix seconds (the reply's `MsgTime`).
+    pub msg_time: u64,
+    /// Sandbox clock at delivery, unix milliseconds.
+    pub time_ms: u64,
+    /// `MsgBody` as sent; for a stream chunk `{"Chunk": …, "Finish": …}`.
+    pub body: Value,
+    /// Subscribers reached by an official account broadcast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribers: Option<u64>,
+    /// Withdrawn since.
+    #[serde(default)]
+    pub recalled: bool,
+}
+
+/// Counters per endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    pub calls: u64,
+    pub ok: u64,
+    pub failed: u64,
+}
+
+/// Everything the sandbox counted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub endpoints: BTreeMap<Endpoint, EndpointStats>,
+    /// Replies per non-zero error code.
+    pub error_codes: BTreeMap<i64, u64>,
+    pub deliveries: u64,
+    /// Repeats answered OK without delivering again.
+    pub duplicates_dropped: u64,
+    pub rate_limited: u64,
+    /// Transient failures injected (no effect).
+    pub faults_injected: u64,
+    /// Calls that took effect but whose reply was replaced by HTTP 502.
+    pub lost_replies: u64,
+    pub recalls: u64,
+}
+
+/// A fault queued for the next matching call(s), for tests that provoke one specific answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Injected {
+    /// Refuse with this API error code, without effect.
+    Code(i64),
+    /// Answer with this HTTP status and no API body, without effect.
+    HttpStatus(u16),
+    /// Take effect, then answer HTTP 502.
+    LostReply,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Injection {
+    pub endpoint: Option<Endpoint>,
+    pub what: Injected,
+    pub remaining: u32,
+}
+
+/// A token bucket on the sandbox clock.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    capacity: f64,
+    per_ms: f64,
+    tokens: f64,
+    last_ms: u64,
+}
+
+impl Bucket {
+    pub fn new(capacity: u32, per: std::time::Duration, now_ms: u64) -> Self {
+        let capacity = f64::from(capacity.max(1));
+        let per_ms = capacity / (per.as_millis().max(1) as f64);
+        Bucket {
+            capacity,
+            per_ms,
+            tokens: capacity,
+            last_ms: now_ms,
+        }
+    }
+
+    pub fn take(&mut self, n: f64, now_ms: u64) -> bool {
+        let elapsed = now_ms.saturating_sub(self.last_ms) as f64;
+        self.tokens = (self.tokens + elapsed * self.per_ms).min(self.capacity);
+        self.last_ms = self.last_ms.max(now_ms);
+        if self.tokens >= n {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct SendDedupKey {
+    pub from: String,
+    pub msg_seq: Option<u32>,
+    pub msg_random: u32,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct OfficialDedupKey {
+    pub account: String,
+    pub random: u32,
+    pub content: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FirstSend {
+    pub at_ms: u64,
+    pub msg_key: String,
+    pub msg_time: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Stream {
+    pub from: String,
+    pub to: String,
+    pub finished: bool,
+}
+
+pub(crate) struct State {
+    pub next_seq: u64,
+    pub deliveries: Vec<Delivery>,
+    /// (sender, recipient, MsgKey) → index in `deliveries`, for recall.
+    pub by_key: HashMap<(String, String, String), usize>,
+    pub sendmsg_seen: HashMap<SendDedupKey, FirstSend>,
+    pub sendmsg_order: VecDeque<(u64, SendDedupKey)>,
+    pub official_seen: HashMap<OfficialDedupKey, FirstSend>,
+    pub official_order: VecDeque<(u64, OfficialDedupKey)>,
+    pub streams: HashMap<String, Stream>,
+    pub call_buckets: HashMap<Endpoint, Bucket>,
+    pub batch_recipients: Option<Bucket>,
+    pub official_second: HashMap<String, Bucket>,
+    pub official_hour: HashMap<String, VecDeque<u64>>,
+    pub stats: Stats,
+    pub injections: Vec<Injection>,
+    pub rng: StdRng,
+    pub log: Option<std::fs::File>,
+}
+
+impl State {
+    pub fn new(seed: u64, log: Option<std::fs::File>) -> Self {
+        State {
+            next_seq: 0,
+            deliveries: Vec::new(),
+            by_key: HashMap::new(),
+            sendmsg_seen: HashMap::new(),
+            sendmsg_order: VecDeque::new(),
+            official_seen: HashMap::new(),
+            official_order: VecDeque::new(),
+            streams: HashMap::new(),
+            call_buckets: HashMap::new(),
+            batch_recipients: None,
+            official_second: HashMap::new(),
+            official_hour: HashMap::new(),
+            stats: Stats::default(),
+            injections: Vec::new(),
+            rng: StdRng::seed_from_u64(seed),
+            log,
+        }
+    }
+
+    /// A fresh message sequence number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// Takes the next queued fault for `endpoint`, if any.
+    pub fn take_injection(&mut self, endpoint: Endpoint) -> Option<Injected> {
+        let i = self
+            .injections
+            .iter()
+            .position(|inj| inj.endpoint.is_none_or(|e| e == endpoint))?;
+        let what = self.injections[i].what.clone();
+        self.injections[i].remaining = self.injections[i].remaining.saturating_sub(1);
+        if self.injections[i].remaining == 0 {
+            self.injections.remove(i);
+        }
+        Some(what)
+    }
+
+    /// Forgets dedup entries older than their windows.
+    pub fn expire_dedup(&mut self, now_ms: u64) {
+        while let Some((at, _)) = self.sendmsg_order.front() {
+            if now_ms.saturating_sub(*at) <= SENDMSG_DEDUP_MS {
+                break;
+            }
+            if let Some((at, key)) = self.sendmsg_order.pop_front()
+                && self.sendmsg_seen.get(&key).is_some_and(|f| f.at_ms == at)
+            {
+                self.sendmsg_seen.remove(&key);
+            }
+        }
+        while let Some((at, _)) = self.official_order.front() {
+            if now_ms.saturating_sub(*at) <= OFFICIAL_DEDUP_MS {
+                break;
+            }
+            if let Some((at, key)) = self.official_order.pop_front()
+                && self.official_seen.get(&key).is_some_and(|f| f.at_ms == at)
+            {
+                self.official_seen.remove(&key);
+            }
+        }
+    }
+
+    /// Records a delivery, indexes it for recall and appends it to the log.
+    pub fn deliver(&mut self, mut delivery: Delivery) {
+        delivery.seq = self.deliveries.len() as u64 + 1;
+        self.by_key.insert(
+            (
+                delivery.sender.clone(),
+                delivery.recipient.clone(),
+                delivery.msg_key.clone(),
+            ),
+            self.deliveries.len(),
+        );
+        if let Some(file) = self.log.as_mut()
+            && let Ok(mut line) = serde_json::to_vec(&delivery)
+        {
+            line.push(b'\n');
+            // The log is an aid for the user; a full disk must not stop the emulator.
+            let _ = file.write_all(&line);
+        }
+        self.stats.deliveries += 1;
+        self.deliveries.push(delivery);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_refills_with_the_clock() {
+        let mut b = Bucket::new(2, Duration::from_secs(1), 0);
+        assert!(b.take(1.0, 0));
+        assert!(b.take(1.0, 0));
+        assert!(!b.take(1.0, 0));
+        assert!(!b.take(1.0, 499));
+        assert!(b.take(1.0, 500));
+    }
+}
