@@ -1,7 +1,9 @@
 //! Recipients: CSV files read as streams (never whole in memory), with their header, delimiter
 //! and byte-order mark handled the way spreadsheets write them.
 
+use std::collections::HashSet;
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -111,6 +113,211 @@ pub fn read_header(path: &Path) -> Result<CsvHeader, AudienceError> {
     open_csv(path).map(|(header, _)| header)
 }
 
+/// The longest UserID the API takes, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 32;
+
+/// One recipient read from the CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRow {
+    /// Row number as a spreadsheet shows it: the header is row 1.
+    pub row: u64,
+    pub user_id: String,
+    pub record: csv::StringRecord,
+}
+
+/// A row that cannot become a recipient, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub row: u64,
+    pub reason: String,
+}
+
+/// What one CSV row turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Recipient(RecipientRow),
+    Bad(BadRow),
+    /// On a suppression list.
+    Excluded {
+        row: u64,
+        user_id: String,
+    },
+    /// Already seen in an earlier row: sent once.
+    Duplicate {
+        row: u64,
+        user_id: String,
+    },
+}
+
+/// A CSV audience read row by row, with suppression lists and duplicates applied.
+///
+/// Memory holds the suppression lists and one 128-bit fingerprint per distinct recipient,
+/// never the rows themselves.
+pub struct CsvAudience {
+    path: PathBuf,
+    header: CsvHeader,
+    reader: csv::Reader<Box<dyn Read>>,
+    user_id_index: usize,
+    excluded: HashSet<u128>,
+    seen: HashSet<u128>,
+    row: u64,
+    record: csv::ByteRecord,
+}
+
+impl std::fmt::Debug for CsvAudience {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvAudience")
+            .field("path", &self.path)
+            .field("row", &self.row)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fingerprint of a user ID for duplicate and suppression checks (two independent SipHashes).
+pub fn fingerprint(user_id: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        user_id.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
+impl CsvAudience {
+    /// Opens `path` and reads the suppression lists (same user ID column) into memory.
+    pub fn open(
+        path: &Path,
+        user_id_column: &str,
+        exclude: &[PathBuf],
+    ) -> Result<Self, AudienceError> {
+        let (header, reader) = open_csv(path)?;
+        let user_id_index = header
+            .columns
+            .iter()
+            .position(|c| c == user_id_column)
+            .ok_or_else(|| AudienceError::Row {
+                path: path.to_owned(),
+                row: 1,
+                message: format!(
+                    "no column `{user_id_column}`; the columns are: {}",
+                    header.columns.join(", ")
+                ),
+            })?;
+        let mut excluded = HashSet::new();
+        for list in exclude {
+            let mut suppression = CsvAudience::open(list, user_id_column, &[])?;
+            // Reading a row records its user in `seen`; bad rows name nobody to suppress.
+            while let Some(outcome) = suppression.next_row() {
+                outcome?;
+            }
+            excluded.extend(suppression.seen.drain());
+        }
+        Ok(CsvAudience {
+            path: path.to_owned(),
+            header,
+            reader,
+            user_id_index,
+            excluded,
+            seen: HashSet::new(),
+            row: 1,
+            record: csv::ByteRecord::new(),
+        })
+    }
+
+    pub fn header(&self) -> &CsvHeader {
+        &self.header
+    }
+
+    /// Whether a recipient with this fingerprint was read (see [`fingerprint`]).
+    pub fn has_seen(&self, print: u128) -> bool {
+        self.seen.contains(&print)
+    }
+
+    /// How many distinct recipients the suppression lists hold.
+    pub fn excluded_count(&self) -> usize {
+        self.excluded.len()
+    }
+
+    /// The next row, or `None` at the end; an error when the file cannot be read at all.
+    pub fn next_row(&mut self) -> Option<Result<RowOutcome, AudienceError>> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => {
+                self.row += 1;
+                Some(Ok(self.classify()))
+            }
+            Err(err) => {
+                self.row += 1;
+                let row = self.row;
+                match err.kind() {
+                    csv::ErrorKind::Io(_) => Some(Err(AudienceError::Row {
+                        path: self.path.clone(),
+                        row,
+                        message: err.to_string(),
+                    })),
+                    _ => Some(Ok(RowOutcome::Bad(BadRow {
+                        row,
+                        reason: err.to_string(),
+                    }))),
+                }
+            }
+        }
+    }
+
+    fn classify(&mut self) -> RowOutcome {
+        let row = self.row;
+        let bad = |reason: String| RowOutcome::Bad(BadRow { row, reason });
+        if self.record.len() != self.header.columns.len() {
+            return bad(format!(
+                "has {} fields, the header has {}",
+                self.record.len(),
+                self.header.columns.len()
+            ));
+        }
+        let record = match csv::StringRecord::from_byte_record(self.record.clone()) {
+            Ok(record) => record,
+            Err(err) => {
+                let field = err.utf8_error().field() + 1;
+                return bad(format!(
+                    "field {field} is not valid UTF-8 (save the file as UTF-8)"
+                ));
+            }
+        };
+        let user_id = record.get(self.user_id_index).unwrap_or_default().trim();
+        if user_id.is_empty() {
+            return bad("the user ID is empty".to_owned());
+        }
+        if user_id.len() > MAX_USER_ID_BYTES {
+            return bad(format!(
+                "the user ID is {} bytes long; UserIDs are at most {MAX_USER_ID_BYTES}",
+                user_id.len()
+            ));
+        }
+        let user_id = user_id.to_owned();
+        let print = fingerprint(&user_id);
+        if self.excluded.contains(&print) {
+            return RowOutcome::Excluded { row, user_id };
+        }
+        if !self.seen.insert(print) {
+            return RowOutcome::Duplicate { row, user_id };
+        }
+        RowOutcome::Recipient(RecipientRow {
+            row,
+            user_id,
+            record,
+        })
+    }
+}
+
+impl Iterator for CsvAudience {
+    type Item = Result<RowOutcome, AudienceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_row()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +341,42 @@ mod tests {
     fn tabs_and_quoted_commas() {
         assert_eq!(sniff_delimiter(b"a\tb\t\"c,d,e\""), b'\t');
         assert_eq!(sniff_delimiter(b"a,b"), b',');
+    }
+
+    #[test]
+    fn rows_are_classified_with_their_row_numbers() {
+        let audience_file = csv_file(
+            b"user_id,name\nu1,Ada\nu2,Bob\nu1,Again\n,Nobody\nu3\nu4,Suppressed\nu5,\xff\n",
+        );
+        let exclude = csv_file(b"user_id\nu4\n");
+        let audience = CsvAudience::open(
+            audience_file.path(),
+            "user_id",
+            &[exclude.path().to_owned()],
+        )
+        .unwrap();
+        let outcomes: Vec<RowOutcome> = audience.map(Result::unwrap).collect();
+        let summary: Vec<String> = outcomes
+            .iter()
+            .map(|o| match o {
+                RowOutcome::Recipient(r) => format!("{} send {}", r.row, r.user_id),
+                RowOutcome::Bad(b) => format!("{} bad {}", b.row, b.reason),
+                RowOutcome::Excluded { row, user_id } => format!("{row} excluded {user_id}"),
+                RowOutcome::Duplicate { row, user_id } => format!("{row} duplicate {user_id}"),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "2 send u1",
+                "3 send u2",
+                "4 duplicate u1",
+                "5 bad the user ID is empty",
+                "6 bad has 1 fields, the header has 2",
+                "7 excluded u4",
+                "8 bad field 2 is not valid UTF-8 (save the file as UTF-8)",
+            ]
+        );
     }
 
     #[test]

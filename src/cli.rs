@@ -41,6 +41,19 @@ pub enum Command {
         #[arg(required = true, value_name = "CAMPAIGN")]
         files: Vec<PathBuf>,
     },
+    /// Show what `apply` would send, without sending: every recipient rendered and checked,
+    /// grouped into API calls, and compared with the journal of earlier runs.
+    ///
+    /// Each recipient is `+` new, `=` already sent, `~` changed since sent (not resent unless
+    /// --resend-changed), `↻` failed before with a retryable error, `?` in flight when a run
+    /// stopped, `!` failed for good, `-` sent before but no longer in the audience.
+    ///
+    /// Example: timcast plan campaigns/welcome.yaml --format markdown > plan.md
+    Plan(Box<crate::plan::command::PlanArgs>),
+    /// Print exactly what one recipient would receive: the rendered text and the API request.
+    ///
+    /// Example: timcast preview campaigns/welcome.yaml --recipient u1001
+    Preview(crate::plan::command::PreviewArgs),
     /// Print the JSON Schema of the campaign file (for editors: yaml-language-server, VS Code).
     ///
     /// Example: timcast schema > schema/campaign.schema.json
@@ -111,6 +124,16 @@ fn dispatch(command: Command) -> miette::Result<u8> {
                 .map_err(|e| miette::miette!("cannot write the schema to stdout: {e}"))?;
             Ok(exit::OK)
         }
+        Command::Plan(args) => crate::plan::command::plan_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Preview(args) => crate::plan::command::preview_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
         Command::UserSig(args) => crate::im::commands::usersig_command(
             &args,
             &mut std::io::stdout().lock(),

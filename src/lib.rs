@@ -8,6 +8,8 @@ pub mod audience;
 pub mod campaign;
 pub mod cli;
 pub mod im;
+pub mod journal;
+pub mod plan;
 pub mod render;
 pub mod sandbox;
 

@@ -10,6 +10,12 @@ use std::collections::BTreeSet;
 
 use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
 use handlebars::{Handlebars, JsonValue, Path, PathSeg, handlebars_helper};
+use serde_json::Map;
+use sha2::{Digest, Sha256};
+
+use crate::campaign::model::{self as file, MessageElement};
+use crate::campaign::{LoadedCampaign, checks};
+use crate::im::types as api;
 
 /// Helpers that campaign copy can use, beyond Handlebars' built-ins.
 pub const CAMPAIGN_HELPERS: &[&str] = &[
@@ -256,6 +262,404 @@ fn name_of(param: &Parameter) -> Option<String> {
         Parameter::Path(Path::Relative((_, raw))) => Some(raw.clone()),
         _ => None,
     }
+}
+
+/// A failure to render one recipient's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RenderFailure {
+    /// Where the template sits in the campaign, e.g. `message[0].text` or `push.desc`.
+    pub field: String,
+    pub message: String,
+}
+
+/// The per-recipient part of a message: everything templates produce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedMessage {
+    pub body: Vec<api::MsgElement>,
+    pub cloud_custom_data: Option<String>,
+    pub push: Option<api::OfflinePushInfo>,
+}
+
+/// Problems setting up the renderer (templates were validated, so these are rare).
+#[derive(Debug, thiserror::Error)]
+pub enum RendererError {
+    #[error("template {field} does not compile: {source}")]
+    Compile {
+        field: String,
+        #[source]
+        source: Box<handlebars::TemplateError>,
+    },
+    #[error("cannot read template {path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// One template slot: a registered template, or text with no `{{` that needs no rendering.
+#[derive(Debug, Clone)]
+enum Slot {
+    Static(String),
+    Template { name: String },
+}
+
+#[derive(Debug, Clone)]
+enum ElementPlan {
+    Text(Slot),
+    Custom {
+        data: Slot,
+        desc: Option<Slot>,
+        ext: Option<Slot>,
+        sound: Option<String>,
+    },
+    Face {
+        index: i64,
+        data: Slot,
+    },
+    Location {
+        desc: Slot,
+        latitude: f64,
+        longitude: f64,
+    },
+    Fixed(api::MsgElement),
+}
+
+#[derive(Debug, Clone)]
+struct PushPlan {
+    base: api::OfflinePushInfo,
+    title: Option<Slot>,
+    desc: Option<Slot>,
+    ext: Option<Slot>,
+    apns_title: Option<Slot>,
+    apns_subtitle: Option<Slot>,
+}
+
+/// Renders a campaign's templates for one recipient at a time.
+///
+/// Built once per campaign: templates compiled and registered, fixed elements (media) built,
+/// the campaign-wide variables prepared, so that each recipient costs only its own rendering.
+#[derive(Debug)]
+pub struct CampaignRenderer {
+    registry: Handlebars<'static>,
+    elements: Vec<ElementPlan>,
+    cloud_custom_data: Option<Slot>,
+    push: Option<PushPlan>,
+    /// `vars`, `vars.*` and `campaign.*`: the context every recipient starts from.
+    base: Map<String, JsonValue>,
+    /// Column names in CSV order, so that a record's fields map to variables.
+    columns: Vec<String>,
+}
+
+impl CampaignRenderer {
+    /// Prepares the campaign's templates; `columns` are the CSV header (empty without a CSV).
+    pub fn new(loaded: &LoadedCampaign, columns: &[String]) -> Result<Self, RendererError> {
+        let campaign = &loaded.campaign;
+        let mut renderer = CampaignRenderer {
+            registry: registry(),
+            elements: Vec::new(),
+            cloud_custom_data: None,
+            push: None,
+            base: Map::new(),
+            columns: columns.to_vec(),
+        };
+        for (index, element) in campaign.message.iter().enumerate() {
+            let field = |name: &str| format!("message[{index}].{}{name}", element.kind());
+            let plan = match element {
+                MessageElement::Text(text) => ElementPlan::Text(renderer.slot(field(""), text)?),
+                MessageElement::TextFile(relative) => {
+                    let path =
+                        checks::resolve_inside(&loaded.dir, relative).map_err(|problem| {
+                            RendererError::File {
+                                path: relative.clone(),
+                                message: format!("{problem:?}"),
+                            }
+                        })?;
+                    let text = std::fs::read_to_string(&path).map_err(|e| RendererError::File {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                    // Editors end files with a newline; a chat message should not.
+                    let text = text
+                        .strip_suffix('\n')
+                        .map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
+                    ElementPlan::Text(renderer.slot(field(""), text)?)
+                }
+                MessageElement::Custom(c) => ElementPlan::Custom {
+                    data: renderer.slot(field(".data"), &c.data)?,
+                    desc: renderer.optional_slot(field(".desc"), c.desc.as_deref())?,
+                    ext: renderer.optional_slot(field(".ext"), c.ext.as_deref())?,
+                    sound: c.sound.clone(),
+                },
+                MessageElement::Face(f) => ElementPlan::Face {
+                    index: f.index,
+                    data: renderer.slot(field(".data"), &f.data)?,
+                },
+                MessageElement::Location(l) => ElementPlan::Location {
+                    desc: renderer.slot(field(".desc"), &l.desc)?,
+                    latitude: l.latitude,
+                    longitude: l.longitude,
+                },
+                MessageElement::Image(i) => ElementPlan::Fixed(image_element(i)),
+                MessageElement::Sound(s) => {
+                    ElementPlan::Fixed(api::MsgElement::Sound(api::SoundElem {
+                        uuid: s.uuid.clone().unwrap_or_else(|| uuid_for(&s.url)),
+                        url: s.url.clone(),
+                        size: Some(s.size),
+                        second: Some(u64::from(s.seconds)),
+                        download_flag: 2,
+                    }))
+                }
+                MessageElement::File(f) => {
+                    ElementPlan::Fixed(api::MsgElement::File(api::FileElem {
+                        uuid: f.uuid.clone().unwrap_or_else(|| uuid_for(&f.url)),
+                        url: f.url.clone(),
+                        file_size: Some(f.size),
+                        file_name: Some(f.name.clone()),
+                        download_flag: 2,
+                    }))
+                }
+                MessageElement::Video(v) => ElementPlan::Fixed(video_element(v)),
+            };
+            renderer.elements.push(plan);
+        }
+        renderer.cloud_custom_data = renderer.optional_slot(
+            "cloud_custom_data".to_owned(),
+            campaign.cloud_custom_data.as_deref(),
+        )?;
+        if let Some(push) = &campaign.push {
+            renderer.push = Some(renderer.push_plan(push)?);
+        }
+        let vars: Map<String, JsonValue> = campaign
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        renderer.base = vars.clone();
+        renderer
+            .base
+            .insert("vars".to_owned(), JsonValue::Object(vars));
+        let mut about = Map::new();
+        about.insert("name".to_owned(), JsonValue::from(campaign.name.clone()));
+        about.insert(
+            "description".to_owned(),
+            JsonValue::from(campaign.description.clone().unwrap_or_default()),
+        );
+        renderer
+            .base
+            .insert("campaign".to_owned(), JsonValue::Object(about));
+        Ok(renderer)
+    }
+
+    fn slot(&mut self, field: String, text: &str) -> Result<Slot, RendererError> {
+        if !text.contains("{{") {
+            return Ok(Slot::Static(text.to_owned()));
+        }
+        self.registry
+            .register_template_string(&field, text)
+            .map_err(|source| RendererError::Compile {
+                field: field.clone(),
+                source: Box::new(source),
+            })?;
+        Ok(Slot::Template { name: field })
+    }
+
+    fn optional_slot(
+        &mut self,
+        field: String,
+        text: Option<&str>,
+    ) -> Result<Option<Slot>, RendererError> {
+        text.map(|t| self.slot(field, t)).transpose()
+    }
+
+    fn push_plan(&mut self, push: &file::Push) -> Result<PushPlan, RendererError> {
+        let mut base = api::OfflinePushInfo::default();
+        if !push.enabled {
+            base.push_flag = Some(1);
+        }
+        if let Some(android) = &push.android {
+            base.android_info = Some(api::AndroidInfo {
+                sound: android.sound.clone(),
+                huawei_channel_id: android.huawei_channel_id.clone(),
+                xiaomi_channel_id: android.xiaomi_channel_id.clone(),
+                oppo_channel_id: android.oppo_channel_id.clone(),
+                google_channel_id: android.google_channel_id.clone(),
+                vivo_classification: android.vivo_classification.map(|c| match c {
+                    file::VivoClassification::Marketing => 0,
+                    file::VivoClassification::System => 1,
+                }),
+                huawei_importance: android.huawei_importance.map(|i| {
+                    match i {
+                        file::HuaweiImportance::Low => "LOW",
+                        file::HuaweiImportance::Normal => "NORMAL",
+                    }
+                    .to_owned()
+                }),
+                huawei_category: android.huawei_category.clone(),
+                ext_as_huawei_intent_param: android.ext_as_huawei_intent_param.then_some(1),
+                ..api::AndroidInfo::default()
+            });
+        }
+        let mut apns_title = None;
+        let mut apns_subtitle = None;
+        if let Some(apns) = &push.apns {
+            base.apns_info = Some(api::ApnsInfo {
+                sound: apns.sound.clone(),
+                badge_mode: (!apns.badge).then_some(1),
+                image: apns.image.clone(),
+                mutable_content: apns.mutable_content.then_some(1),
+                ..api::ApnsInfo::default()
+            });
+            apns_title = self.optional_slot("push.apns.title".to_owned(), apns.title.as_deref())?;
+            apns_subtitle =
+                self.optional_slot("push.apns.subtitle".to_owned(), apns.subtitle.as_deref())?;
+        }
+        Ok(PushPlan {
+            base,
+            title: self.optional_slot("push.title".to_owned(), push.title.as_deref())?,
+            desc: self.optional_slot("push.desc".to_owned(), push.desc.as_deref())?,
+            ext: self.optional_slot("push.ext".to_owned(), push.ext.as_deref())?,
+            apns_title,
+            apns_subtitle,
+        })
+    }
+
+    /// The template context of one recipient: campaign variables, then the CSV columns.
+    pub fn context(&self, fields: &[&str]) -> JsonValue {
+        let mut context = self.base.clone();
+        for (name, value) in self.columns.iter().zip(fields) {
+            context.insert(name.clone(), JsonValue::from(*value));
+        }
+        JsonValue::Object(context)
+    }
+
+    /// Renders the message for one recipient whose CSV fields are `fields` (header order).
+    pub fn render(&self, fields: &[&str]) -> Result<RenderedMessage, RenderFailure> {
+        // From<Value> takes the value as it is; `Context::wraps` would serialize a copy.
+        let context = handlebars::Context::from(self.context(fields));
+        let text = |slot: &Slot| -> Result<String, RenderFailure> {
+            match slot {
+                Slot::Static(text) => Ok(text.clone()),
+                Slot::Template { name } => self
+                    .registry
+                    .render_with_context(name, &context)
+                    .map_err(|e| RenderFailure {
+                        field: name.clone(),
+                        message: render_error_text(&e),
+                    }),
+            }
+        };
+        let optional = |slot: &Option<Slot>| slot.as_ref().map(&text).transpose();
+        let mut body = Vec::with_capacity(self.elements.len());
+        for element in &self.elements {
+            body.push(match element {
+                ElementPlan::Text(slot) => api::MsgElement::text(text(slot)?),
+                ElementPlan::Custom {
+                    data,
+                    desc,
+                    ext,
+                    sound,
+                } => api::MsgElement::Custom(api::CustomElem {
+                    data: text(data)?,
+                    desc: optional(desc)?,
+                    ext: optional(ext)?,
+                    sound: sound.clone(),
+                }),
+                ElementPlan::Face { index, data } => api::MsgElement::Face(api::FaceElem {
+                    index: *index,
+                    data: Some(text(data)?).filter(|d| !d.is_empty()),
+                }),
+                ElementPlan::Location {
+                    desc,
+                    latitude,
+                    longitude,
+                } => api::MsgElement::Location(api::LocationElem {
+                    desc: text(desc)?,
+                    latitude: *latitude,
+                    longitude: *longitude,
+                }),
+                ElementPlan::Fixed(element) => element.clone(),
+            });
+        }
+        let push = match &self.push {
+            None => None,
+            Some(plan) => {
+                let mut push = plan.base.clone();
+                push.title = optional(&plan.title)?;
+                push.desc = optional(&plan.desc)?;
+                push.ext = optional(&plan.ext)?;
+                if let Some(apns) = push.apns_info.as_mut() {
+                    apns.title = optional(&plan.apns_title)?;
+                    apns.sub_title = optional(&plan.apns_subtitle)?;
+                }
+                Some(push)
+            }
+        };
+        Ok(RenderedMessage {
+            body,
+            cloud_custom_data: optional(&self.cloud_custom_data)?,
+            push,
+        })
+    }
+}
+
+/// A render error's text with the template line when Handlebars knows it.
+fn render_error_text(error: &handlebars::RenderError) -> String {
+    let reason = error.reason().to_string();
+    match error.line_no {
+        Some(line) => format!("{reason} (template line {line})"),
+        None => reason,
+    }
+}
+
+/// A stable UUID-like identifier for hosted media: the hex SHA-256 of the URL, 32 characters.
+pub fn uuid_for(url: &str) -> String {
+    let digest = Sha256::digest(url.as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn image_element(image: &file::ImageElement) -> api::MsgElement {
+    let info = |kind: i64, url: &str, width: u32, height: u32, size: u64| api::ImageInfo {
+        kind,
+        size: Some(size),
+        width: u64::from(width),
+        height: u64::from(height),
+        url: url.to_owned(),
+    };
+    let mut infos = vec![info(1, &image.url, image.width, image.height, image.size)];
+    if let Some(v) = &image.large {
+        infos.push(info(2, &v.url, v.width, v.height, v.size));
+    }
+    if let Some(v) = &image.thumbnail {
+        infos.push(info(3, &v.url, v.width, v.height, v.size));
+    }
+    api::MsgElement::Image(api::ImageElem {
+        uuid: image.uuid.clone().unwrap_or_else(|| uuid_for(&image.url)),
+        image_format: Some(match image.format {
+            file::ImageFormat::Jpg => 1,
+            file::ImageFormat::Gif => 2,
+            file::ImageFormat::Png => 3,
+            file::ImageFormat::Bmp => 4,
+            file::ImageFormat::Other => 255,
+        }),
+        image_info_array: infos,
+    })
+}
+
+fn video_element(video: &file::VideoElement) -> api::MsgElement {
+    let thumb = &video.thumbnail;
+    api::MsgElement::VideoFile(api::VideoFileElem {
+        video_url: video.url.clone(),
+        video_uuid: video.uuid.clone().unwrap_or_else(|| uuid_for(&video.url)),
+        video_size: Some(video.size),
+        video_second: Some(u64::from(video.seconds)),
+        video_format: Some(video.format.clone()),
+        video_download_flag: 2,
+        thumb_url: thumb.url.clone(),
+        thumb_uuid: thumb.uuid.clone().unwrap_or_else(|| uuid_for(&thumb.url)),
+        thumb_size: Some(thumb.size),
+        thumb_width: Some(u64::from(thumb.width)),
+        thumb_height: Some(u64::from(thumb.height)),
+        thumb_format: Some(thumb.format.clone()),
+        thumb_download_flag: 2,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,531 @@
+//! The journal: a SQLite file (WAL) that records, per campaign and recipient, what was sent.
+//!
+//! An intent is committed before its call goes out and its outcome after, so a process that
+//! dies leaves intents without outcomes: *uncertain* sends that a resumed run can recognise.
+//! `plan` reads it to diff the campaign against what was already sent; `apply` writes it.
+//! The file is plain SQLite on purpose: users can open it and query it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Default location of the journal, under the working directory.
+pub const DEFAULT_PATH: &str = ".timcast/state.db";
+
+/// Migrations, in order: entry `i` moves a journal from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sends (
+    campaign      TEXT    NOT NULL,
+    recipient     TEXT    NOT NULL,
+    content_hash  TEXT    NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('intent', 'sent', 'failed', 'uncertain', 'recalled')),
+    endpoint      TEXT    NOT NULL,
+    call_id       TEXT    NOT NULL,
+    msg_random    INTEGER NOT NULL,
+    msg_seq       INTEGER NOT NULL,
+    msg_key       TEXT,
+    msg_time      INTEGER,
+    error_code    INTEGER,
+    error_text    TEXT,
+    error_class   TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    intent_at_ms  INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (campaign, recipient)
+) WITHOUT ROWID;
+CREATE INDEX sends_by_call ON sends (campaign, call_id);
+CREATE TABLE applied_plans (
+    plan_id       TEXT PRIMARY KEY,
+    campaign      TEXT NOT NULL,
+    applied_at_ms INTEGER NOT NULL
+);
+"#];
+
+/// Problems with the journal file.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open the journal {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the journal's directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the journal {path} has schema version {found}, newer than this timcast knows ({SCHEMA_VERSION}): upgrade timcast"
+    )]
+    TooNew { path: PathBuf, found: i32 },
+    #[error("the journal {path} holds an unknown send state `{state}`")]
+    BadState { path: PathBuf, state: String },
+    #[error("journal {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "campaign `{campaign}` is being applied by another process (lock {path}); wait for it to finish"
+    )]
+    Locked { campaign: String, path: PathBuf },
+    #[error("cannot take the lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where a send stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SendState {
+    /// Committed before the call; no outcome yet (uncertain after a crash).
+    Intent,
+    /// The server accepted it.
+    Sent,
+    /// The server refused it (or retries ran out).
+    Failed,
+    /// The call may or may not have taken effect.
+    Uncertain,
+    /// Sent, then withdrawn by `timcast recall`.
+    Recalled,
+}
+
+impl SendState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendState::Intent => "intent",
+            SendState::Sent => "sent",
+            SendState::Failed => "failed",
+            SendState::Uncertain => "uncertain",
+            SendState::Recalled => "recalled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SendState> {
+        Some(match text {
+            "intent" => SendState::Intent,
+            "sent" => SendState::Sent,
+            "failed" => SendState::Failed,
+            "uncertain" => SendState::Uncertain,
+            "recalled" => SendState::Recalled,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the journal: the latest word on one recipient of one campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendRecord {
+    pub campaign: String,
+    pub recipient: String,
+    pub content_hash: String,
+    pub state: SendState,
+    /// The API path, e.g. `openim/sendmsg`.
+    pub endpoint: String,
+    /// The call that carried it: equal for every recipient of one batch.
+    pub call_id: String,
+    pub msg_random: u32,
+    pub msg_seq: u32,
+    pub msg_key: Option<String>,
+    pub msg_time: Option<i64>,
+    pub error_code: Option<i64>,
+    pub error_text: Option<String>,
+    pub error_class: Option<String>,
+    pub attempts: u32,
+    pub intent_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// The SQLite journal.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal for writing, migrated to [`SCHEMA_VERSION`].
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| JournalError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let journal = Journal {
+            conn,
+            path: path.to_owned(),
+        };
+        journal.configure()?;
+        journal.migrate()?;
+        Ok(journal)
+    }
+
+    /// Opens an existing journal for reading; `None` when there is none yet.
+    pub fn open_existing(path: &Path) -> Result<Option<Journal>, JournalError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| JournalError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let journal = Journal {
+            conn,
+            path: path.to_owned(),
+        };
+        let version = journal.version()?;
+        if version > SCHEMA_VERSION {
+            return Err(JournalError::TooNew {
+                path: path.to_owned(),
+                found: version,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            // An older journal: reading needs the current tables, so migrate it first.
+            drop(journal);
+            return Journal::open(path).map(Some);
+        }
+        Ok(Some(journal))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
+        |source| JournalError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn configure(&self) -> Result<(), JournalError> {
+        // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(self.sql())?;
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(self.sql())?;
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    fn version(&self) -> Result<i32, JournalError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(self.sql())
+    }
+
+    fn migrate(&self) -> Result<(), JournalError> {
+        let mut version = self.version()?;
+        if version > SCHEMA_VERSION {
+            return Err(JournalError::TooNew {
+                path: self.path.clone(),
+                found: version,
+            });
+        }
+        while version < SCHEMA_VERSION {
+            let step = MIGRATIONS[version as usize];
+            let next = version + 1;
+            let sql = format!("BEGIN; {step}; PRAGMA user_version = {next}; COMMIT;");
+            self.conn.execute_batch(&sql).map_err(self.sql())?;
+            version = next;
+        }
+        Ok(())
+    }
+
+    /// Calls `each` for every record of `campaign` (streamed, not collected).
+    pub fn for_each_record(
+        &self,
+        campaign: &str,
+        mut each: impl FnMut(SendRecord),
+    ) -> Result<(), JournalError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT campaign, recipient, content_hash, state, endpoint, call_id, msg_random,
+                        msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts,
+                        intent_at_ms, updated_at_ms
+                 FROM sends WHERE campaign = ?1 ORDER BY intent_at_ms, recipient",
+            )
+            .map_err(self.sql())?;
+        let mut rows = statement.query(params![campaign]).map_err(self.sql())?;
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            let state_text: String = row.get(3).map_err(self.sql())?;
+            let state = SendState::parse(&state_text).ok_or_else(|| JournalError::BadState {
+                path: self.path.clone(),
+                state: state_text.clone(),
+            })?;
+            let record = (|| {
+                Ok::<_, rusqlite::Error>(SendRecord {
+                    campaign: row.get(0)?,
+                    recipient: row.get(1)?,
+                    content_hash: row.get(2)?,
+                    state,
+                    endpoint: row.get(4)?,
+                    call_id: row.get(5)?,
+                    msg_random: row.get(6)?,
+                    msg_seq: row.get(7)?,
+                    msg_key: row.get(8)?,
+                    msg_time: row.get(9)?,
+                    error_code: row.get(10)?,
+                    error_text: row.get(11)?,
+                    error_class: row.get(12)?,
+                    attempts: row.get(13)?,
+                    intent_at_ms: row.get(14)?,
+                    updated_at_ms: row.get(15)?,
+                })
+            })()
+            .map_err(self.sql())?;
+            each(record);
+        }
+        Ok(())
+    }
+
+    /// Every record of `campaign`.
+    pub fn records(&self, campaign: &str) -> Result<Vec<SendRecord>, JournalError> {
+        let mut all = Vec::new();
+        self.for_each_record(campaign, |r| all.push(r))?;
+        Ok(all)
+    }
+
+    /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
+    pub fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let sql = |source| JournalError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut statement = tx
+                .prepare_cached(
+                    "INSERT INTO sends (campaign, recipient, content_hash, state, endpoint, call_id,
+                        msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class,
+                        attempts, intent_at_ms, updated_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT (campaign, recipient) DO UPDATE SET
+                        content_hash = excluded.content_hash, state = excluded.state,
+                        endpoint = excluded.endpoint, call_id = excluded.call_id,
+                        msg_random = excluded.msg_random, msg_seq = excluded.msg_seq,
+                        msg_key = excluded.msg_key, msg_time = excluded.msg_time,
+                        error_code = excluded.error_code, error_text = excluded.error_text,
+                        error_class = excluded.error_class, attempts = excluded.attempts,
+                        intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms",
+                )
+                .map_err(sql)?;
+            for r in records {
+                statement
+                    .execute(params![
+                        r.campaign,
+                        r.recipient,
+                        r.content_hash,
+                        r.state.as_str(),
+                        r.endpoint,
+                        r.call_id,
+                        r.msg_random,
+                        r.msg_seq,
+                        r.msg_key,
+                        r.msg_time,
+                        r.error_code,
+                        r.error_text,
+                        r.error_class,
+                        r.attempts,
+                        r.intent_at_ms,
+                        r.updated_at_ms
+                    ])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Whether a saved plan was already applied (a plan can be applied once).
+    pub fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM applied_plans WHERE plan_id = ?1",
+                params![plan_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(self.sql())
+    }
+
+    /// Records that a saved plan was applied.
+    pub fn mark_plan_applied(
+        &self,
+        plan_id: &str,
+        campaign: &str,
+        at_ms: i64,
+    ) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO applied_plans (plan_id, campaign, applied_at_ms) VALUES (?1, ?2, ?3)",
+                params![plan_id, campaign, at_ms],
+            )
+            .map(drop)
+            .map_err(self.sql())
+    }
+
+    /// Takes the campaign's lock; held until the returned guard is dropped (or the process dies).
+    pub fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError> {
+        CampaignLock::take(&self.path, campaign)
+    }
+}
+
+/// An exclusive lock on one campaign: two applies of it cannot run at once.
+///
+/// An OS file lock, so that a process killed with -9 releases it without a stale-lock dance.
+#[derive(Debug)]
+pub struct CampaignLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl CampaignLock {
+    pub fn take(journal: &Path, campaign: &str) -> Result<CampaignLock, JournalError> {
+        let name = format!(
+            "{}.{}.lock",
+            journal
+                .file_name()
+                .map_or("state.db".into(), |n| n.to_string_lossy()),
+            campaign
+        );
+        let path = journal.with_file_name(name);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| JournalError::Lock {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(CampaignLock { _file: file, path }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
+                campaign: campaign.to_owned(),
+                path,
+            }),
+            Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Lock { path, source }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(recipient: &str, state: SendState) -> SendRecord {
+        SendRecord {
+            campaign: "c".into(),
+            recipient: recipient.into(),
+            content_hash: "h".into(),
+            state,
+            endpoint: "openim/sendmsg".into(),
+            call_id: format!("call-{recipient}"),
+            msg_random: 7,
+            msg_seq: 8,
+            msg_key: None,
+            msg_time: None,
+            error_code: None,
+            error_text: None,
+            error_class: None,
+            attempts: 0,
+            intent_at_ms: 1,
+            updated_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn intents_then_outcomes_keep_the_latest_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/state.db");
+        let mut journal = Journal::open(&path).unwrap();
+        journal
+            .upsert(&[
+                record("u1", SendState::Intent),
+                record("u2", SendState::Intent),
+            ])
+            .unwrap();
+        let mut sent = record("u1", SendState::Sent);
+        sent.msg_key = Some("k1".into());
+        journal.upsert(&[sent.clone()]).unwrap();
+        drop(journal);
+        let reader = Journal::open_existing(&path).unwrap().unwrap();
+        let records = reader.records("c").unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records.iter().find(|r| r.recipient == "u1"), Some(&sent));
+        assert_eq!(
+            records
+                .iter()
+                .find(|r| r.recipient == "u2")
+                .map(|r| r.state),
+            Some(SendState::Intent)
+        );
+        assert!(reader.records("other").unwrap().is_empty());
+    }
+
+    #[test]
+    fn schema_is_versioned_and_newer_journals_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.version().unwrap(), SCHEMA_VERSION);
+        journal
+            .conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(journal);
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::TooNew { .. })
+        ));
+    }
+
+    #[test]
+    fn a_campaign_lock_refuses_a_second_holder_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("state.db")).unwrap();
+        let first = journal.lock("c").unwrap();
+        assert!(matches!(
+            journal.lock("c"),
+            Err(JournalError::Locked { .. })
+        ));
+        assert!(journal.lock("other").is_ok());
+        drop(first);
+        assert!(journal.lock("c").is_ok());
+    }
+
+    #[test]
+    fn plans_are_applied_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("state.db")).unwrap();
+        assert!(!journal.plan_applied("p1").unwrap());
+        journal.mark_plan_applied("p1", "c", 5).unwrap();
+        assert!(journal.plan_applied("p1").unwrap());
+    }
+}

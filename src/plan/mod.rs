@@ -1,0 +1,919 @@
+//! The plan: every recipient rendered and checked, grouped into API calls, and compared with
+//! what the journal says was already sent. `plan` prints it; `apply` executes it.
+//!
+//! Recipients stream through: rows are read in chunks, rendered on every core, and folded
+//! into counts, samples and previews, so a plan of ten million rows needs no more memory than
+//! one fingerprint per recipient.
+
+pub mod command;
+pub mod output;
+pub mod request;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::audience::{self, AudienceError, CsvAudience, RecipientRow, RowOutcome};
+use crate::campaign::model::{BadRowPolicy, BatchMode};
+use crate::campaign::{LoadedCampaign, checks};
+use crate::im::types::{self as api, Endpoint, MAX_BATCH_RECIPIENTS, MAX_MESSAGE_BYTES};
+use crate::journal::{Journal, JournalError, SendRecord, SendState};
+use crate::render::{CampaignRenderer, RenderFailure, RenderedMessage, RendererError};
+use request::{ContentFacts, ContentHasher, RequestSettings};
+
+/// Messages above this size draw a warning: older documents give 8 KB as the limit.
+pub const OLD_MESSAGE_LIMIT_BYTES: usize = 8 * 1024;
+/// Rows per chunk handed to the rendering threads.
+const CHUNK_ROWS: usize = 4096;
+
+/// How one recipient compares with the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffState {
+    /// Never sent: will be sent.
+    New,
+    /// Failed before with a retryable error: will be sent again.
+    Retry,
+    /// In flight when a run died: outcome unknown.
+    Uncertain,
+    /// Sent before with different content: not resent unless asked.
+    Changed,
+    /// Sent before with this content: skipped.
+    Unchanged,
+    /// Failed before for good (unknown account, blocked, refused): not resent.
+    Failed,
+    /// Sent before, no longer in the audience (`recall` can withdraw it).
+    Removed,
+}
+
+impl DiffState {
+    pub const ALL: [DiffState; 7] = [
+        DiffState::New,
+        DiffState::Retry,
+        DiffState::Uncertain,
+        DiffState::Changed,
+        DiffState::Unchanged,
+        DiffState::Failed,
+        DiffState::Removed,
+    ];
+
+    /// The mark in the first column of a diff.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            DiffState::New => "+",
+            DiffState::Retry => "↻",
+            DiffState::Uncertain => "?",
+            DiffState::Changed => "~",
+            DiffState::Unchanged => "=",
+            DiffState::Failed => "!",
+            DiffState::Removed => "-",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DiffState::New => "send",
+            DiffState::Retry => "retry (failed before, retryable)",
+            DiffState::Uncertain => "uncertain (in flight when a run stopped)",
+            DiffState::Changed => "changed since sent (not resent)",
+            DiffState::Unchanged => "already sent",
+            DiffState::Failed => "failed permanently (not resent)",
+            DiffState::Removed => "removed from the audience (already sent)",
+        }
+    }
+}
+
+/// What the user asked `plan` to consider.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The journal to diff against (read if it exists).
+    pub journal: PathBuf,
+    /// Count `~` changed recipients as sends.
+    pub resend_changed: bool,
+    /// Count `?` uncertain recipients as sends.
+    pub resend_uncertain: bool,
+    /// Sample rows kept per diff state.
+    pub samples: usize,
+    /// Distinct rendered messages kept as previews.
+    pub previews: usize,
+    /// Rendering threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            journal: PathBuf::from(crate::journal::DEFAULT_PATH),
+            resend_changed: false,
+            resend_uncertain: false,
+            samples: 5,
+            previews: 3,
+            threads: 0,
+        }
+    }
+}
+
+/// Why a plan could not be made at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Audience(#[from] AudienceError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Renderer(#[from] RendererError),
+    #[error("{0}")]
+    Campaign(String),
+}
+
+/// Who the campaign reaches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AudienceKind {
+    Csv {
+        path: PathBuf,
+    },
+    OfficialAccount {
+        account: String,
+        subscribers: Option<u64>,
+    },
+}
+
+/// Counts of the audience as read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AudienceSummary {
+    #[serde(flatten)]
+    pub kind: AudienceKind,
+    /// Data rows read (the header not counted).
+    pub rows: u64,
+    /// Distinct recipients.
+    pub recipients: u64,
+    pub duplicates: u64,
+    pub excluded: u64,
+    pub bad_rows: u64,
+    pub render_errors: u64,
+}
+
+/// A row that cannot be sent, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowProblem {
+    /// CSV row (the header is row 1); absent for an official account.
+    pub row: Option<u64>,
+    pub user_id: Option<String>,
+    pub message: String,
+}
+
+/// One recipient shown as an example of its diff state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sample {
+    pub row: Option<u64>,
+    pub user_id: String,
+    /// For `↻` and `!`: the earlier error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One distinct rendered message and how many recipients get it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Preview {
+    pub recipients: u64,
+    pub example_user_id: String,
+    pub content_hash: String,
+    pub text: String,
+    #[serde(skip)]
+    pub message: RenderedMessage,
+}
+
+/// Calls to one API and the recipients they carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CallCount {
+    pub calls: u64,
+    pub recipients: u64,
+}
+
+/// The plan: counts, samples and previews (never the whole audience).
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub campaign: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub campaign_file: PathBuf,
+    pub audience: AudienceSummary,
+    /// Recipients per diff state.
+    pub states: BTreeMap<DiffState, u64>,
+    /// Sends this plan will make (recipients).
+    pub pending: u64,
+    /// API calls to make, per API.
+    pub calls: BTreeMap<Endpoint, CallCount>,
+    pub estimated_seconds: f64,
+    pub warnings: Vec<String>,
+    /// Rows that cannot be sent (samples; the counts are in `audience`).
+    pub problems: Vec<RowProblem>,
+    /// Whether the problems stop the plan (`on_bad_row: fail`).
+    pub blocked: bool,
+    pub samples: BTreeMap<DiffState, Vec<Sample>>,
+    pub previews: Vec<Preview>,
+    /// Which pending recipients share a message (for batching).
+    #[serde(skip)]
+    pub shared: SharedContent,
+}
+
+impl Plan {
+    pub fn count(&self, state: DiffState) -> u64 {
+        self.states.get(&state).copied().unwrap_or(0)
+    }
+
+    pub fn total_calls(&self) -> u64 {
+        self.calls.values().map(|c| c.calls).sum()
+    }
+}
+
+/// One recipient as the plan sees it, handed to a sink (`apply` executes these).
+#[derive(Debug, Clone)]
+pub struct PlannedSend {
+    /// CSV row; `None` for an official account.
+    pub row: Option<u64>,
+    /// The recipient (the `@TOA#` account for an official account).
+    pub user_id: String,
+    pub state: DiffState,
+    /// Whether this plan sends to the recipient.
+    pub pending: bool,
+    pub message: RenderedMessage,
+    pub content_hash: request::ContentHash,
+}
+
+/// Recipients that share one rendered message, and how many of them are pending.
+///
+/// Kept as a sorted list of 8-byte hash prefixes rather than a map: a personalised campaign
+/// of ten million recipients has ten million distinct messages.
+#[derive(Debug, Clone, Default)]
+pub struct SharedContent {
+    /// (hash prefix, pending recipients with it), only for prefixes shared by two or more.
+    shared: Vec<(u64, u64)>,
+}
+
+impl SharedContent {
+    fn from_prefixes(mut prefixes: Vec<u64>) -> Self {
+        prefixes.sort_unstable();
+        let mut shared = Vec::new();
+        let mut i = 0;
+        while i < prefixes.len() {
+            let mut j = i + 1;
+            while j < prefixes.len() && prefixes[j] == prefixes[i] {
+                j += 1;
+            }
+            if j - i >= 2 {
+                shared.push((prefixes[i], (j - i) as u64));
+            }
+            i = j;
+        }
+        SharedContent { shared }
+    }
+
+    /// Pending recipients whose message has this hash (1 when it is theirs alone).
+    pub fn recipients_with(&self, hash: &request::ContentHash) -> u64 {
+        let prefix = prefix_of(hash);
+        self.shared
+            .binary_search_by_key(&prefix, |(p, _)| *p)
+            .map_or(1, |i| self.shared[i].1)
+    }
+
+    fn sizes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.shared.iter().map(|(_, n)| *n)
+    }
+}
+
+fn prefix_of(hash: &request::ContentHash) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash[..8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// What the journal says about one recipient.
+struct Prior {
+    content_hash: String,
+    state: SendState,
+    error: Option<String>,
+    retryable: bool,
+}
+
+fn prior_of(record: SendRecord) -> (String, Prior) {
+    let retryable = record.state == SendState::Failed
+        && matches!(
+            record.error_class.as_deref(),
+            Some("retry" | "rate_limited" | "renew_usersig")
+        );
+    let error = record.error_code.map(|code| {
+        format!("{code} {}", record.error_text.clone().unwrap_or_default())
+            .trim()
+            .to_owned()
+    });
+    (
+        record.recipient,
+        Prior {
+            content_hash: record.content_hash,
+            state: record.state,
+            error,
+            retryable,
+        },
+    )
+}
+
+/// The result of rendering one recipient.
+struct Rendered {
+    row: RecipientRow,
+    outcome: Result<(Option<RenderedMessage>, ContentFacts, u64), RenderFailure>,
+}
+
+/// Builds the plan of a validated campaign.
+pub fn build(loaded: &LoadedCampaign, options: &PlanOptions) -> Result<Plan, PlanError> {
+    build_with(loaded, options, None)
+}
+
+/// Builds the plan and hands every recipient, in row order, with its message to `sink`.
+pub fn build_with<'a>(
+    loaded: &'a LoadedCampaign,
+    options: &'a PlanOptions,
+    sink: Option<&'a mut dyn FnMut(PlannedSend)>,
+) -> Result<Plan, PlanError> {
+    let campaign = &loaded.campaign;
+    let journal = Journal::open_existing(&options.journal)?;
+    let mut priors: HashMap<u128, (String, Prior)> = HashMap::new();
+    if let Some(journal) = &journal {
+        journal.for_each_record(&campaign.name, |record| {
+            let (recipient, prior) = prior_of(record);
+            priors.insert(audience::fingerprint(&recipient), (recipient, prior));
+        })?;
+    }
+    let settings = RequestSettings::from_campaign(campaign);
+    let mut builder = Builder {
+        loaded,
+        options,
+        hasher: ContentHasher::new(&settings),
+        priors,
+        plan: Plan {
+            campaign: campaign.name.clone(),
+            description: campaign.description.clone(),
+            campaign_file: loaded.path.clone(),
+            audience: AudienceSummary {
+                kind: AudienceKind::Csv {
+                    path: PathBuf::new(),
+                },
+                rows: 0,
+                recipients: 0,
+                duplicates: 0,
+                excluded: 0,
+                bad_rows: 0,
+                render_errors: 0,
+            },
+            states: BTreeMap::new(),
+            pending: 0,
+            calls: BTreeMap::new(),
+            estimated_seconds: 0.0,
+            warnings: Vec::new(),
+            problems: Vec::new(),
+            blocked: false,
+            samples: BTreeMap::new(),
+            previews: Vec::new(),
+            shared: SharedContent::default(),
+        },
+        pending_prefixes: Vec::new(),
+        sink,
+        preview_index: HashMap::new(),
+        stream_calls: 0,
+        oversize_warned: false,
+    };
+    match (&campaign.audience.csv, &campaign.audience.official_account) {
+        (Some(csv), _) => builder.csv_audience(csv)?,
+        (None, Some(account)) => builder.official_account(account)?,
+        (None, None) => {
+            return Err(PlanError::Campaign(
+                "the campaign has no audience".to_owned(),
+            ));
+        }
+    }
+    builder.finish();
+    Ok(builder.plan)
+}
+
+struct Builder<'a> {
+    loaded: &'a LoadedCampaign,
+    options: &'a PlanOptions,
+    hasher: ContentHasher,
+    priors: HashMap<u128, (String, Prior)>,
+    plan: Plan,
+    /// Hash prefix of every pending send: recipients with identical requests can share a batch.
+    pending_prefixes: Vec<u64>,
+    sink: Option<&'a mut dyn FnMut(PlannedSend)>,
+    /// Content hash -> index in `plan.previews`.
+    preview_index: HashMap<[u8; 16], usize>,
+    stream_calls: u64,
+    oversize_warned: bool,
+}
+
+/// Most problems listed in a plan; the rest are counted.
+const MAX_PROBLEMS: usize = 20;
+
+impl Builder<'_> {
+    fn csv_audience(&mut self, csv: &str) -> Result<(), PlanError> {
+        let audience = &self.loaded.campaign.audience;
+        let path = checks::resolve_inside(&self.loaded.dir, csv)
+            .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?;
+        let mut exclude = Vec::new();
+        for list in &audience.exclude {
+            exclude.push(
+                checks::resolve_inside(&self.loaded.dir, list).map_err(|p| {
+                    PlanError::Campaign(format!("audience.exclude `{list}`: {p:?}"))
+                })?,
+            );
+        }
+        self.plan.audience.kind = AudienceKind::Csv { path: path.clone() };
+        let mut reader = CsvAudience::open(&path, &audience.user_id_column, &exclude)?;
+        let renderer = CampaignRenderer::new(self.loaded, &reader.header().columns)?;
+        let threads = match self.options.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let keep_messages =
+            std::sync::atomic::AtomicBool::new(self.options.previews > 0 || self.sink.is_some());
+        let hasher = self.hasher.clone();
+        let chunk_chars = self.stream_chunk_chars();
+        let this = std::cell::RefCell::new(&mut *self);
+        render_pipeline(
+            &renderer,
+            &hasher,
+            chunk_chars,
+            threads,
+            &keep_messages,
+            |chunk| this.borrow_mut().read_chunk(&mut reader, chunk),
+            |item| {
+                let mut builder = this.borrow_mut();
+                builder.fold(item);
+                if builder.plan.previews.len() >= builder.options.previews && builder.sink.is_none()
+                {
+                    keep_messages.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+        )?;
+        // Sent before, gone from the audience now.
+        let mut removed: Vec<(String, Option<String>)> = Vec::new();
+        for (print, (recipient, prior)) in &self.priors {
+            if !reader.has_seen(*print) && prior.state == SendState::Sent {
+                removed.push((recipient.clone(), None));
+            }
+        }
+        removed.sort();
+        for (recipient, detail) in removed {
+            self.count_state(DiffState::Removed, None, &recipient, detail);
+        }
+        Ok(())
+    }
+
+    fn stream_chunk_chars(&self) -> Option<u32> {
+        self.loaded.campaign.stream.as_ref().map(|s| s.chunk_chars)
+    }
+
+    /// Reads up to a chunk of recipients; false at the end of the file.
+    fn read_chunk(
+        &mut self,
+        reader: &mut CsvAudience,
+        chunk: &mut Vec<RecipientRow>,
+    ) -> Result<bool, PlanError> {
+        while chunk.len() < CHUNK_ROWS {
+            let Some(outcome) = reader.next_row() else {
+                return Ok(false);
+            };
+            self.plan.audience.rows += 1;
+            match outcome? {
+                RowOutcome::Recipient(row) => chunk.push(row),
+                RowOutcome::Bad(bad) => {
+                    self.plan.audience.bad_rows += 1;
+                    self.problem(
+                        Some(bad.row),
+                        None,
+                        format!("row {}: {}", bad.row, bad.reason),
+                    );
+                }
+                RowOutcome::Excluded { .. } => self.plan.audience.excluded += 1,
+                RowOutcome::Duplicate { .. } => self.plan.audience.duplicates += 1,
+            }
+        }
+        Ok(true)
+    }
+
+    fn problem(&mut self, row: Option<u64>, user_id: Option<String>, message: String) {
+        if self.loaded.campaign.audience.on_bad_row == BadRowPolicy::Fail {
+            self.plan.blocked = true;
+        }
+        if self.plan.problems.len() < MAX_PROBLEMS {
+            self.plan.problems.push(RowProblem {
+                row,
+                user_id,
+                message,
+            });
+        }
+    }
+
+    fn official_account(&mut self, account: &str) -> Result<(), PlanError> {
+        self.plan.audience.kind = AudienceKind::OfficialAccount {
+            account: account.to_owned(),
+            subscribers: None,
+        };
+        let renderer = CampaignRenderer::new(self.loaded, &[])?;
+        let row = RecipientRow {
+            row: 0,
+            user_id: account.to_owned(),
+            record: csv::StringRecord::new(),
+        };
+        let outcome = renderer.render(&[]).map(|message| {
+            let facts = self.hasher.facts(&message);
+            (Some(message), facts, 1)
+        });
+        self.plan.audience.rows = 1;
+        self.fold(Rendered { row, outcome });
+        Ok(())
+    }
+
+    /// Adds one rendered recipient to the plan.
+    fn fold(&mut self, item: Rendered) {
+        let official = self.loaded.campaign.audience.official_account.is_some();
+        let row = (!official).then_some(item.row.row);
+        let user_id = item.row.user_id;
+        let (message, facts, chunks) = match item.outcome {
+            Ok(ok) => ok,
+            Err(failure) => {
+                self.plan.audience.render_errors += 1;
+                let at = row
+                    .map(|r| format!("row {r} ({user_id})"))
+                    .unwrap_or_else(|| user_id.clone());
+                self.problem(row, Some(user_id), format!("{at}: {failure}"));
+                return;
+            }
+        };
+        if let Some(problem) = self.check_limits(&facts) {
+            self.plan.audience.render_errors += 1;
+            let at = row
+                .map(|r| format!("row {r} ({user_id})"))
+                .unwrap_or_else(|| user_id.clone());
+            self.problem(row, Some(user_id), format!("{at}: {problem}"));
+            return;
+        }
+        self.plan.audience.recipients += 1;
+        let hash = request::hex(&facts.hash);
+        let prior = self
+            .priors
+            .get(&audience::fingerprint(&user_id))
+            .map(|(_, p)| p);
+        let (state, detail) = match prior {
+            None => (DiffState::New, None),
+            Some(p) => match p.state {
+                SendState::Sent | SendState::Recalled if p.content_hash == hash => {
+                    (DiffState::Unchanged, None)
+                }
+                SendState::Sent | SendState::Recalled => (DiffState::Changed, None),
+                SendState::Intent | SendState::Uncertain => (DiffState::Uncertain, None),
+                SendState::Failed if p.retryable => (DiffState::Retry, p.error.clone()),
+                SendState::Failed => (DiffState::Failed, p.error.clone()),
+            },
+        };
+        let pending = match state {
+            DiffState::New | DiffState::Retry => true,
+            DiffState::Changed => self.options.resend_changed,
+            DiffState::Uncertain => self.options.resend_uncertain,
+            _ => false,
+        };
+        if pending {
+            self.plan.pending += 1;
+            self.pending_prefixes.push(prefix_of(&facts.hash));
+            self.stream_calls += chunks;
+        }
+        self.count_state(state, row, &user_id, detail);
+        match (self.preview_index.get(&facts.hash), &message) {
+            (Some(&index), _) => self.plan.previews[index].recipients += 1,
+            (None, Some(message)) if self.plan.previews.len() < self.options.previews => {
+                self.preview_index
+                    .insert(facts.hash, self.plan.previews.len());
+                self.plan.previews.push(Preview {
+                    recipients: 1,
+                    example_user_id: user_id.clone(),
+                    content_hash: hash,
+                    text: output::message_text(message),
+                    message: message.clone(),
+                });
+            }
+            (None, _) => {}
+        }
+        if let (Some(sink), Some(message)) = (self.sink.as_mut(), message) {
+            sink(PlannedSend {
+                row,
+                user_id,
+                state,
+                pending,
+                message,
+                content_hash: facts.hash,
+            });
+        }
+    }
+
+    fn check_limits(&mut self, facts: &ContentFacts) -> Option<String> {
+        if facts.message_bytes > MAX_MESSAGE_BYTES {
+            return Some(format!(
+                "the message is {} bytes; the API takes at most {MAX_MESSAGE_BYTES} (12 KB): shorten the text or the custom data",
+                facts.message_bytes
+            ));
+        }
+        if facts.push_text_bytes > checks::MAX_PUSH_TEXT_BYTES {
+            return Some(format!(
+                "push desc + ext are {} bytes; keep them within {} (3 KB) for APNs",
+                facts.push_text_bytes,
+                checks::MAX_PUSH_TEXT_BYTES
+            ));
+        }
+        if facts.message_bytes > OLD_MESSAGE_LIMIT_BYTES && !self.oversize_warned {
+            self.oversize_warned = true;
+            self.plan.warnings.push(format!(
+                "some messages are over 8 KB ({} bytes): older API documents and SDKs give 8 KB as the limit",
+                facts.message_bytes
+            ));
+        }
+        None
+    }
+
+    fn count_state(
+        &mut self,
+        state: DiffState,
+        row: Option<u64>,
+        user_id: &str,
+        detail: Option<String>,
+    ) {
+        *self.plan.states.entry(state).or_default() += 1;
+        let samples = self.plan.samples.entry(state).or_default();
+        if samples.len() < self.options.samples {
+            samples.push(Sample {
+                row,
+                user_id: user_id.to_owned(),
+                detail,
+            });
+        }
+    }
+
+    /// Turns the pending groups into API calls and a duration.
+    fn finish(&mut self) {
+        let campaign = &self.loaded.campaign;
+        let mut calls: BTreeMap<Endpoint, CallCount> = BTreeMap::new();
+        let mut add = |endpoint: Endpoint, calls_made: u64, recipients: u64| {
+            let entry = calls.entry(endpoint).or_default();
+            entry.calls += calls_made;
+            entry.recipients += recipients;
+        };
+        if campaign.audience.official_account.is_some() {
+            if self.plan.pending > 0 {
+                add(Endpoint::SendOfficialAccountMsg, 1, 1);
+            }
+        } else if campaign.stream.is_some() {
+            if self.plan.pending > 0 {
+                add(
+                    Endpoint::SendStreamMsg,
+                    self.stream_calls,
+                    self.plan.pending,
+                );
+            }
+        } else {
+            let prefixes = std::mem::take(&mut self.pending_prefixes);
+            let total = prefixes.len() as u64;
+            self.plan.shared = SharedContent::from_prefixes(prefixes);
+            let mut in_batches = 0;
+            if campaign.delivery.batch == BatchMode::Auto {
+                for size in self.plan.shared.sizes() {
+                    add(
+                        Endpoint::BatchSendMsg,
+                        size.div_ceil(MAX_BATCH_RECIPIENTS as u64),
+                        size,
+                    );
+                    in_batches += size;
+                }
+            }
+            if total > in_batches {
+                add(Endpoint::SendMsg, total - in_batches, total - in_batches);
+            }
+        }
+        let delivery = &campaign.delivery;
+        let rate = if delivery.rate > 0.0 {
+            delivery.rate
+        } else {
+            1.0
+        };
+        let mut seconds: f64 = 0.0;
+        for (endpoint, count) in &calls {
+            let mut t = count.calls as f64 / rate;
+            if *endpoint == Endpoint::BatchSendMsg {
+                let per_minute = f64::from(delivery.recipients_per_minute.max(1));
+                t = t.max(count.recipients as f64 * 60.0 / per_minute);
+            }
+            if *endpoint == Endpoint::SendStreamMsg
+                && let Some(stream) = &campaign.stream
+            {
+                // Each recipient's chunks follow one another; recipients stream side by side.
+                let per_recipient = (count.calls as f64 / count.recipients.max(1) as f64)
+                    * stream.interval_ms as f64
+                    / 1000.0;
+                let lanes = f64::from(delivery.concurrency.max(1));
+                t = t.max(per_recipient * (count.recipients as f64 / lanes).ceil());
+            }
+            seconds = seconds.max(t);
+        }
+        self.plan.calls = calls;
+        self.plan.estimated_seconds = seconds;
+        if let Some(count) = self.plan.calls.get(&Endpoint::SendOfficialAccountMsg)
+            && count.calls > 0
+        {
+            self.plan.warnings.push(
+                "an official account takes at most 2 broadcasts an hour, and drops identical content sent within 5 minutes".to_owned(),
+            );
+        }
+        let changed = self.plan.count(DiffState::Changed);
+        if changed > 0 {
+            self.plan.warnings.push(if self.options.resend_changed {
+                format!("this plan resends to {changed} recipients whose message changed since it was sent")
+            } else {
+                format!("{changed} recipients got an earlier version of this message; it is not resent (use --resend-changed)")
+            });
+        }
+        let uncertain = self.plan.count(DiffState::Uncertain);
+        if uncertain > 0 && !self.options.resend_uncertain {
+            self.plan.warnings.push(format!(
+                "{uncertain} sends were in flight when a run stopped; apply resends them only inside the server's duplicate window, or with --resend-uncertain"
+            ));
+        }
+        let bad = self.plan.audience.bad_rows + self.plan.audience.render_errors;
+        if bad > 0 {
+            self.plan.warnings.push(if self.plan.blocked {
+                format!("{bad} rows cannot be sent: fix them, or set `audience.on_bad_row: skip` to send the rest")
+            } else {
+                format!("{bad} rows cannot be sent and are skipped")
+            });
+        }
+    }
+}
+
+/// A pool of rendering threads fed chunks of rows; results come back in row order.
+///
+/// The threads live for the whole plan (spawning per chunk costs more than rendering), and
+/// the channels are bounded so that reading never runs far ahead of rendering.
+fn render_pipeline(
+    renderer: &CampaignRenderer,
+    hasher: &ContentHasher,
+    stream_chunk_chars: Option<u32>,
+    threads: usize,
+    keep_messages: &std::sync::atomic::AtomicBool,
+    mut read: impl FnMut(&mut Vec<RecipientRow>) -> Result<bool, PlanError>,
+    mut fold: impl FnMut(Rendered),
+) -> Result<(), PlanError> {
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc;
+    let render_one = |row: RecipientRow| {
+        let fields: Vec<&str> = row.record.iter().collect();
+        let outcome = renderer.render(&fields).map(|message| {
+            let facts = hasher.facts(&message);
+            let chunks = stream_chunk_chars.map_or(1, |size| {
+                request::stream_chunk_count(&request::stream_text(&message), size)
+            });
+            let message = if keep_messages.load(Ordering::Relaxed) {
+                Some(message)
+            } else {
+                None
+            };
+            (message, facts, chunks)
+        });
+        drop(fields);
+        Rendered { row, outcome }
+    };
+    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<RecipientRow>)>(threads * 2);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::sync_channel::<(usize, Vec<Rendered>)>(threads * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            let render_one = &render_one;
+            scope.spawn(move || {
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((index, rows)) = next else { return };
+                    let rendered: Vec<Rendered> = rows.into_iter().map(render_one).collect();
+                    if done_tx.send((index, rendered)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut pending: BTreeMap<usize, Vec<Rendered>> = BTreeMap::new();
+        let (mut sent, mut next_to_fold) = (0usize, 0usize);
+        let mut more = true;
+        let mut result = Ok(());
+        while more || next_to_fold < sent {
+            // Keep every thread busy, but never more than a few chunks in flight.
+            while more && sent - next_to_fold < threads * 2 {
+                let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+                match read(&mut chunk) {
+                    Ok(has_more) => more = has_more,
+                    Err(e) => {
+                        result = Err(e);
+                        more = false;
+                    }
+                }
+                if chunk.is_empty() {
+                    continue;
+                }
+                if work_tx.send((sent, chunk)).is_err() {
+                    more = false;
+                    break;
+                }
+                sent += 1;
+            }
+            if next_to_fold == sent {
+                break;
+            }
+            match done_rx.recv() {
+                Ok((index, rendered)) => {
+                    pending.insert(index, rendered);
+                }
+                Err(_) => break,
+            }
+            while let Some(rendered) = pending.remove(&next_to_fold) {
+                rendered.into_iter().for_each(&mut fold);
+                next_to_fold += 1;
+            }
+        }
+        drop(work_tx);
+        result
+    })
+}
+
+/// Distinct recipients and their rows, for `preview` and tests.
+pub fn find_recipient(
+    loaded: &LoadedCampaign,
+    user_id: &str,
+) -> Result<Option<(RecipientRow, Vec<String>)>, PlanError> {
+    let audience = &loaded.campaign.audience;
+    let Some(csv) = &audience.csv else {
+        return Ok(None);
+    };
+    let path = checks::resolve_inside(&loaded.dir, csv)
+        .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?;
+    let mut reader = CsvAudience::open(&path, &audience.user_id_column, &[])?;
+    let columns = reader.header().columns.clone();
+    while let Some(outcome) = reader.next_row() {
+        if let RowOutcome::Recipient(row) = outcome?
+            && row.user_id == user_id
+        {
+            return Ok(Some((row, columns)));
+        }
+    }
+    Ok(None)
+}
+
+/// The request a recipient would receive, as pretty JSON (for `preview`).
+pub fn preview_request(
+    loaded: &LoadedCampaign,
+    message: &RenderedMessage,
+    to: &str,
+) -> serde_json::Value {
+    let campaign = &loaded.campaign;
+    let settings = RequestSettings::from_campaign(campaign);
+    let facts = ContentHasher::new(&settings).facts(message);
+    let identity = request::Identity::derive(&campaign.name, to, &facts.hash);
+    let value = if let Some(account) = &campaign.audience.official_account {
+        serde_json::to_value(settings.official_account(message, account, identity))
+    } else if let Some(stream) = &campaign.stream {
+        let text = request::stream_text(message);
+        let chunks = request::stream_chunks(&text, stream.chunk_chars);
+        let last = chunks.len().saturating_sub(1);
+        let calls: Vec<api::SendStreamMsgRequest> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| api::SendStreamMsgRequest {
+                from_account: campaign.sender.clone().unwrap_or_default(),
+                to_account: to.to_owned(),
+                chunk,
+                msg_key: (i > 0).then(|| "<MsgKey of the first reply>".to_owned()),
+                finish: (i == last).then_some(1),
+            })
+            .collect();
+        serde_json::to_value(calls)
+    } else {
+        serde_json::to_value(settings.send_msg(message, to, identity))
+    };
+    value.unwrap_or(serde_json::Value::Null)
+}
+
+/// Whether `path` names a saved plan rather than a campaign (saved plans are JSON lines).
+pub fn looks_like_saved_plan(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "plan" || e == "jsonl")
+}

@@ -1,0 +1,358 @@
+//! The plan as people and programs read it: `text` for a terminal, `markdown` for a
+//! pull-request comment, `json` for scripts (stable: `format_version` changes on any break).
+//!
+//! Whatever the audience's size, the output summarises: counts per state and API, a few sample
+//! recipients per state, and previews of distinct messages.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{AudienceKind, DiffState, Plan};
+use crate::im::types as api;
+use crate::render::RenderedMessage;
+
+/// Version of the JSON plan format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// A rendered message as a person reads it: one line per element, then the push.
+pub fn message_text(message: &RenderedMessage) -> String {
+    let mut lines: Vec<String> = message
+        .body
+        .iter()
+        .map(|element| match element {
+            api::MsgElement::Text(t) => t.text.clone(),
+            api::MsgElement::Custom(c) => {
+                let mut line = format!("[custom] {}", c.data);
+                if let Some(desc) = &c.desc {
+                    let _ = write!(line, " (desc: {desc})");
+                }
+                line
+            }
+            api::MsgElement::Face(f) => format!("[face {}]", f.index),
+            api::MsgElement::Location(l) => {
+                format!("[location] {} ({}, {})", l.desc, l.latitude, l.longitude)
+            }
+            api::MsgElement::Image(i) => format!(
+                "[image] {}",
+                i.image_info_array.first().map_or("", |x| x.url.as_str())
+            ),
+            api::MsgElement::Sound(s) => format!("[sound] {}", s.url),
+            api::MsgElement::File(f) => format!(
+                "[file] {} {}",
+                f.file_name.as_deref().unwrap_or_default(),
+                f.url
+            ),
+            api::MsgElement::VideoFile(v) => format!("[video] {}", v.video_url),
+        })
+        .collect();
+    if let Some(push) = &message.push {
+        if push.push_flag == Some(1) {
+            lines.push("[push] off".to_owned());
+        } else if push.title.is_some() || push.desc.is_some() {
+            lines.push(format!(
+                "[push] {}: {}",
+                push.title.as_deref().unwrap_or_default(),
+                push.desc.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+fn duration(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{seconds:.2} s")
+    } else if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+fn audience_line(plan: &Plan) -> String {
+    let a = &plan.audience;
+    match &a.kind {
+        AudienceKind::Csv { path } => format!(
+            "{}: {} rows, {} recipients ({} duplicates, {} excluded, {} bad rows, {} render errors)",
+            path.display(),
+            a.rows,
+            a.recipients,
+            a.duplicates,
+            a.excluded,
+            a.bad_rows,
+            a.render_errors
+        ),
+        AudienceKind::OfficialAccount {
+            account,
+            subscribers,
+        } => match subscribers {
+            Some(n) => format!("official account {account}: one call reaches its {n} subscribers"),
+            None => format!(
+                "official account {account}: one call reaches every subscriber (--online shows how many)"
+            ),
+        },
+    }
+}
+
+/// The one-line summary that starts every format.
+pub fn summary_line(plan: &Plan) -> String {
+    if plan.blocked {
+        return format!(
+            "{}: blocked by {} rows that cannot be sent",
+            plan.campaign,
+            plan.audience.bad_rows + plan.audience.render_errors
+        );
+    }
+    if plan.pending == 0 {
+        return format!(
+            "{}: nothing to send ({} already sent)",
+            plan.campaign,
+            plan.count(DiffState::Unchanged)
+        );
+    }
+    format!(
+        "{}: {} to send in {} API call{}, about {}",
+        plan.campaign,
+        plan.pending,
+        plan.total_calls(),
+        if plan.total_calls() == 1 { "" } else { "s" },
+        duration(plan.estimated_seconds)
+    )
+}
+
+/// Text for a terminal; `color` adds ANSI colours to the diff marks.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let paint = |state: DiffState, s: &str| -> String {
+        if !color {
+            return s.to_owned();
+        }
+        let code = match state {
+            DiffState::New => "32",
+            DiffState::Retry | DiffState::Uncertain => "33",
+            DiffState::Changed => "36",
+            DiffState::Unchanged => "2",
+            DiffState::Failed | DiffState::Removed => "31",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "Plan: {}", summary_line(plan));
+    if let Some(description) = &plan.description {
+        let _ = writeln!(out, "  {description}");
+    }
+    let _ = writeln!(out, "\nAudience: {}", audience_line(plan));
+    let _ = writeln!(out, "\nRecipients:");
+    for state in DiffState::ALL {
+        let n = plan.count(state);
+        if n > 0 {
+            let _ = writeln!(
+                out,
+                "  {} {:>9}  {}",
+                paint(state, state.symbol()),
+                n,
+                state.label()
+            );
+        }
+    }
+    if plan.states.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    if !plan.calls.is_empty() {
+        let _ = writeln!(out, "\nAPI calls:");
+        for (endpoint, count) in &plan.calls {
+            let _ = writeln!(
+                out,
+                "  {:>9} × {}  ({} recipients)",
+                count.calls, endpoint, count.recipients
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  estimated duration: {}",
+            duration(plan.estimated_seconds)
+        );
+    }
+    let sampled: Vec<_> = DiffState::ALL
+        .iter()
+        .filter_map(|s| plan.samples.get(s).map(|v| (*s, v)))
+        .collect();
+    if !sampled.is_empty() {
+        let _ = writeln!(out, "\nSample recipients:");
+        for (state, samples) in sampled {
+            for sample in samples {
+                let row = sample
+                    .row
+                    .map(|r| format!(" (row {r})"))
+                    .unwrap_or_default();
+                let detail = sample
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {} {}{row}{detail}",
+                    paint(state, state.symbol()),
+                    sample.user_id
+                );
+            }
+        }
+    }
+    if !plan.previews.is_empty() {
+        let _ = writeln!(out, "\nPreviews ({} distinct shown):", plan.previews.len());
+        for preview in &plan.previews {
+            let _ = writeln!(
+                out,
+                "  --- {} recipient{}, e.g. {} ---",
+                preview.recipients,
+                if preview.recipients == 1 { "" } else { "s" },
+                preview.example_user_id
+            );
+            for line in preview.text.lines() {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+    }
+    if !plan.problems.is_empty() {
+        let _ = writeln!(out, "\nRows that cannot be sent:");
+        for problem in &plan.problems {
+            let _ = writeln!(out, "  ✗ {}", problem.message);
+        }
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for warning in &plan.warnings {
+            let _ = writeln!(out, "  ! {warning}");
+        }
+    }
+    out
+}
+
+/// Markdown for a pull-request comment: the summary first, details folded away.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### timcast plan: `{}`\n", plan.campaign);
+    let _ = writeln!(out, "**{}**\n", summary_line(plan));
+    if let Some(description) = &plan.description {
+        let _ = writeln!(out, "{description}\n");
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "> ⚠️ {warning}");
+    }
+    if !plan.warnings.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "Audience: {}\n",
+        audience_line(plan).replace('|', "\\|")
+    );
+    let _ = writeln!(out, "| | recipients | |\n|---|---:|---|");
+    for state in DiffState::ALL {
+        let n = plan.count(state);
+        if n > 0 {
+            let _ = writeln!(out, "| `{}` | {} | {} |", state.symbol(), n, state.label());
+        }
+    }
+    if !plan.calls.is_empty() {
+        let _ = writeln!(out, "\n| API | calls | recipients |\n|---|---:|---:|");
+        for (endpoint, count) in &plan.calls {
+            let _ = writeln!(
+                out,
+                "| `{endpoint}` | {} | {} |",
+                count.calls, count.recipients
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nEstimated duration: {}",
+            duration(plan.estimated_seconds)
+        );
+    }
+    if !plan.problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Rows that cannot be sent ({})</summary>\n",
+            plan.audience.bad_rows + plan.audience.render_errors
+        );
+        for problem in &plan.problems {
+            let _ = writeln!(out, "- {}", problem.message);
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    if !plan.previews.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Previews ({} distinct messages)</summary>\n",
+            plan.previews.len()
+        );
+        for preview in &plan.previews {
+            let _ = writeln!(
+                out,
+                "{} recipient{}, e.g. `{}`:\n\n```text\n{}\n```\n",
+                preview.recipients,
+                if preview.recipients == 1 { "" } else { "s" },
+                preview.example_user_id,
+                preview.text.replace("```", "'''")
+            );
+        }
+        let _ = writeln!(out, "</details>");
+    }
+    let sampled: Vec<_> = DiffState::ALL
+        .iter()
+        .filter_map(|s| plan.samples.get(s).map(|v| (*s, v)))
+        .collect();
+    if !sampled.is_empty() {
+        let _ = writeln!(out, "\n<details><summary>Sample recipients</summary>\n");
+        for (state, samples) in sampled {
+            for sample in samples {
+                let row = sample
+                    .row
+                    .map(|r| format!(" (row {r})"))
+                    .unwrap_or_default();
+                let detail = sample
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "- `{}` `{}`{row}{detail}",
+                    state.symbol(),
+                    sample.user_id
+                );
+            }
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: u32,
+    summary: String,
+    #[serde(flatten)]
+    plan: &'a Plan,
+}
+
+/// JSON for scripts.
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(&JsonPlan {
+        format_version: FORMAT_VERSION,
+        summary: summary_line(plan),
+        plan,
+    })
+    .unwrap_or_default()
+}
