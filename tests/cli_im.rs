@@ -266,5 +266,5 @@ fn robots_refuses_plain_http_to_a_remote_host() {
         .env("TIM_SECRET_KEY", REAL_KEY)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("only allowed to loopback"));
+        .stderr(predicate::str::contains("bad endpoint"));
 }
