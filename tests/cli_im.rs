@@ -268,3 +268,54 @@ fn robots_refuses_plain_http_to_a_remote_host() {
         .code(1)
         .stderr(predicate::str::contains("bad endpoint"));
 }
+
+/// A user's session: start `timcast sandbox` with an accounts file, point timcast at it with
+/// the printed exports, list the robots, and watch it stop by itself.
+#[test]
+fn a_sandbox_process_serves_the_accounts_of_its_file() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = dir.path().join("accounts.txt");
+    std::fs::write(
+        &accounts,
+        "# who exists\nann\n@RBT#deals_bot\n@TOA#news 1200\n",
+    )
+    .unwrap();
+    let log = dir.path().join("deliveries.jsonl");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("timcast"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--exit-after", "10"])
+        .arg("--accounts")
+        .arg(&accounts)
+        .arg("--delivery-log")
+        .arg(&log)
+        .env_remove("TIM_SECRET_KEY")
+        .env_remove("TIM_SECRET_KEY_FILE")
+        .env_remove("TIM_SDKAPPID")
+        .env_remove("TIM_ADMIN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut exports = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(export) = line.strip_prefix("export ") {
+            let (name, value) = export.split_once('=').unwrap();
+            exports.push((name.to_owned(), value.to_owned()));
+        }
+        if line.starts_with("Deliveries:") {
+            break;
+        }
+    }
+    let mut robots = timcast();
+    robots.arg("robots");
+    for (name, value) in &exports {
+        robots.env(name, value);
+    }
+    let out = robots.output().unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(exports.len(), 4, "{exports:?}");
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "@RBT#deals_bot\n");
+}
