@@ -25,6 +25,29 @@ fn query_with(sdkappid: &str, identifier: &str, sig: &str) -> String {
     format!("sdkappid={sdkappid}&identifier={identifier}&usersig={sig}&random=1&contenttype=json")
 }
 
+/// A correctly signed document that claims TLS.ver 1.0.
+fn version_one_usersig() -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let sig = usersig::hmac_sig(
+        &demo_key(),
+        ADMIN,
+        DEMO_SDKAPPID,
+        1_800_000_000,
+        86_400,
+        None,
+    );
+    let doc = json!({"TLS.ver": "1.0", "TLS.identifier": ADMIN, "TLS.sdkappid": DEMO_SDKAPPID,
+        "TLS.expire": 86_400, "TLS.time": 1_800_000_000u64, "TLS.sig": sig});
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(doc.to_string().as_bytes()).unwrap();
+    base64::engine::general_purpose::STANDARD
+        .encode(z.finish().unwrap())
+        .replace('+', "*")
+        .replace('/', "-")
+        .replace('=', "_")
+}
+
 #[tokio::test]
 async fn query_string_and_usersig_refusals_use_the_public_codes() {
     let sandbox = start(config().0).await;
@@ -93,6 +116,8 @@ async fn query_string_and_usersig_refusals_use_the_public_codes() {
             ),
             70009,
         ),
+        // Well signed, but not a version-2.0 document.
+        (query_with(&app, ADMIN, &version_one_usersig()), 70005),
         // A valid UserSig of an ordinary user is not an admin's.
         (
             query_with(
