@@ -146,6 +146,12 @@ impl ImClient {
         })
     }
 
+    /// A client with the default timeouts for resolved connection settings
+    /// (see [`crate::im::ConnectionArgs::resolve`]).
+    pub fn from_connection(connection: Connection) -> Result<Self, ClientError> {
+        ImClient::new(ClientConfig::new(connection))
+    }
+
     /// The base URL calls go to.
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base_url

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::client::{ClientConfig, ClientError, ImClient};
+use super::client::{ClientError, ImClient};
 use super::settings::{ConnectionArgs, ConnectionDefaults, SettingsError};
 use super::usersig::{self, DEFAULT_EXPIRE_SECS};
 
@@ -101,7 +101,7 @@ pub fn robots_command(
     err: &mut dyn Write,
 ) -> Result<u8, CommandError> {
     let connection = args.connection.resolve(&ConnectionDefaults::default())?;
-    let client = ImClient::new(ClientConfig::new(connection))?;
+    let client = ImClient::from_connection(connection)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -232,3 +232,41 @@ impl Faults {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accounts_file_sorts_users_robots_and_official_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.txt");
+        std::fs::write(
+            &path,
+            "# campaign recipients\nann\n  ben  \n\n@RBT#deals_bot\n@TOA#news 1200\n@TOA#tips=7\n@TOA#quiet\n",
+        )
+        .unwrap();
+        let mut d = Directory::default();
+        d.load_file(&path).unwrap();
+        assert_eq!(
+            d.accounts,
+            BTreeSet::from(["ann".to_string(), "ben".to_string()])
+        );
+        assert!(d.is_robot("@RBT#deals_bot") && d.is_account("@RBT#deals_bot"));
+        assert_eq!(d.official_accounts.get("@TOA#news"), Some(&1200));
+        assert_eq!(d.official_accounts.get("@TOA#tips"), Some(&7));
+        assert_eq!(d.official_accounts.get("@TOA#quiet"), Some(&0));
+        assert!(!d.is_account("zed"));
+        assert!(!d.is_robot("@RBT#other"));
+    }
+
+    #[test]
+    fn accept_any_still_checks_the_user_id_shape() {
+        let d = Directory::accept_any();
+        assert!(d.is_account("anyone"));
+        assert!(d.is_robot("@RBT#any"));
+        assert!(!d.is_robot("anyone"));
+        assert!(!d.is_account(""));
+        assert!(!d.is_account(&"x".repeat(33)));
+    }
+}

@@ -71,7 +71,8 @@ impl App {
     }
 
     /// The query-string and UserSig checks every call goes through.
-    fn authenticate(&self, uri: &Uri) -> Result<(), Refusal> {
+    /// Returns the calling admin.
+    fn authenticate(&self, uri: &Uri) -> Result<String, Refusal> {
         let Ok(Query(q)) = Query::<HashMap<String, String>>::try_from_uri(uri) else {
             return Err((60002, "cannot parse the query string".into()));
         };
@@ -103,7 +104,7 @@ impl App {
                 format!("identifier {identifier:?} is not an App admin"),
             ));
         }
-        Ok(())
+        Ok(identifier.to_owned())
     }
 
     fn check_usersig(&self, sig: &str, sdkappid: u64, identifier: &str) -> Result<(), Refusal> {
@@ -174,9 +175,12 @@ impl App {
 
     /// Handles one API call. Returns the answer; effects happen on the state.
     fn handle(&self, endpoint: Endpoint, uri: &Uri, body: &[u8]) -> Answer {
-        if let Err((code, info)) = self.authenticate(uri) {
-            return self.finish(endpoint, Answer::Json(fail(code, info)), false);
-        }
+        let caller = match self.authenticate(uri) {
+            Ok(caller) => caller,
+            Err((code, info)) => {
+                return self.finish(endpoint, Answer::Json(fail(code, info)), false);
+            }
+        };
         let now = self.now_ms();
         let mut lost = false;
         {
@@ -236,7 +240,7 @@ impl App {
                 lost = true;
             }
         }
-        let reply = self.dispatch(endpoint, body, now);
+        let reply = self.dispatch(endpoint, body, now, &caller);
         let succeeded = reply.get("ErrorCode").and_then(Value::as_i64) == Some(0);
         if lost && succeeded {
             self.lock().stats.lost_replies += 1;
@@ -265,10 +269,10 @@ impl App {
         answer
     }
 
-    fn dispatch(&self, endpoint: Endpoint, body: &[u8], now: u64) -> Value {
+    fn dispatch(&self, endpoint: Endpoint, body: &[u8], now: u64, caller: &str) -> Value {
         let result = match endpoint {
-            Endpoint::SendMsg => self.sendmsg(body, now),
-            Endpoint::BatchSendMsg => self.batchsendmsg(body, now),
+            Endpoint::SendMsg => self.sendmsg(body, now, caller),
+            Endpoint::BatchSendMsg => self.batchsendmsg(body, now, caller),
             Endpoint::SendOfficialAccountMsg => self.official(body, now),
             Endpoint::OfficialAccountMsgRecall => self.official_recall(body),
             Endpoint::GetOfficialAccountInfo => self.official_info(body),
@@ -297,9 +301,10 @@ impl App {
         Ok(())
     }
 
-    fn sender_of(&self, from: Option<&String>, uri_admin: Option<&str>) -> Result<String, Refusal> {
+    /// `From_Account`, or the calling admin when it is absent; it must exist.
+    fn sender_of(&self, from: Option<&String>, caller: &str) -> Result<String, Refusal> {
         match from {
-            None => Ok(uri_admin.unwrap_or("administrator").to_owned()),
+            None => Ok(caller.to_owned()),
             Some(f) if self.config.admins.contains(f) || self.config.directory.is_account(f) => {
                 Ok(f.clone())
             }
@@ -314,11 +319,11 @@ impl App {
         self.config.admins.iter().next().map(String::as_str)
     }
 
-    fn sendmsg(&self, body: &[u8], now: u64) -> Result<Map<String, Value>, Refusal> {
+    fn sendmsg(&self, body: &[u8], now: u64, caller: &str) -> Result<Map<String, Value>, Refusal> {
         self.size_check(body, 93000)?;
         let obj = validate::object(body, 90001)?;
         let send = validate::sendmsg(&obj)?;
-        let from = self.sender_of(send.from.as_ref(), self.admin())?;
+        let from = self.sender_of(send.from.as_ref(), caller)?;
         let to = send.to.first().cloned().unwrap_or_default();
         if !self.config.directory.is_account(&to) {
             return Err((90012, format!("To_Account {to:?} is not registered")));
@@ -375,11 +380,16 @@ impl App {
         Ok(reply)
     }
 
-    fn batchsendmsg(&self, body: &[u8], now: u64) -> Result<Map<String, Value>, Refusal> {
+    fn batchsendmsg(
+        &self,
+        body: &[u8],
+        now: u64,
+        caller: &str,
+    ) -> Result<Map<String, Value>, Refusal> {
         self.size_check(body, 93000)?;
         let obj = validate::object(body, 90001)?;
         let send = validate::batchsendmsg(&obj)?;
-        let from = self.sender_of(send.from.as_ref(), self.admin())?;
+        let from = self.sender_of(send.from.as_ref(), caller)?;
         let mut state = self.lock();
         let limits = &self.config.limits;
         if limits.enabled {
