@@ -122,6 +122,8 @@ pub struct RecipientRow {
     /// Row number as a spreadsheet shows it: the header is row 1.
     pub row: u64,
     pub user_id: String,
+    /// [`fingerprint`] of the user ID.
+    pub print: u128,
     pub record: csv::StringRecord,
 }
 
@@ -158,8 +160,8 @@ pub struct CsvAudience {
     header: CsvHeader,
     reader: csv::Reader<Box<dyn Read>>,
     user_id_index: usize,
-    excluded: HashSet<u128>,
-    seen: HashSet<u128>,
+    excluded: PrintSet,
+    seen: PrintSet,
     row: u64,
     record: csv::ByteRecord,
 }
@@ -170,6 +172,33 @@ impl std::fmt::Debug for CsvAudience {
             .field("path", &self.path)
             .field("row", &self.row)
             .finish_non_exhaustive()
+    }
+}
+
+/// A set of fingerprints. They are hashes already, so the set uses their low bits as they are
+/// instead of hashing them again.
+pub type PrintSet = HashSet<u128, std::hash::BuildHasherDefault<PrintHasher>>;
+
+/// A map keyed by fingerprints (see [`PrintSet`]).
+pub type PrintMap<V> =
+    std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<PrintHasher>>;
+
+/// The hasher of [`PrintSet`]: a fingerprint's low 64 bits.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PrintHasher(u64);
+
+impl Hasher for PrintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u128 keys are expected; anything else still hashes, just slowly.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
     }
 }
 
@@ -204,7 +233,7 @@ impl CsvAudience {
                     header.columns.join(", ")
                 ),
             })?;
-        let mut excluded = HashSet::new();
+        let mut excluded = PrintSet::default();
         for list in exclude {
             let mut suppression = CsvAudience::open(list, user_id_column, &[])?;
             // Reading a row records its user in `seen`; bad rows name nobody to suppress.
@@ -219,7 +248,7 @@ impl CsvAudience {
             reader,
             user_id_index,
             excluded,
-            seen: HashSet::new(),
+            seen: PrintSet::default(),
             row: 1,
             record: csv::ByteRecord::new(),
         })
@@ -305,6 +334,7 @@ impl CsvAudience {
         RowOutcome::Recipient(RecipientRow {
             row,
             user_id,
+            print,
             record,
         })
     }

@@ -298,7 +298,21 @@ pub enum RendererError {
 #[derive(Debug, Clone)]
 enum Slot {
     Static(String),
-    Template { name: String },
+    /// Only text and plain `{{variable}}`s: rendered by concatenation, no Handlebars context.
+    Simple(Vec<Piece>),
+    Template {
+        name: String,
+    },
+}
+
+/// A piece of a simple template.
+#[derive(Debug, Clone)]
+enum Piece {
+    Raw(String),
+    /// The recipient's CSV field at this index.
+    Column(usize),
+    /// A campaign variable, rendered once.
+    Const(String),
 }
 
 #[derive(Debug, Clone)]
@@ -360,6 +374,24 @@ impl CampaignRenderer {
             base: Map::new(),
             columns: columns.to_vec(),
         };
+        let vars: Map<String, JsonValue> = campaign
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        renderer.base = vars.clone();
+        renderer
+            .base
+            .insert("vars".to_owned(), JsonValue::Object(vars));
+        let mut about = Map::new();
+        about.insert("name".to_owned(), JsonValue::from(campaign.name.clone()));
+        about.insert(
+            "description".to_owned(),
+            JsonValue::from(campaign.description.clone().unwrap_or_default()),
+        );
+        renderer
+            .base
+            .insert("campaign".to_owned(), JsonValue::Object(about));
         for (index, element) in campaign.message.iter().enumerate() {
             let field = |name: &str| format!("message[{index}].{}{name}", element.kind());
             let plan = match element {
@@ -427,30 +459,15 @@ impl CampaignRenderer {
         if let Some(push) = &campaign.push {
             renderer.push = Some(renderer.push_plan(push)?);
         }
-        let vars: Map<String, JsonValue> = campaign
-            .vars
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        renderer.base = vars.clone();
-        renderer
-            .base
-            .insert("vars".to_owned(), JsonValue::Object(vars));
-        let mut about = Map::new();
-        about.insert("name".to_owned(), JsonValue::from(campaign.name.clone()));
-        about.insert(
-            "description".to_owned(),
-            JsonValue::from(campaign.description.clone().unwrap_or_default()),
-        );
-        renderer
-            .base
-            .insert("campaign".to_owned(), JsonValue::Object(about));
         Ok(renderer)
     }
 
     fn slot(&mut self, field: String, text: &str) -> Result<Slot, RendererError> {
         if !text.contains("{{") {
             return Ok(Slot::Static(text.to_owned()));
+        }
+        if let Some(pieces) = self.simple_pieces(text) {
+            return Ok(Slot::Simple(pieces));
         }
         self.registry
             .register_template_string(&field, text)
@@ -459,6 +476,59 @@ impl CampaignRenderer {
                 source: Box::new(source),
             })?;
         Ok(Slot::Template { name: field })
+    }
+
+    /// The pieces of a template made only of text and plain variables, rendered exactly as
+    /// Handlebars would render them; `None` for anything else (helpers, blocks, paths, `~`).
+    fn simple_pieces(&self, text: &str) -> Option<Vec<Piece>> {
+        if text.contains('~') {
+            return None;
+        }
+        let template = Template::compile(text).ok()?;
+        let mut pieces = Vec::with_capacity(template.elements.len());
+        for element in &template.elements {
+            match element {
+                TemplateElement::RawString(raw) => pieces.push(Piece::Raw(raw.clone())),
+                TemplateElement::Comment(_) => {}
+                TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h)
+                    if h.params.is_empty() && h.hash.is_empty() && !h.block =>
+                {
+                    let name = match &h.name {
+                        Parameter::Name(name) => name,
+                        Parameter::Path(Path::Relative((segments, raw)))
+                            if segments.len() == 1
+                                && matches!(&segments[0], PathSeg::Named(n) if n == raw) =>
+                        {
+                            raw
+                        }
+                        _ => return None,
+                    };
+                    if CAMPAIGN_HELPERS.contains(&name.as_str())
+                        || BUILTIN_HELPERS.contains(&name.as_str())
+                    {
+                        return None;
+                    }
+                    if let Some(index) = self.columns.iter().position(|c| c == name) {
+                        pieces.push(Piece::Column(index));
+                    } else {
+                        match self.base.get(name) {
+                            Some(
+                                JsonValue::String(_) | JsonValue::Number(_) | JsonValue::Bool(_),
+                            ) => {
+                                let value = self
+                                    .registry
+                                    .render_template(&format!("{{{{{name}}}}}"), &self.base)
+                                    .ok()?;
+                                pieces.push(Piece::Const(value));
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(pieces)
     }
 
     fn optional_slot(
@@ -532,14 +602,30 @@ impl CampaignRenderer {
 
     /// Renders the message for one recipient whose CSV fields are `fields` (header order).
     pub fn render(&self, fields: &[&str]) -> Result<RenderedMessage, RenderFailure> {
-        // From<Value> takes the value as it is; `Context::wraps` would serialize a copy.
-        let context = handlebars::Context::from(self.context(fields));
+        // Built only when a template needs Handlebars. From<Value> takes the value as it is;
+        // `Context::wraps` would serialize a copy.
+        let context = std::cell::OnceCell::new();
         let text = |slot: &Slot| -> Result<String, RenderFailure> {
             match slot {
                 Slot::Static(text) => Ok(text.clone()),
+                Slot::Simple(pieces) => {
+                    let mut out = String::new();
+                    for piece in pieces {
+                        match piece {
+                            Piece::Raw(raw) | Piece::Const(raw) => out.push_str(raw),
+                            Piece::Column(index) => {
+                                out.push_str(fields.get(*index).copied().unwrap_or_default())
+                            }
+                        }
+                    }
+                    Ok(out)
+                }
                 Slot::Template { name } => self
                     .registry
-                    .render_with_context(name, &context)
+                    .render_with_context(
+                        name,
+                        context.get_or_init(|| handlebars::Context::from(self.context(fields))),
+                    )
                     .map_err(|e| RenderFailure {
                         field: name.clone(),
                         message: render_error_text(&e),
@@ -705,6 +791,47 @@ mod tests {
         );
         assert_eq!(render("{{json q}}"), "\"say \\\"hi\\\"\"");
         assert_eq!(render("<b>{{q}}</b>"), "<b>say \"hi\"</b>");
+    }
+
+    #[test]
+    fn simple_templates_render_as_handlebars_does() {
+        use crate::campaign::validate;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("u.csv"),
+            "user_id,name,city\nu1,Ada,\"Köln, DE\"\n",
+        )
+        .unwrap();
+        let templates = [
+            "Hi {{name}} from {{city}}!",
+            "{{{name}}} {{! a comment }}{{n}}% {{flag}} {{f}} {{s}}",
+            "\\{{name}} {{name}}",
+            "{{name}}\n{{city}}",
+        ];
+        for template in templates {
+            let yaml = format!(
+                "version: 1\nname: t\naudience: {{ csv: u.csv }}\nvars: {{ n: 30, flag: true, f: 1.5, s: \"x&y\" }}\nmessage:\n  - text: {}\n",
+                serde_json::to_string(template).unwrap()
+            );
+            std::fs::write(dir.path().join("c.yaml"), yaml).unwrap();
+            let loaded = validate(&dir.path().join("c.yaml")).into_result().unwrap();
+            let columns = ["user_id", "name", "city"].map(String::from);
+            let fast = CampaignRenderer::new(&loaded, &columns).unwrap();
+            assert!(
+                matches!(fast.elements[0], ElementPlan::Text(Slot::Simple(_))),
+                "{template} should be simple"
+            );
+            let fields = ["u1", "Ada", "Köln, DE"];
+            let rendered = fast.render(&fields).unwrap();
+            let reference = registry()
+                .render_template(template, &fast.context(&fields))
+                .unwrap();
+            assert_eq!(
+                rendered.body,
+                vec![api::MsgElement::text(reference)],
+                "{template}"
+            );
+        }
     }
 
     #[test]

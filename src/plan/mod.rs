@@ -323,7 +323,7 @@ fn prior_of(record: SendRecord) -> (String, Prior) {
 /// The result of rendering one recipient.
 struct Rendered {
     row: RecipientRow,
-    outcome: Result<(Option<RenderedMessage>, ContentFacts, u64), RenderFailure>,
+    outcome: Result<(Option<Box<RenderedMessage>>, ContentFacts, u64), RenderFailure>,
 }
 
 /// Builds the plan of a validated campaign.
@@ -339,7 +339,7 @@ pub fn build_with<'a>(
 ) -> Result<Plan, PlanError> {
     let campaign = &loaded.campaign;
     let journal = Journal::open_existing(&options.journal)?;
-    let mut priors: HashMap<u128, (String, Prior)> = HashMap::new();
+    let mut priors: audience::PrintMap<(String, Prior)> = audience::PrintMap::default();
     if let Some(journal) = &journal {
         journal.for_each_record(&campaign.name, |record| {
             let (recipient, prior) = prior_of(record);
@@ -401,7 +401,7 @@ struct Builder<'a> {
     loaded: &'a LoadedCampaign,
     options: &'a PlanOptions,
     hasher: ContentHasher,
-    priors: HashMap<u128, (String, Prior)>,
+    priors: audience::PrintMap<(String, Prior)>,
     plan: Plan,
     /// Hash prefix of every pending send: recipients with identical requests can share a batch.
     pending_prefixes: Vec<u64>,
@@ -524,11 +524,12 @@ impl Builder<'_> {
         let row = RecipientRow {
             row: 0,
             user_id: account.to_owned(),
+            print: audience::fingerprint(account),
             record: csv::StringRecord::new(),
         };
         let outcome = renderer.render(&[]).map(|message| {
             let facts = self.hasher.facts(&message);
-            (Some(message), facts, 1)
+            (Some(Box::new(message)), facts, 1)
         });
         self.plan.audience.rows = 1;
         self.fold(Rendered { row, outcome });
@@ -560,15 +561,17 @@ impl Builder<'_> {
             return;
         }
         self.plan.audience.recipients += 1;
-        let hash = request::hex(&facts.hash);
-        let prior = self
-            .priors
-            .get(&audience::fingerprint(&user_id))
-            .map(|(_, p)| p);
+        let prior = if self.priors.is_empty() {
+            None
+        } else {
+            self.priors.get(&item.row.print).map(|(_, p)| p)
+        };
         let (state, detail) = match prior {
             None => (DiffState::New, None),
             Some(p) => match p.state {
-                SendState::Sent | SendState::Recalled if p.content_hash == hash => {
+                SendState::Sent | SendState::Recalled
+                    if p.content_hash == request::hex(&facts.hash) =>
+                {
                     (DiffState::Unchanged, None)
                 }
                 SendState::Sent | SendState::Recalled => (DiffState::Changed, None),
@@ -597,9 +600,9 @@ impl Builder<'_> {
                 self.plan.previews.push(Preview {
                     recipients: 1,
                     example_user_id: user_id.clone(),
-                    content_hash: hash,
+                    content_hash: request::hex(&facts.hash),
                     text: output::message_text(message),
-                    message: message.clone(),
+                    message: (**message).clone(),
                 });
             }
             (None, _) => {}
@@ -610,7 +613,7 @@ impl Builder<'_> {
                 user_id,
                 state,
                 pending,
-                message,
+                message: *message,
                 content_hash: facts.hash,
             });
         }
@@ -780,7 +783,7 @@ fn render_pipeline(
                 request::stream_chunk_count(&request::stream_text(&message), size)
             });
             let message = if keep_messages.load(Ordering::Relaxed) {
-                Some(message)
+                Some(Box::new(message))
             } else {
                 None
             };
