@@ -361,6 +361,50 @@ impl Journal {
         tx.commit().map_err(sql)
     }
 
+    /// A short fingerprint of a campaign's records: any write changes it.
+    pub fn fingerprint(&self, campaign: &str) -> Result<String, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT count(*), coalesce(max(updated_at_ms), 0), coalesce(sum(updated_at_ms), 0),
+                        coalesce(sum(attempts), 0)
+                 FROM sends WHERE campaign = ?1",
+                params![campaign],
+                |row| {
+                    Ok(format!(
+                        "{}-{}-{}-{}",
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, i64>(3)?
+                    ))
+                },
+            )
+            .map_err(self.sql())
+    }
+
+    /// Sends to `recipient` (from any campaign) recorded as sent since `since_ms`, oldest first:
+    /// (campaign, content hash, time in ms). Official accounts' hourly limits need these.
+    pub fn sent_to_since(
+        &self,
+        recipient: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(String, String, i64)>, JournalError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT campaign, content_hash, coalesce(msg_time * 1000, updated_at_ms) AS at
+                 FROM sends WHERE recipient = ?1 AND state = 'sent' AND updated_at_ms >= ?2
+                 ORDER BY at",
+            )
+            .map_err(self.sql())?;
+        let rows = statement
+            .query_map(params![recipient, since_ms], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
     /// Whether a saved plan was already applied (a plan can be applied once).
     pub fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError> {
         self.conn

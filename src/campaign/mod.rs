@@ -98,6 +98,18 @@ impl Validation {
     }
 }
 
+/// Connection settings from the campaign's `app:` section: the lowest priority, under
+/// environment variables and flags.
+pub fn connection_defaults(campaign: &Campaign) -> crate::im::ConnectionDefaults {
+    let app = campaign.app.as_ref();
+    crate::im::ConnectionDefaults {
+        sdkappid: app.and_then(|a| a.sdkappid),
+        admin: app.and_then(|a| a.admin.clone()),
+        region: app.and_then(|a| a.region),
+        endpoint: None,
+    }
+}
+
 /// The campaign file's JSON Schema, derived from [`model::Campaign`].
 pub fn schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();

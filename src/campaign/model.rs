@@ -72,19 +72,8 @@ pub struct App {
     pub admin: Option<String>,
 }
 
-/// Data centres and their REST domains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Region {
-    China,
-    Singapore,
-    Seoul,
-    Tokyo,
-    Frankfurt,
-    SiliconValley,
-    Jakarta,
-    Mumbai,
-}
+/// Data centres and their REST domains (shared with the client).
+pub use crate::im::settings::Region;
 
 /// Who receives the campaign. Exactly one of `csv` and `official_account`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

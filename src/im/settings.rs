@@ -43,7 +43,18 @@ pub const DEMO_SDKAPPID: u64 = 1_400_000_000;
 pub const DEFAULT_ADMIN: &str = "administrator";
 
 /// The data centre hosting the SDKAppID; each has its own domain (API.md §1.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Region {
     China,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::output::{self, Format};
-use super::{PlanOptions, build, find_recipient, preview_request};
+use super::saved::PlanWriter;
+use super::{PlanOptions, PlannedSend, build, build_with, find_recipient, preview_request};
 use crate::campaign::{self, LoadedCampaign};
 use crate::exit;
 use crate::render::CampaignRenderer;
@@ -42,6 +43,23 @@ pub struct PlanArgs {
     /// How many sample recipients to show per state.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub samples: usize,
+    /// Also show what changed since another version of the campaign file.
+    #[arg(long, value_name = "OLD.yaml", conflicts_with = "against_git")]
+    pub against: Option<PathBuf>,
+    /// Also show what changed since the campaign (and its CSV and templates) at git revision REV.
+    #[arg(long, value_name = "REV")]
+    pub against_git: Option<String>,
+    /// Also run the checks that need the API: recipients exist (account_check), the chatbot
+    /// sender exists (get_all_robots), the official account's subscriber count. Read-only.
+    #[arg(long)]
+    pub online: bool,
+    #[command(flatten)]
+    pub connection: crate::im::ConnectionArgs,
+    /// Save the full per-recipient plan to PLAN; `timcast apply PLAN` sends exactly that, and
+    /// refuses if the campaign, its CSV, templates or the journal changed since, or if the plan
+    /// was already applied.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -91,7 +109,47 @@ pub fn plan_command(
         previews: args.previews,
         threads: 0,
     };
-    let plan = build(&loaded, &options).map_err(|e| miette::miette!("{e}"))?;
+    let plan = match &args.out {
+        None => build(&loaded, &options).map_err(|e| miette::miette!("{e}"))?,
+        Some(path) => {
+            let mut writer = PlanWriter::create(path)
+                .map_err(|e| miette::miette!("cannot write the plan to {}: {e}", path.display()))?;
+            let mut sink = |send: PlannedSend| writer.add(&send);
+            let plan = build_with(&loaded, &options, Some(&mut sink))
+                .map_err(|e| miette::miette!("{e}"))?;
+            let header = writer
+                .finish(
+                    &loaded,
+                    &plan,
+                    &options.journal,
+                    options.resend_changed,
+                    options.resend_uncertain,
+                )
+                .map_err(|e| miette::miette!("{e}"))?;
+            let _ = writeln!(
+                err,
+                "Saved the plan to {} (id {}): apply it with `timcast apply {}`",
+                path.display(),
+                header.plan_id,
+                path.display()
+            );
+            plan
+        }
+    };
+    let mut plan = plan;
+    if args.online {
+        super::online::check(&loaded, &mut plan, &args.connection)
+            .map_err(|e| miette::miette!("--online: {e}"))?;
+    }
+    plan.changes = match (&args.against, &args.against_git) {
+        (Some(old), _) => {
+            Some(super::against::against_file(&loaded, old).map_err(|e| miette::miette!("{e}"))?)
+        }
+        (None, Some(rev)) => {
+            Some(super::against::against_git(&loaded, rev).map_err(|e| miette::miette!("{e}"))?)
+        }
+        (None, None) => None,
+    };
     let text = match args.format {
         Format::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -5,9 +5,12 @@
 //! into counts, samples and previews, so a plan of ten million rows needs no more memory than
 //! one fingerprint per recipient.
 
+pub mod against;
 pub mod command;
+pub mod online;
 pub mod output;
 pub mod request;
+pub mod saved;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -28,7 +31,9 @@ pub const OLD_MESSAGE_LIMIT_BYTES: usize = 8 * 1024;
 const CHUNK_ROWS: usize = 4096;
 
 /// How one recipient compares with the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DiffState {
     /// Never sent: will be sent.
@@ -217,6 +222,9 @@ pub struct Plan {
     /// Which pending recipients share a message (for batching).
     #[serde(skip)]
     pub shared: SharedContent,
+    /// With `--against` / `--against-git`: what changed since that version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<against::CampaignChanges>,
 }
 
 impl Plan {
@@ -377,6 +385,7 @@ pub fn build_with<'a>(
             samples: BTreeMap::new(),
             previews: Vec::new(),
             shared: SharedContent::default(),
+            changes: None,
         },
         pending_prefixes: Vec::new(),
         sink,
@@ -394,7 +403,60 @@ pub fn build_with<'a>(
         }
     }
     builder.finish();
+    if let (Some(account), Some(journal)) = (&campaign.audience.official_account, &journal) {
+        official_account_limits(&mut builder.plan, journal, account)?;
+    }
     Ok(builder.plan)
+}
+
+/// Broadcasts an official account may make per hour.
+pub const OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR: usize = 2;
+/// The window in which an official account drops identical content.
+pub const OFFICIAL_ACCOUNT_DUPLICATE_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// The account's documented limits, from what the journal says it sent lately.
+fn official_account_limits(
+    plan: &mut Plan,
+    journal: &Journal,
+    account: &str,
+) -> Result<(), PlanError> {
+    if plan.pending == 0 {
+        return Ok(());
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    let hour = 3_600_000;
+    let recent = journal.sent_to_since(account, now - hour)?;
+    let at = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%H:%M:%S UTC").to_string())
+            .unwrap_or_default()
+    };
+    if recent.len() >= OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR {
+        let oldest = recent[recent.len() - OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR].2;
+        plan.warnings.push(format!(
+            "{account} already broadcast {} times in the last hour ({}); the API allows {OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR} an hour, so apply waits until {}",
+            recent.len(),
+            recent.iter().map(|r| at(r.2)).collect::<Vec<_>>().join(", "),
+            at(oldest + hour)
+        ));
+        plan.estimated_seconds = plan
+            .estimated_seconds
+            .max(((oldest + hour - now) as f64 / 1000.0).max(0.0));
+    }
+    let hashes: Vec<&str> = plan
+        .previews
+        .iter()
+        .map(|p| p.content_hash.as_str())
+        .collect();
+    if let Some((campaign, _, when)) = recent.iter().rev().find(|(_, hash, when)| {
+        hashes.contains(&hash.as_str()) && now - when < OFFICIAL_ACCOUNT_DUPLICATE_WINDOW_MS
+    }) {
+        plan.warnings.push(format!(
+            "the same content went to {account} at {} (campaign {campaign}); the server drops identical content sent within 5 minutes",
+            at(*when)
+        ));
+    }
+    Ok(())
 }
 
 struct Builder<'a> {

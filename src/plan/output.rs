@@ -186,6 +186,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let sampled: Vec<_> = DiffState::ALL
         .iter()
         .filter_map(|s| plan.samples.get(s).map(|v| (*s, v)))
+        .filter(|(_, v)| !v.is_empty())
         .collect();
     if !sampled.is_empty() {
         let _ = writeln!(out, "\nSample recipients:");
@@ -228,6 +229,32 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "\nRows that cannot be sent:");
         for problem in &plan.problems {
             let _ = writeln!(out, "  ✗ {}", problem.message);
+        }
+    }
+    if let Some(changes) = &plan.changes {
+        let _ = writeln!(out, "\nChanges since {}:", changes.against);
+        if changes.is_empty() {
+            let _ = writeln!(out, "  (none)");
+        }
+        for setting in &changes.settings {
+            let _ = writeln!(
+                out,
+                "  ~ {}: {} -> {}",
+                setting.path, setting.old, setting.new
+            );
+        }
+        if let Some(a) = &changes.audience {
+            let _ = writeln!(
+                out,
+                "  audience: +{} added, -{} removed, {} kept",
+                a.added, a.removed, a.kept
+            );
+        }
+        for template in &changes.templates {
+            let _ = writeln!(out, "  template {}:", template.field);
+            for line in template.diff.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
         }
     }
     if !plan.warnings.is_empty() {
@@ -280,6 +307,43 @@ pub fn markdown(plan: &Plan) -> String {
             duration(plan.estimated_seconds)
         );
     }
+    if let Some(changes) = &plan.changes {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Changes since <code>{}</code></summary>\n",
+            changes.against
+        );
+        if changes.is_empty() {
+            let _ = writeln!(out, "No changes.");
+        }
+        if !changes.settings.is_empty() {
+            let _ = writeln!(out, "| setting | before | after |\n|---|---|---|");
+            for setting in &changes.settings {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | `{}` |",
+                    setting.path, setting.old, setting.new
+                );
+            }
+        }
+        if let Some(a) = &changes.audience {
+            let _ = writeln!(
+                out,
+                "\nAudience: **+{}** added, **-{}** removed, {} kept",
+                a.added, a.removed, a.kept
+            );
+        }
+        for template in &changes.templates {
+            let fence = "`".repeat(3);
+            let _ = writeln!(
+                out,
+                "\nTemplate `{}`:\n\n{fence}diff\n{}{fence}",
+                template.field,
+                template.diff.replace(&fence, "'''")
+            );
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
     if !plan.problems.is_empty() {
         let _ = writeln!(
             out,
@@ -312,6 +376,7 @@ pub fn markdown(plan: &Plan) -> String {
     let sampled: Vec<_> = DiffState::ALL
         .iter()
         .filter_map(|s| plan.samples.get(s).map(|v| (*s, v)))
+        .filter(|(_, v)| !v.is_empty())
         .collect();
     if !sampled.is_empty() {
         let _ = writeln!(out, "\n<details><summary>Sample recipients</summary>\n");

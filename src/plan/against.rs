@@ -1,0 +1,321 @@
+//! `plan --against OLD.yaml` / `--against-git REV`: what changed between two versions of a
+//! campaign — settings field by field, templates as unified diffs, audience added and removed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::audience::{CsvAudience, PrintSet, RowOutcome};
+use crate::campaign::model::MessageElement;
+use crate::campaign::{self, LoadedCampaign, checks};
+
+/// One setting that differs (`null` where it is absent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingChange {
+    pub path: String,
+    pub old: Json,
+    pub new: Json,
+}
+
+/// A template that differs, as a unified diff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TemplateChange {
+    pub field: String,
+    pub diff: String,
+}
+
+/// Recipients gained and lost between the two audiences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AudienceChange {
+    pub added: u64,
+    pub removed: u64,
+    pub kept: u64,
+}
+
+/// Everything that changed between two versions of a campaign.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignChanges {
+    /// What the campaign was compared with (a file, or `REV:path`).
+    pub against: String,
+    pub settings: Vec<SettingChange>,
+    pub templates: Vec<TemplateChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<AudienceChange>,
+}
+
+impl CampaignChanges {
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty()
+            && self.templates.is_empty()
+            && self.audience.is_none_or(|a| a.added == 0 && a.removed == 0)
+    }
+}
+
+/// Why the comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AgainstError {
+    #[error("the campaign to compare with ({what}) is not valid:\n{diagnostics}")]
+    Invalid { what: String, diagnostics: String },
+    #[error("git: {0}")]
+    Git(String),
+    #[error("{0}")]
+    Io(String),
+    #[error(transparent)]
+    Audience(#[from] crate::audience::AudienceError),
+}
+
+/// Compares `new` with the campaign file at `old`.
+pub fn against_file(new: &LoadedCampaign, old: &Path) -> Result<CampaignChanges, AgainstError> {
+    let old_loaded = load(old, &old.display().to_string())?;
+    compare(new, &old_loaded, old.display().to_string())
+}
+
+/// Compares `new` with the same campaign file at git revision `rev` (its CSV and templates too).
+pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, AgainstError> {
+    let dir = if new.dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        new.dir.as_path()
+    };
+    let file_name = new
+        .path
+        .file_name()
+        .ok_or_else(|| AgainstError::Io(format!("{} is not a file", new.path.display())))?;
+    let show = |relative: &str| -> Result<Vec<u8>, AgainstError> {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .arg("show")
+            .arg(format!("{rev}:./{relative}"))
+            .output()
+            .map_err(|e| AgainstError::Git(format!("cannot run git: {e}")))?;
+        if !output.status.success() {
+            return Err(AgainstError::Git(
+                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            ));
+        }
+        Ok(output.stdout)
+    };
+    let scratch = tempfile::tempdir().map_err(|e| AgainstError::Io(e.to_string()))?;
+    let name = file_name.to_string_lossy().into_owned();
+    let old_text = show(&name)?;
+    let old_path = scratch.path().join(&name);
+    std::fs::write(&old_path, &old_text).map_err(|e| AgainstError::Io(e.to_string()))?;
+    // The old campaign's own files, as they were at that revision.
+    if let Ok(old_model) = serde_saphyr_model(&old_text) {
+        for relative in referenced_files(&old_model) {
+            if Path::new(&relative).is_absolute() || relative.contains("..") {
+                continue;
+            }
+            if let Ok(bytes) = show(&relative) {
+                let target = scratch.path().join(&relative);
+                if let Some(parent) = target.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                std::fs::write(&target, bytes).map_err(|e| AgainstError::Io(e.to_string()))?;
+            }
+        }
+    }
+    let label = format!("{rev}:{}", new.path.display());
+    let old_loaded = load(&old_path, &label)?;
+    compare(new, &old_loaded, label)
+}
+
+/// The paths a campaign file names, read leniently (the strict check comes after).
+fn serde_saphyr_model(text: &[u8]) -> Result<Json, ()> {
+    let text = std::str::from_utf8(text).map_err(drop)?;
+    campaign::yaml::parse(text)
+        .map(|n| n.to_json())
+        .map_err(drop)
+}
+
+fn referenced_files(model: &Json) -> Vec<String> {
+    let mut files = Vec::new();
+    let audience = &model["audience"];
+    if let Some(csv) = audience["csv"].as_str() {
+        files.push(csv.to_owned());
+    }
+    if let Some(lists) = audience["exclude"].as_array() {
+        files.extend(lists.iter().filter_map(Json::as_str).map(str::to_owned));
+    }
+    if let Some(elements) = model["message"].as_array() {
+        files.extend(
+            elements
+                .iter()
+                .filter_map(|e| e["text_file"].as_str())
+                .map(str::to_owned),
+        );
+    }
+    files
+}
+
+fn load(path: &Path, what: &str) -> Result<LoadedCampaign, AgainstError> {
+    campaign::validate(path)
+        .into_result()
+        .map_err(|validation| AgainstError::Invalid {
+            what: what.to_owned(),
+            diagnostics: validation.render(),
+        })
+}
+
+fn compare(
+    new: &LoadedCampaign,
+    old: &LoadedCampaign,
+    against: String,
+) -> Result<CampaignChanges, AgainstError> {
+    let mut old_settings = BTreeMap::new();
+    let mut new_settings = BTreeMap::new();
+    flatten(
+        "",
+        &serde_json::to_value(&old.campaign).unwrap_or(Json::Null),
+        &mut old_settings,
+    );
+    flatten(
+        "",
+        &serde_json::to_value(&new.campaign).unwrap_or(Json::Null),
+        &mut new_settings,
+    );
+    let mut settings = Vec::new();
+    let mut templates = Vec::new();
+    let keys: std::collections::BTreeSet<&String> =
+        old_settings.keys().chain(new_settings.keys()).collect();
+    for key in keys {
+        let (o, n) = (
+            old_settings.get(key).cloned().unwrap_or(Json::Null),
+            new_settings.get(key).cloned().unwrap_or(Json::Null),
+        );
+        if o == n {
+            continue;
+        }
+        let is_template = |v: &Json| {
+            v.as_str()
+                .is_some_and(|s| s.contains("{{") || s.contains('\n'))
+        };
+        if is_template(&o) || is_template(&n) {
+            templates.push(TemplateChange {
+                field: key.clone(),
+                diff: unified(
+                    o.as_str().unwrap_or_default(),
+                    n.as_str().unwrap_or_default(),
+                ),
+            });
+        } else {
+            settings.push(SettingChange {
+                path: key.clone(),
+                old: o,
+                new: n,
+            });
+        }
+    }
+    // Template files: compare their contents, not only their names.
+    for (index, (old_file, new_file)) in
+        text_files(old).into_iter().zip(text_files(new)).enumerate()
+    {
+        if let (Some((_, old_text)), Some((_, new_text))) = (old_file, new_file)
+            && old_text != new_text
+        {
+            templates.push(TemplateChange {
+                field: format!("message text_file #{}", index + 1),
+                diff: unified(&old_text, &new_text),
+            });
+        }
+    }
+    let audience = match (&old.campaign.audience.csv, &new.campaign.audience.csv) {
+        (Some(_), Some(_)) => {
+            let old_ids = recipients(old)?;
+            let new_ids = recipients(new)?;
+            let kept = new_ids.iter().filter(|p| old_ids.contains(p)).count() as u64;
+            Some(AudienceChange {
+                added: new_ids.len() as u64 - kept,
+                removed: old_ids.len() as u64 - kept,
+                kept,
+            })
+        }
+        _ => None,
+    };
+    Ok(CampaignChanges {
+        against,
+        settings,
+        templates,
+        audience,
+    })
+}
+
+/// Each `text_file` element's path and text, in message order (`None` for other elements).
+fn text_files(loaded: &LoadedCampaign) -> Vec<Option<(PathBuf, String)>> {
+    loaded
+        .campaign
+        .message
+        .iter()
+        .filter(|e| matches!(e, MessageElement::TextFile(_)))
+        .map(|e| match e {
+            MessageElement::TextFile(relative) => checks::resolve_inside(&loaded.dir, relative)
+                .ok()
+                .and_then(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn recipients(loaded: &LoadedCampaign) -> Result<PrintSet, AgainstError> {
+    let audience = &loaded.campaign.audience;
+    let mut set = PrintSet::default();
+    let Some(csv) = &audience.csv else {
+        return Ok(set);
+    };
+    let Ok(path) = checks::resolve_inside(&loaded.dir, csv) else {
+        return Ok(set);
+    };
+    let exclude: Vec<PathBuf> = audience
+        .exclude
+        .iter()
+        .filter_map(|e| checks::resolve_inside(&loaded.dir, e).ok())
+        .collect();
+    let reader = CsvAudience::open(&path, &audience.user_id_column, &exclude)?;
+    for outcome in reader {
+        if let RowOutcome::Recipient(row) = outcome? {
+            set.insert(row.print);
+        }
+    }
+    Ok(set)
+}
+
+/// `a.b[0].c`-style paths of every leaf.
+fn flatten(prefix: &str, value: &Json, out: &mut BTreeMap<String, Json>) {
+    match value {
+        Json::Object(map) => {
+            for (key, child) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, child, out);
+            }
+        }
+        Json::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{index}]"), child, out);
+            }
+        }
+        leaf => {
+            out.insert(prefix.to_owned(), leaf.clone());
+        }
+    }
+}
+
+fn unified(old: &str, new: &str) -> String {
+    // Compare whole lines: a missing final newline is not a change worth showing.
+    let (old, new) = (
+        format!("{}\n", old.trim_end_matches('\n')),
+        format!("{}\n", new.trim_end_matches('\n')),
+    );
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(2)
+        .header("before", "after")
+        .to_string()
+}

@@ -1,0 +1,509 @@
+//! `timcast plan` and `timcast preview` as a user runs them: the example campaigns planned in
+//! every format, a journal holding every diff state, saved plans, comparisons with an older
+//! version, bad rows, and the online checks against the sandbox.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use timcast::journal::{Journal, SendRecord, SendState};
+use timcast::plan::saved::{self, SavedPlanError, SavedSend};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch copy of the examples, so that tests can edit CSVs and write journals.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("campaigns"), &dir.path().join("campaigns"));
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Runs timcast in `dir` with no connection settings from the environment.
+fn timcast(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::cargo_bin("timcast")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("TIM_ENDPOINT")
+        .env_remove("TIM_SECRET_KEY")
+        .env_remove("TIM_SECRET_KEY_FILE")
+        .env_remove("TIMCAST_STATE")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn example_plans_in_every_format() {
+    let dir = workspace();
+    for campaign in ["welcome", "promotion", "announcement", "chatbot"] {
+        let file = format!("campaigns/{campaign}.yaml");
+        for format in ["text", "markdown", "json"] {
+            let (code, stdout, stderr) = timcast(dir.path(), &["plan", &file, "--format", format]);
+            assert_eq!(code, 0, "{file} {format}: {stderr}");
+            insta::assert_snapshot!(format!("example_{campaign}_{format}"), stdout);
+        }
+    }
+}
+
+fn saved_sends(path: &Path) -> Vec<SavedSend> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn record(campaign: &str, send: &SavedSend, state: SendState, hash: &str) -> SendRecord {
+    SendRecord {
+        campaign: campaign.into(),
+        recipient: send.user_id.clone(),
+        content_hash: hash.into(),
+        state,
+        endpoint: "openim/sendmsg".into(),
+        call_id: send.user_id.clone(),
+        msg_random: 1,
+        msg_seq: 2,
+        msg_key: (state == SendState::Sent).then(|| format!("key-{}", send.user_id)),
+        msg_time: Some(1_764_000_000),
+        error_code: None,
+        error_text: None,
+        error_class: None,
+        attempts: 1,
+        intent_at_ms: 1_764_000_000_000,
+        updated_at_ms: 1_764_000_000_000,
+    }
+}
+
+/// A journal where the welcome campaign's recipients stand in every state the plan knows.
+fn journal_with_every_state(dir: &Path) {
+    let (code, _, stderr) = timcast(
+        dir,
+        &["plan", "campaigns/welcome.yaml", "--out", "first.plan"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let sends = saved_sends(&dir.join("first.plan"));
+    assert_eq!(sends.len(), 8);
+    let campaign = "welcome-2026-11";
+    let mut journal = Journal::open(&dir.join(".timcast/state.db")).unwrap();
+    let mut failed_retryable = record(
+        campaign,
+        &sends[2],
+        SendState::Failed,
+        &sends[2].content_hash,
+    );
+    failed_retryable.error_code = Some(20004);
+    failed_retryable.error_text = Some("network error".into());
+    failed_retryable.error_class = Some("retry".into());
+    let mut failed_for_good = record(
+        campaign,
+        &sends[3],
+        SendState::Failed,
+        &sends[3].content_hash,
+    );
+    failed_for_good.error_code = Some(20007);
+    failed_for_good.error_text = Some("recipient blocklisted the sender".into());
+    failed_for_good.error_class = Some("permanent_recipient".into());
+    let gone = SavedSend {
+        row: None,
+        user_id: "u0999".into(),
+        state: timcast::plan::DiffState::New,
+        pending: true,
+        content_hash: "00".into(),
+    };
+    journal
+        .upsert(&[
+            record(campaign, &sends[0], SendState::Sent, &sends[0].content_hash),
+            record(campaign, &sends[1], SendState::Sent, "an-older-version"),
+            failed_retryable,
+            failed_for_good,
+            record(
+                campaign,
+                &sends[4],
+                SendState::Intent,
+                &sends[4].content_hash,
+            ),
+            record(campaign, &gone, SendState::Sent, "00"),
+        ])
+        .unwrap();
+}
+
+#[test]
+fn a_journal_with_every_diff_state() {
+    let dir = workspace();
+    journal_with_every_state(dir.path());
+    for format in ["text", "markdown", "json"] {
+        let (code, stdout, stderr) = timcast(
+            dir.path(),
+            &[
+                "plan",
+                "campaigns/welcome.yaml",
+                "--format",
+                format,
+                "--detailed-exitcode",
+                "--previews",
+                "1",
+            ],
+        );
+        assert_eq!(code, 2, "sends are pending: {stderr}");
+        insta::assert_snapshot!(format!("every_state_{format}"), stdout);
+    }
+    let (_, json, _) = timcast(
+        dir.path(),
+        &["plan", "campaigns/welcome.yaml", "--format", "json"],
+    );
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let states = &plan["states"];
+    for (state, n) in [
+        ("new", 3),
+        ("retry", 1),
+        ("uncertain", 1),
+        ("changed", 1),
+        ("unchanged", 1),
+        ("failed", 1),
+        ("removed", 1),
+    ] {
+        assert_eq!(states[state], n, "{state} in {states}");
+    }
+    assert_eq!(plan["pending"], 4, "3 new + 1 retry");
+    // Asked to, the plan also resends the changed and the uncertain.
+    let (_, json, _) = timcast(
+        dir.path(),
+        &[
+            "plan",
+            "campaigns/welcome.yaml",
+            "--format",
+            "json",
+            "--resend-changed",
+            "--resend-uncertain",
+        ],
+    );
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["pending"], 6);
+}
+
+#[test]
+fn detailed_exitcode_is_zero_when_everything_was_sent() {
+    let dir = workspace();
+    let (_, _, _) = timcast(
+        dir.path(),
+        &["plan", "campaigns/welcome.yaml", "--out", "p.plan"],
+    );
+    let sends = saved_sends(&dir.path().join("p.plan"));
+    let mut journal = Journal::open(&dir.path().join(".timcast/state.db")).unwrap();
+    let records: Vec<SendRecord> = sends
+        .iter()
+        .map(|s| record("welcome-2026-11", s, SendState::Sent, &s.content_hash))
+        .collect();
+    journal.upsert(&records).unwrap();
+    let (code, stdout, _) = timcast(
+        dir.path(),
+        &["plan", "campaigns/welcome.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.starts_with("Plan: welcome-2026-11: nothing to send (8 already sent)"),
+        "{stdout}"
+    );
+    // Rows added to the CSV are exactly what the next plan sends.
+    let csv = dir.path().join("campaigns/data/new-users.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str(
+        "u2001,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\nu2002,Tony,Oxford,WELCOME-BBBB,2026-11-24\n",
+    );
+    std::fs::write(&csv, text).unwrap();
+    let (code, json, _) = timcast(
+        dir.path(),
+        &[
+            "plan",
+            "campaigns/welcome.yaml",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 2);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["pending"], 2);
+    let new: Vec<&str> = plan["samples"]["new"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(new, ["u2001", "u2002"]);
+}
+
+#[test]
+fn a_saved_plan_is_refused_once_stale_or_used() {
+    let dir = workspace();
+    let (code, _, stderr) = timcast(
+        dir.path(),
+        &["plan", "campaigns/promotion.yaml", "--out", "promo.plan"],
+    );
+    assert_eq!(code, 0);
+    assert!(stderr.contains("Saved the plan to promo.plan"), "{stderr}");
+    let plan = dir.path().join("promo.plan");
+    let sends = saved_sends(&plan);
+    assert_eq!(sends.len(), 5, "five recipients after the suppression list");
+    std::env::set_current_dir(dir.path()).unwrap();
+    let header = saved::check(Path::new("promo.plan")).unwrap();
+    assert_eq!(header.pending, 5);
+    // A used plan cannot be applied again.
+    saved::mark_applied(&header).unwrap();
+    let err = saved::check(Path::new("promo.plan")).unwrap_err();
+    assert!(
+        matches!(err, SavedPlanError::AlreadyApplied { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("already applied"));
+    // A plan whose CSV changed is stale.
+    let (code, _, _) = timcast(
+        dir.path(),
+        &["plan", "campaigns/promotion.yaml", "--out", "again.plan"],
+    );
+    assert_eq!(code, 0);
+    let suppression = dir.path().join("campaigns/data/unsubscribed.csv");
+    std::fs::write(
+        &suppression,
+        "user_id,unsubscribed_at\nu2004,2026-10-02\nu2005,2026-11-25\n",
+    )
+    .unwrap();
+    let err = saved::check(Path::new("again.plan")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("exclude campaigns/data/unsubscribed.csv changed since it was made"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_rows_block_the_plan_or_are_skipped_as_the_campaign_says() {
+    let dir = workspace();
+    let csv = dir.path().join("campaigns/data/new-users.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str(
+        "u1009,TooFew\n,NoId,Paris,C-1,2026-11-24\nu1001,Duplicate,Paris,C-2,2026-11-24\n",
+    );
+    std::fs::write(&csv, text).unwrap();
+    let (code, stdout, _) = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]);
+    assert_eq!(code, 1, "on_bad_row defaults to fail: {stdout}");
+    assert!(
+        stdout.contains("row 10: has 2 fields, the header has 5"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("row 11: the user ID is empty"), "{stdout}");
+    assert!(stdout.contains("1 duplicates"), "{stdout}");
+    let yaml = dir.path().join("campaigns/welcome.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap().replace(
+        "  user_id_column: user_id",
+        "  user_id_column: user_id\n  on_bad_row: skip",
+    );
+    std::fs::write(&yaml, text).unwrap();
+    let (code, stdout, _) = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("2 rows cannot be sent and are skipped"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.starts_with("Plan: welcome-2026-11: 8 to send"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_message_over_the_size_limit_is_an_error_for_that_recipient() {
+    let dir = workspace();
+    let csv = dir.path().join("campaigns/data/new-users.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str(&format!(
+        "u1009,{},Paris,C-1,2026-11-24\n",
+        "x".repeat(13_000)
+    ));
+    std::fs::write(&csv, text).unwrap();
+    let (code, stdout, _) = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("row 10 (u1009): the message is"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("at most 12288 (12 KB)"), "{stdout}");
+}
+
+#[test]
+fn against_an_older_version_shows_settings_templates_and_audience() {
+    let dir = workspace();
+    let old = dir.path().join("campaigns/welcome-old.yaml");
+    std::fs::copy(dir.path().join("campaigns/welcome.yaml"), &old).unwrap();
+    let yaml = dir.path().join("campaigns/welcome.yaml");
+    let text = std::fs::read_to_string(&yaml)
+        .unwrap()
+        .replace("lifetime: 3d", "lifetime: 2d")
+        .replace("welcome aboard!", "welcome!");
+    std::fs::write(&yaml, text).unwrap();
+    let (code, stdout, stderr) = timcast(
+        dir.path(),
+        &[
+            "plan",
+            "campaigns/welcome.yaml",
+            "--against",
+            "campaigns/welcome-old.yaml",
+            "--previews",
+            "0",
+            "--samples",
+            "0",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("against_file", stdout);
+}
+
+#[test]
+fn against_a_git_revision() {
+    let dir = workspace();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    git(&["init", "-q", "."]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "first"]);
+    let csv = dir.path().join("campaigns/data/new-users.csv");
+    let text = std::fs::read_to_string(&csv)
+        .unwrap()
+        .replace("u1008,Dennis,Jakarta,WELCOME-5E21,2026-11-23\n", "");
+    std::fs::write(&csv, format!("{text}u1009,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\nu1010,Tony,Oxford,WELCOME-BBBB,2026-11-24\n")).unwrap();
+    let yaml = dir.path().join("campaigns/welcome.yaml");
+    let text = std::fs::read_to_string(&yaml)
+        .unwrap()
+        .replace("rate: 200", "rate: 150");
+    std::fs::write(&yaml, text).unwrap();
+    let (code, stdout, stderr) = timcast(
+        dir.path(),
+        &[
+            "plan",
+            "campaigns/welcome.yaml",
+            "--against-git",
+            "HEAD",
+            "--format",
+            "markdown",
+            "--previews",
+            "0",
+            "--samples",
+            "0",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Changes since <code>HEAD:campaigns/welcome.yaml</code>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| `delivery.rate` | `200.0` | `150.0` |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Audience: **+2** added, **-1** removed, 7 kept"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn preview_shows_what_one_recipient_receives() {
+    let dir = workspace();
+    let (code, stdout, _) = timcast(
+        dir.path(),
+        &["preview", "campaigns/welcome.yaml", "--recipient", "u1003"],
+    );
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("preview_u1003", stdout);
+    let (code, _, stderr) = timcast(
+        dir.path(),
+        &["preview", "campaigns/welcome.yaml", "--recipient", "nobody"],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("`nobody` is not in the campaign's audience"));
+}
+
+#[test]
+fn online_checks_ask_the_api_which_recipients_exist() {
+    use timcast::sandbox::{Directory, Sandbox, SandboxConfig};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = SandboxConfig::demo();
+    let mut directory = Directory::with_accounts([
+        "u1001", "u1002", "u1003", "u1004", "u1005", "u1006", "u1007",
+    ]);
+    directory.add("@RBT#someone_else");
+    config.directory = directory;
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    let dir = workspace();
+    let output = Command::cargo_bin("timcast")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("TIM_ENDPOINT", sandbox.base_url())
+        .env("TIM_SDKAPPID", "1400000000")
+        .env("TIM_SECRET_KEY", timcast::im::settings::DEMO_SECRET_KEY)
+        .env_remove("TIM_SECRET_KEY_FILE")
+        .args([
+            "plan",
+            "campaigns/welcome.yaml",
+            "--online",
+            "--previews",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the chatbot sender does not exist: {stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "the sender @RBT#welcome_bot is not one of the app's chatbots (@RBT#someone_else)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("row 9: u1008 is not an imported account"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 recipients are not imported accounts"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(timcast::im::settings::DEMO_SECRET_KEY));
+}
