@@ -12,6 +12,7 @@ pub mod journal;
 pub mod plan;
 pub mod render;
 pub mod sandbox;
+pub mod schedule;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
