@@ -838,8 +838,11 @@ pub fn inline_template_span(
     let first = source.get(node.offset..).and_then(|s| s.chars().next());
     if prefix.trim().is_empty() {
         // The scalar starts a line of its own (a block scalar's content): lines map one to one.
-        let target = node.line + line - 1;
-        let text = source.lines().nth(target - 1).unwrap_or_default();
+        let target = (node.line + line).saturating_sub(1).max(1);
+        let text = source
+            .lines()
+            .nth(target.saturating_sub(1))
+            .unwrap_or_default();
         let indent = text.len() - text.trim_start().len();
         let col = indent + column;
         return Span {
@@ -851,7 +854,7 @@ pub fn inline_template_span(
     }
     match first {
         Some('"' | '\'') if line == 1 => node.shifted(column, len),
-        Some(_) if line == 1 => node.shifted(column - 1, len),
+        Some(_) if line == 1 => node.shifted(column.saturating_sub(1), len),
         _ => node,
     }
 }
