@@ -198,6 +198,8 @@ pub enum ApplyError {
     Journal(#[from] JournalError),
     #[error("the journal writer stopped: {0}")]
     JournalWriter(String),
+    #[error("the campaign is not valid:\n{0}")]
+    Invalid(String),
 }
 
 /// How a run ended.
@@ -1075,4 +1077,27 @@ pub async fn execute(
         summary.not_started = plan.pending.saturating_sub(admitted);
     }
     Ok(summary)
+}
+
+/// Loads, validates, plans and executes a campaign file in one go (tests and benchmarks; the
+/// command adds confirmation, progress and signals around the same steps).
+pub async fn apply_file(
+    path: &std::path::Path,
+    options: &ApplyOptions,
+    client: ImClient,
+    stop: Stop,
+) -> Result<RunSummary, ApplyError> {
+    let validation = crate::campaign::validate(path);
+    if validation.has_errors() {
+        return Err(ApplyError::Invalid(validation.render()));
+    }
+    let loaded = validation
+        .into_result()
+        .map_err(|v| ApplyError::Invalid(v.render()))?;
+    let loaded = Arc::new(loaded);
+    let journal = Journal::open(&options.journal)?;
+    let _lock = journal.lock(&loaded.campaign.name)?;
+    drop(journal);
+    let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
+    execute(loaded, &plan, options, client, stop, Counters::new()).await
 }
