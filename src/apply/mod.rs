@@ -630,12 +630,8 @@ impl Ctx {
                 self.writer.write(vec![record]);
             }
             Job::Official {
-                account,
-                message,
-                hash,
-                ..
+                account, message, ..
             } => {
-                let _ = hash;
                 let Some(intent) = intents.into_iter().next() else {
                     return;
                 };
@@ -914,7 +910,6 @@ pub async fn execute(
     };
     let mut summary = RunSummary::default();
     let mut admitted = 0u64;
-    let mut limit_reached = false;
 
     let dispatcher = Dispatcher {
         ctx: ctx.clone(),
@@ -946,7 +941,6 @@ pub async fn execute(
             counters.total.fetch_add(1, Ordering::Relaxed);
         } else {
             if options.limit.is_some_and(|limit| admitted >= limit) {
-                limit_reached = true;
                 summary.not_started += 1;
                 continue;
             }
@@ -956,10 +950,8 @@ pub async fn execute(
             user_id,
             message,
             content_hash: hash,
-            state,
             ..
         } = send;
-        let _ = state;
         let job = if official {
             Job::Official {
                 account: user_id,
@@ -1029,7 +1021,6 @@ pub async fn execute(
         }
     }
     drop(rx);
-    let _ = limit_reached;
 
     // Let the calls in flight finish; after a stop, only for so long.
     let drain = async { while tasks.join_next().await.is_some() {} };
