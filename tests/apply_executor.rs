@@ -371,3 +371,59 @@ async fn recall_withdraws_sends_and_batches_per_recipient() {
     let again = run(&path, &options, common::client(&sandbox)).await;
     assert_eq!(again.sent, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("news.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nname: news\naudience:\n  official_account: \"@TOA#news\"\nmessage:\n  - text: \"Maintenance tonight\"\n",
+    )
+    .unwrap();
+    let (mut config, _) = common::config();
+    config.clock = std::sync::Arc::new(timcast::sandbox::SystemClock);
+    config
+        .directory
+        .official_accounts
+        .insert("@TOA#news".into(), 500);
+    let sandbox = common::start(config).await;
+    let options = options(dir.path());
+    let now = timcast::apply::now_ms();
+    let earlier = |campaign: &str, minutes_ago: i64| timcast::journal::SendRecord {
+        campaign: campaign.into(),
+        recipient: "@TOA#news".into(),
+        content_hash: "ab".into(),
+        state: SendState::Sent,
+        endpoint: Endpoint::SendOfficialAccountMsg.path().into(),
+        call_id: "@TOA#news".into(),
+        msg_random: 1,
+        msg_seq: 1,
+        msg_key: Some("1_1_1".into()),
+        msg_time: None,
+        error_code: None,
+        error_text: None,
+        error_class: None,
+        attempts: 1,
+        intent_at_ms: now - minutes_ago * 60_000,
+        updated_at_ms: now - minutes_ago * 60_000,
+    };
+    Journal::open(&options.journal)
+        .unwrap()
+        .upsert(&[earlier("older", 30), earlier("old", 10)])
+        .unwrap();
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert!(summary.held_back.is_some(), "{summary:?}");
+    assert_eq!(summary.sent, 0);
+    assert!(sandbox.stats().endpoints.is_empty(), "no call was made");
+
+    // With one of them outside the hour, the broadcast goes out once.
+    let mut journal = Journal::open(&options.journal).unwrap();
+    journal.upsert(&[earlier("older", 90)]).unwrap();
+    drop(journal);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.sent, 1, "{summary:?}");
+    let deliveries = sandbox.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].subscribers, Some(500));
+}

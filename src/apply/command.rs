@@ -416,6 +416,10 @@ fn print_summary(
         );
         return Ok(exit::USER_ERROR);
     }
+    if let Some(why) = &summary.held_back {
+        let _ = writeln!(err, "held back: {why}");
+        return Ok(exit::FAILED_SENDS);
+    }
     if summary.interrupted {
         let _ = writeln!(
             err,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::time::Duration;
 
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::Stop;
@@ -53,7 +54,7 @@ impl Waiting {
 /// The limits of one run, shared by the dispatcher and every send task.
 #[derive(Debug)]
 pub struct Limits {
-    calls: HashMap<Endpoint, DefaultDirectRateLimiter>,
+    calls: HashMap<Endpoint, Arc<DefaultDirectRateLimiter>>,
     batch_recipients: DefaultDirectRateLimiter,
     official: DefaultDirectRateLimiter,
     /// Unix ms before which no call starts (the server said "too fast").
@@ -85,7 +86,7 @@ impl Limits {
             Endpoint::OfficialAccountMsgRecall,
         ]
         .into_iter()
-        .map(|e| (e, RateLimiter::direct(per_second(rate))))
+        .map(|e| (e, Arc::new(RateLimiter::direct(per_second(rate)))))
         .collect();
         let per_minute = NonZeroU32::new(recipients_per_minute).unwrap_or(NonZeroU32::MIN);
         // One full batch must fit in the bucket, or a 500-recipient call could never start.
@@ -158,11 +159,48 @@ impl Limits {
         }
         self.set_waiting(Waiting::Nothing);
         if let Some(limiter) = self.calls.get(&endpoint) {
-            tokio::select! {
-                _ = limiter.until_ready() => {}
-                _ = stop.stopped() => return false,
+            loop {
+                let wait = match limiter.check() {
+                    Ok(()) => return true,
+                    Err(not_until) => not_until.wait_time_from(limiter.clock().now()),
+                };
+                if wait > COARSE_SLEEP_ABOVE {
+                    if !stop.sleep(wait - COARSE_SLEEP_ABOVE / 2).await {
+                        return false;
+                    }
+                    continue;
+                }
+                // The last stretch is waited precisely on a blocking thread: with a burst of
+                // one, every late wake-up is lost for good, and the async timer's millisecond
+                // ticks would cost several percent of the rate.
+                let limiter = limiter.clone();
+                if tokio::task::spawn_blocking(move || precise_wait(&limiter))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+                return true;
             }
         }
         true
+    }
+}
+
+/// Waits longer than this sleep on the async timer first.
+const COARSE_SLEEP_ABOVE: Duration = Duration::from_millis(3);
+
+/// Takes a cell of `limiter` as soon as one is free: sleeps, then spins the last stretch.
+fn precise_wait(limiter: &DefaultDirectRateLimiter) {
+    loop {
+        let wait = match limiter.check() {
+            Ok(()) => return,
+            Err(not_until) => not_until.wait_time_from(limiter.clock().now()),
+        };
+        if wait > Duration::from_micros(300) {
+            std::thread::sleep(wait - Duration::from_micros(200));
+        } else {
+            std::thread::yield_now();
+        }
     }
 }

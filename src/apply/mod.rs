@@ -44,6 +44,8 @@ use progress::Counters;
 pub const SENDMSG_DEDUP_WINDOW: Duration = Duration::from_secs(120);
 /// The window in which an official account drops an identical repeat.
 pub const OFFICIAL_DEDUP_WINDOW: Duration = Duration::from_secs(300);
+/// Broadcasts an official account takes per hour.
+pub const OFFICIAL_BROADCASTS_PER_HOUR: u64 = 2;
 /// Kept off the end of a duplicate window: clocks differ and calls take time in flight.
 pub const DEDUP_SAFETY_MARGIN: Duration = Duration::from_secs(20);
 
@@ -218,6 +220,8 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// The fatal error that stopped the run.
     pub fatal: Option<String>,
+    /// Why sends were held back although pending (an official account's hourly limit).
+    pub held_back: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -857,6 +861,24 @@ pub async fn execute(
     let campaign = &loaded.campaign;
     let journal = Journal::open(&options.journal)?;
     let in_flight = in_flight_sends(&journal, &campaign.name)?;
+    // An official account takes 2 broadcasts an hour; the journal knows this machine's.
+    let official_hour_full = match &campaign.audience.official_account {
+        Some(account) => {
+            let recent = journal.count_recent_sends(
+                Endpoint::SendOfficialAccountMsg.path(),
+                account,
+                now_ms() - 3_600_000,
+            )?;
+            let repeat = in_flight.contains_key(account);
+            (recent >= OFFICIAL_BROADCASTS_PER_HOUR && !repeat).then(|| {
+                format!(
+                    "{account} already broadcast {recent} times in the last hour (at most \
+                     {OFFICIAL_BROADCASTS_PER_HOUR}); run again later"
+                )
+            })
+        }
+        None => None,
+    };
     let writer = JournalWriter::start(journal);
     let delivery = &campaign.delivery;
     let limits = Limits::new(delivery.rate, delivery.recipients_per_minute);
@@ -952,6 +974,11 @@ pub async fn execute(
             content_hash: hash,
             ..
         } = send;
+        if official && let Some(why) = &official_hour_full {
+            summary.held_back = Some(why.clone());
+            summary.not_started += 1;
+            continue;
+        }
         let job = if official {
             Job::Official {
                 account: user_id,
@@ -1066,6 +1093,9 @@ pub async fn execute(
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if options.limit.is_some() && !stop.is_stopped() {
         summary.not_started = plan.pending.saturating_sub(admitted);
+    }
+    if summary.held_back.is_some() {
+        summary.not_started = summary.not_started.max(1);
     }
     Ok(summary)
 }
