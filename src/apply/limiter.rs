@@ -187,8 +187,8 @@ impl Limits {
     }
 }
 
-/// Waits longer than this sleep on the async timer first.
-const COARSE_SLEEP_ABOVE: Duration = Duration::from_millis(3);
+/// Waits longer than this sleep on the async timer first (it wakes up to a few ms late).
+const COARSE_SLEEP_ABOVE: Duration = Duration::from_millis(20);
 
 /// Takes a cell of `limiter` as soon as one is free: sleeps, then spins the last stretch.
 fn precise_wait(limiter: &DefaultDirectRateLimiter) {
