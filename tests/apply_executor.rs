@@ -427,3 +427,47 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].subscribers, Some(500));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = campaign(dir.path(), "resume", 4, true, &fast_delivery("off", 5));
+    let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
+    let options = options(dir.path());
+    assert_eq!(run(&path, &options, common::client(&sandbox)).await.sent, 4);
+
+    // As if the process died after the calls went out but before their outcomes were written:
+    // u0 a few seconds ago, u1 ten minutes ago.
+    let mut journal = Journal::open(&options.journal).unwrap();
+    let records = journal.records("resume").unwrap();
+    let now = timcast::apply::now_ms();
+    let rewind = |who: &str, ago_ms: i64| {
+        let mut r = records.iter().find(|r| r.recipient == who).unwrap().clone();
+        r.state = SendState::Intent;
+        r.msg_key = None;
+        r.intent_at_ms = now - ago_ms;
+        r.updated_at_ms = now - ago_ms;
+        r
+    };
+    journal
+        .upsert(&[rewind("resume-u0", 3_000), rewind("resume-u1", 600_000)])
+        .unwrap();
+    drop(journal);
+
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.resent_in_window, 1, "{summary:?}");
+    assert_eq!(summary.skipped_uncertain, 1, "{summary:?}");
+    assert_eq!(summary.sent, 1);
+    // The server dropped the identical resend: still one delivery each.
+    assert_eq!(sandbox.stats().duplicates_dropped, 1);
+    assert!(deliveries_per_recipient(&sandbox).values().all(|n| *n == 1));
+    let states = states(&options.journal, "resume");
+    assert_eq!(states["resume-u0"], SendState::Sent);
+    assert_eq!(states["resume-u1"], SendState::Intent);
+
+    // Asked explicitly, the old one is resent too (a real server would deliver it again).
+    let mut again = options.clone();
+    again.resend_uncertain = true;
+    let summary = run(&path, &again, common::client(&sandbox)).await;
+    assert_eq!(summary.sent, 1, "{summary:?}");
+}
