@@ -226,6 +226,16 @@ pub fn apply_command(
         );
         return Ok(exit::USER_ERROR);
     }
+    if !args.sandbox
+        && let Some(at) = campaign.schedule.as_ref().and_then(|s| s.at.as_ref())
+        && jiff::Timestamp::now() < at.0
+    {
+        let _ = writeln!(
+            err,
+            "note: the campaign is scheduled for {} (schedule.at); apply sends now when confirmed",
+            at.0
+        );
+    }
     let journal_path = journal_path(args.state.as_deref(), args.sandbox);
     let mut options = ApplyOptions::new(journal_path.clone());
     options.resend_changed = args.resend_changed;

@@ -116,3 +116,56 @@ fn writer_loop(mut journal: Journal, mut rx: mpsc::UnboundedReceiver<Message>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::SendState;
+
+    fn record(recipient: &str, state: SendState) -> SendRecord {
+        SendRecord {
+            campaign: "c".into(),
+            recipient: recipient.into(),
+            content_hash: "h".into(),
+            state,
+            endpoint: "openim/sendmsg".into(),
+            call_id: recipient.into(),
+            msg_random: 1,
+            msg_seq: 2,
+            msg_key: None,
+            msg_time: None,
+            error_code: None,
+            error_text: None,
+            error_class: None,
+            attempts: 0,
+            intent_at_ms: 1,
+            updated_at_ms: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn durable_writes_are_committed_before_they_resolve_and_close_flushes_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let writer = JournalWriter::start(Journal::open(&path).unwrap());
+        writer
+            .write_durable(vec![record("u1", SendState::Intent)])
+            .await
+            .unwrap();
+        // Committed: another connection sees it.
+        let reader = Journal::open_existing(&path).unwrap().unwrap();
+        assert_eq!(reader.records("c").unwrap().len(), 1);
+        writer.write(vec![
+            record("u1", SendState::Sent),
+            record("u2", SendState::Intent),
+        ]);
+        writer.close().await.unwrap();
+        let states: Vec<SendState> = reader
+            .records("c")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.state)
+            .collect();
+        assert_eq!(states, [SendState::Sent, SendState::Intent]);
+    }
+}

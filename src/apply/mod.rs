@@ -1122,3 +1122,67 @@ pub async fn apply_file(
     let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
     execute(loaded, &plan, options, client, stop, Counters::new()).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sendmsg_and_official_accounts_have_a_resend_window() {
+        let now = 1_000_000_000;
+        let sendmsg = Endpoint::SendMsg.path();
+        assert!(inside_dedup_window(sendmsg, now - 99_000, now));
+        // 120 s minus the 20 s margin.
+        assert!(!inside_dedup_window(sendmsg, now - 100_000, now));
+        let official = Endpoint::SendOfficialAccountMsg.path();
+        assert!(inside_dedup_window(official, now - 279_000, now));
+        assert!(!inside_dedup_window(official, now - 280_000, now));
+        for none in [Endpoint::BatchSendMsg, Endpoint::SendStreamMsg] {
+            assert!(!inside_dedup_window(none.path(), now, now));
+        }
+    }
+
+    #[test]
+    fn a_batch_is_identified_by_its_recipients_in_any_order() {
+        let a = batch_call_key(&["u2".into(), "u1".into()]);
+        assert_eq!(a, batch_call_key(&["u1".into(), "u2".into()]));
+        assert_ne!(a, batch_call_key(&["u1".into(), "u3".into()]));
+        // The separator keeps ["ab", "c"] apart from ["a", "bc"].
+        assert_ne!(
+            batch_call_key(&["ab".into(), "c".into()]),
+            batch_call_key(&["a".into(), "bc".into()])
+        );
+    }
+
+    #[test]
+    fn journal_class_names_are_the_ones_the_planner_reads() {
+        let retryable: Vec<&str> = [
+            ErrorClass::Retry,
+            ErrorClass::RateLimited,
+            ErrorClass::RenewUserSig,
+        ]
+        .into_iter()
+        .map(class_name)
+        .collect();
+        assert_eq!(retryable, ["retry", "rate_limited", "renew_usersig"]);
+        assert_eq!(class_name(ErrorClass::FatalRun), "fatal_run");
+        assert_eq!(
+            class_name(ErrorClass::PermanentRecipient),
+            "permanent_recipient"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_wakes_sleepers_at_once() {
+        let stop = Stop::new();
+        let sleeper = {
+            let stop = stop.clone();
+            tokio::spawn(async move { stop.sleep(Duration::from_secs(60)).await })
+        };
+        stop.fatal("bad key".into());
+        stop.fatal("second reason".into());
+        let finished = tokio::time::timeout(Duration::from_secs(5), sleeper).await;
+        assert!(matches!(finished, Ok(Ok(false))));
+        assert_eq!(stop.fatal_reason().as_deref(), Some("bad key"));
+    }
+}

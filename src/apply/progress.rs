@@ -28,12 +28,6 @@ impl Counters {
         Arc::new(Counters::default())
     }
 
-    fn done(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed)
-            + self.failed.load(Ordering::Relaxed)
-            + self.uncertain.load(Ordering::Relaxed)
-    }
-
     fn waiting(&self) -> Option<&'static str> {
         let limits = self.limits.lock().ok()?;
         limits.as_ref().and_then(|l| l.waiting().label())
@@ -123,15 +117,16 @@ impl Display {
 }
 
 fn status(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String) {
-    let done = counters.done();
+    // One snapshot, so the bar and its text agree.
+    let sent = counters.sent.load(Ordering::Relaxed);
+    let failed = counters.failed.load(Ordering::Relaxed);
+    let uncertain = counters.uncertain.load(Ordering::Relaxed);
+    let done = sent + failed + uncertain;
     let total = counters.total.load(Ordering::Relaxed).max(done);
     let rate = window.rate(done);
     let remaining = total - done;
     let mut text = format!(
-        "sent {} · failed {} · uncertain {} · remaining {} · {:.0}/s · ETA {}",
-        counters.sent.load(Ordering::Relaxed),
-        counters.failed.load(Ordering::Relaxed),
-        counters.uncertain.load(Ordering::Relaxed),
+        "sent {sent} · failed {failed} · uncertain {uncertain} · remaining {} · {:.0}/s · ETA {}",
         remaining,
         rate,
         eta(remaining, rate)
