@@ -426,6 +426,27 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
     let deliveries = sandbox.deliveries();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].subscribers, Some(500));
+
+    // Recall withdraws the broadcast with official_account_msg_recall.
+    let loaded = timcast::campaign::validate(&path).into_result().unwrap();
+    let journal = Journal::open(&options.journal).unwrap();
+    let targets = timcast::apply::recall::targets(&journal, "news").unwrap();
+    drop(journal);
+    let recalled = timcast::apply::recall::recall(
+        &loaded,
+        &options.journal,
+        targets,
+        common::client(&sandbox),
+        common::ADMIN,
+    )
+    .await
+    .unwrap();
+    assert_eq!((recalled.recalled, recalled.failed), (1, 0), "{recalled:?}");
+    assert!(sandbox.deliveries()[0].recalled);
+    assert_eq!(
+        sandbox.stats().endpoints[&Endpoint::OfficialAccountMsgRecall].ok,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
