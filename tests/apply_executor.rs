@@ -492,3 +492,20 @@ async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outsid
     let summary = run(&path, &again, common::client(&sandbox)).await;
     assert_eq!(summary.sent, 1, "{summary:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_past_the_schedule_unless_the_schedule_is_not_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = campaign(dir.path(), "late", 3, true, &fast_delivery("off", 5));
+    let yaml =
+        std::fs::read_to_string(&path).unwrap() + "schedule:\n  not_after: 2020-01-01T00:00:00Z\n";
+    std::fs::write(&path, yaml).unwrap();
+    let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
+    let mut options = options(dir.path());
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert!(summary.held_back.is_some(), "{summary:?}");
+    assert_eq!((summary.sent, summary.not_started), (0, 3));
+    assert!(sandbox.deliveries().is_empty());
+    options.enforce_schedule = false;
+    assert_eq!(run(&path, &options, common::client(&sandbox)).await.sent, 3);
+}

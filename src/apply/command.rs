@@ -241,6 +241,7 @@ pub fn apply_command(
     options.resend_changed = args.resend_changed;
     options.resend_uncertain = args.resend_uncertain;
     options.limit = args.limit;
+    options.enforce_schedule = !args.sandbox;
 
     // Resolve the connection before anything else, so a missing key fails fast.
     let connection = if args.sandbox {

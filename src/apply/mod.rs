@@ -157,6 +157,8 @@ pub struct ApplyOptions {
     pub drain_timeout: Duration,
     /// Rendering threads (0: one per core).
     pub threads: usize,
+    /// Stop starting sends past `schedule.not_after` (off for the sandbox demo).
+    pub enforce_schedule: bool,
 }
 
 impl ApplyOptions {
@@ -170,6 +172,7 @@ impl ApplyOptions {
             backoff_cap: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(15),
             threads: 0,
+            enforce_schedule: true,
         }
     }
 
@@ -941,9 +944,33 @@ pub async fn execute(
         writer: writer.clone(),
     };
 
+    let not_after_ms = campaign
+        .schedule
+        .as_ref()
+        .and_then(|s| s.not_after.as_ref())
+        .filter(|_| options.enforce_schedule)
+        .map(|t| t.0.as_millisecond());
+    let past_schedule = |summary: &mut RunSummary| {
+        let end = not_after_ms?;
+        if now_ms() <= end {
+            return None;
+        }
+        summary.held_back.get_or_insert_with(|| {
+            format!(
+                "the campaign's schedule ended at {} (schedule.not_after); the rest was not sent",
+                jiff::Timestamp::from_millisecond(end)
+                    .map_or_else(|_| end.to_string(), |t| t.to_string())
+            )
+        });
+        Some(())
+    };
     while let Some(send) = rx.recv().await {
         if stop.is_stopped() {
             break;
+        }
+        if past_schedule(&mut summary).is_some() {
+            summary.not_started += u64::from(send.pending);
+            continue;
         }
         let mut intent_at_ms = None;
         if !send.pending {
@@ -1028,7 +1055,7 @@ pub async fn execute(
     rest.sort_by_key(|a| a.0);
     for (hash, (message, mut to)) in rest {
         let n = to.len() as u64;
-        if stop.is_stopped() {
+        if stop.is_stopped() || past_schedule(&mut summary).is_some() {
             summary.not_started += n;
             continue;
         }
