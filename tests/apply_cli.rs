@@ -171,7 +171,8 @@ async fn kill_9_at_random_moments_then_resume_delivers_everyone_exactly_once() {
             dir.path(),
             &format!("crash{trial}"),
             n,
-            "  rate: 100\n  concurrency: 6\n  batch: off",
+            // 30 sends at 50/s take at least 0.6 s: every kill below lands mid-run.
+            "  rate: 50\n  concurrency: 6\n  batch: off",
         );
         let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
         cmd.arg("apply")
@@ -227,7 +228,8 @@ async fn kill_9_at_random_moments_then_resume_delivers_everyone_exactly_once() {
 async fn ctrl_c_exits_4_a_second_apply_is_refused_and_the_same_command_resumes() {
     let sandbox = sandbox_with(10, DEMO_SECRET_KEY).await;
     let dir = tempfile::tempdir().unwrap();
-    let n = 60;
+    // 100 sends at 20/s take at least 5 s: the interrupt surely lands mid-run.
+    let n = 100;
     let path = campaign(dir.path(), "slow", n, "  rate: 20\n  concurrency: 4");
     let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
     cmd.arg("apply")
