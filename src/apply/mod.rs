@@ -736,9 +736,12 @@ impl Ctx {
         for (i, chunk) in chunks.into_iter().enumerate() {
             if i > 0 {
                 tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+                // A stream that has started is finished even after a stop: a half-typed
+                // message with no Finish would stay on the recipient's screen.
+                let never_stopped = Stop::new();
                 if !self
                     .limits
-                    .acquire(Endpoint::SendStreamMsg, 1, &Stop::new())
+                    .acquire(Endpoint::SendStreamMsg, 1, &never_stopped)
                     .await
                 {
                     break;
