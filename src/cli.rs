@@ -50,6 +50,35 @@ pub enum Command {
     ///
     /// Example: timcast plan campaigns/welcome.yaml --format markdown > plan.md
     Plan(Box<crate::plan::command::PlanArgs>),
+    /// Send the campaign: exactly what `plan` shows, rate-limited, with a crash-safe journal.
+    ///
+    /// Shows the plan's summary line and asks for confirmation on a terminal; off a terminal it
+    /// refuses unless --yes is given. Every send is journaled (an intent before the call, the
+    /// outcome after), so Ctrl-C or a crash loses nothing: run the same command again to resume.
+    /// Sends in flight when a run died are resent identically while the server's duplicate
+    /// window is open (it drops them if they arrived), and otherwise reported as uncertain.
+    /// Exits 0 when everything was sent, 3 when some sends failed or are uncertain, 4 when
+    /// interrupted. With --sandbox it sends to an in-process emulator on 127.0.0.1 with demo
+    /// credentials: no confirmation, nothing leaves the machine, its own journal (sandbox.db).
+    ///
+    /// Example: timcast apply --sandbox campaigns/welcome.yaml
+    ///
+    /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast apply campaigns/welcome.yaml --limit 10
+    Apply(Box<crate::apply::command::ApplyArgs>),
+    /// Report what a campaign sent, from the journal: per recipient and totals.
+    ///
+    /// Formats: text, csv (formula-like cells escaped for spreadsheets), json, markdown, and
+    /// html (one self-contained page with a chart of sends per second and the outcomes).
+    ///
+    /// Example: timcast report campaigns/welcome.yaml --format html > report.html
+    Report(crate::apply::command::ReportArgs),
+    /// Withdraw what the journal says a campaign sent (admin_msgwithdraw per recipient,
+    /// official_account_msg_recall for an official account) and record the withdrawals.
+    ///
+    /// Asks for confirmation on a terminal; off a terminal it refuses unless --yes is given.
+    ///
+    /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast recall campaigns/welcome.yaml --yes
+    Recall(Box<crate::apply::command::RecallArgs>),
     /// Print exactly what one recipient would receive: the rendered text and the API request.
     ///
     /// Example: timcast preview campaigns/welcome.yaml --recipient u1001
@@ -125,6 +154,21 @@ fn dispatch(command: Command) -> miette::Result<u8> {
             Ok(exit::OK)
         }
         Command::Plan(args) => crate::plan::command::plan_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Apply(args) => crate::apply::command::apply_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr(),
+        ),
+        Command::Report(args) => crate::apply::command::report_command(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
+        Command::Recall(args) => crate::apply::command::recall_command(
             &args,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),

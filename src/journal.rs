@@ -310,6 +310,25 @@ impl Journal {
         Ok(all)
     }
 
+    /// Sends through `endpoint` to `recipient`, in any campaign, whose intent is at or after
+    /// `since_ms` and which may have gone out: how often an official account broadcast lately.
+    pub fn count_recent_sends(
+        &self,
+        endpoint: &str,
+        recipient: &str,
+        since_ms: i64,
+    ) -> Result<u64, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM sends WHERE endpoint = ?1 AND recipient = ?2
+                   AND intent_at_ms >= ?3 AND state IN ('intent', 'sent', 'uncertain', 'recalled')",
+                params![endpoint, recipient, since_ms],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(self.sql())
+    }
+
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
     pub fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
         let path = self.path.clone();

@@ -4,6 +4,7 @@
 //! ([`campaign`]), its recipients read ([`audience`]) and rendered ([`render`]),
 //! and the commands of [`cli`] drive those stages.
 
+pub mod apply;
 pub mod audience;
 pub mod campaign;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod im;
 pub mod journal;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod sandbox;
 pub mod schedule;
 

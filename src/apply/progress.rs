@@ -1,0 +1,180 @@
+//! Progress of a run: counters the executor bumps, and a display that reads them — an
+//! indicatif bar on a terminal, one plain line every few seconds otherwise (CI logs).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::limiter::Limits;
+
+/// What a run has done so far.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub uncertain: AtomicU64,
+    /// Sends this run will make.
+    pub total: AtomicU64,
+    /// The run's limits, to show when they hold it.
+    pub limits: Mutex<Option<Arc<Limits>>>,
+}
+
+impl Counters {
+    pub fn new() -> Arc<Counters> {
+        Arc::new(Counters::default())
+    }
+
+    fn waiting(&self) -> Option<&'static str> {
+        let limits = self.limits.lock().ok()?;
+        limits.as_ref().and_then(|l| l.waiting().label())
+    }
+}
+
+/// Sends per second over the last few seconds.
+struct RateWindow {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateWindow {
+    fn rate(&mut self, done: u64) -> f64 {
+        let now = Instant::now();
+        self.samples.push_back((now, done));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(5))
+        {
+            self.samples.pop_front();
+        }
+        match self.samples.front() {
+            Some((t, d)) if now.duration_since(*t) > Duration::from_millis(200) => {
+                (done - d) as f64 / now.duration_since(*t).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+fn eta(remaining: u64, rate: f64) -> String {
+    if remaining == 0 {
+        return "0s".into();
+    }
+    if rate <= 0.0 {
+        return "?".into();
+    }
+    let secs = (remaining as f64 / rate).ceil() as u64;
+    if secs >= 3600 {
+        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+    } else if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// A running display; [`Display::finish`] stops it.
+pub struct Display {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Display {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Display")
+    }
+}
+
+impl Display {
+    /// Starts drawing `counters` on stderr: a bar when `terminal`, else a line every `every`.
+    pub fn start(counters: Arc<Counters>, terminal: bool, every: Duration) -> Display {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            if terminal {
+                draw_bar(&counters, &flag);
+            } else {
+                draw_lines(&counters, &flag, every);
+            }
+        });
+        Display {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops drawing (the bar is cleared; the final summary is printed by the caller).
+    pub fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn status(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String) {
+    // One snapshot, so the bar and its text agree.
+    let sent = counters.sent.load(Ordering::Relaxed);
+    let failed = counters.failed.load(Ordering::Relaxed);
+    let uncertain = counters.uncertain.load(Ordering::Relaxed);
+    let done = sent + failed + uncertain;
+    let total = counters.total.load(Ordering::Relaxed).max(done);
+    let rate = window.rate(done);
+    let remaining = total - done;
+    let mut text = format!(
+        "sent {sent} · failed {failed} · uncertain {uncertain} · remaining {} · {:.0}/s · ETA {}",
+        remaining,
+        rate,
+        eta(remaining, rate)
+    );
+    if let Some(waiting) = counters.waiting() {
+        text.push_str(" · ");
+        text.push_str(waiting);
+    }
+    (done, total, text)
+}
+
+fn draw_bar(counters: &Counters, stop: &std::sync::atomic::AtomicBool) {
+    let bar = ProgressBar::with_draw_target(
+        Some(counters.total.load(Ordering::Relaxed)),
+        ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
+    }
+    let mut window = RateWindow {
+        samples: VecDeque::new(),
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let (done, total, text) = status(counters, &mut window);
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(text);
+        bar.tick();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
+}
+
+fn draw_lines(counters: &Counters, stop: &std::sync::atomic::AtomicBool, every: Duration) {
+    let mut window = RateWindow {
+        samples: VecDeque::new(),
+    };
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        // Keep the rate window fed even between lines.
+        let (_, _, text) = status(counters, &mut window);
+        if last.elapsed() >= every {
+            last = Instant::now();
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "progress: {text}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+#![allow(clippy::unwrap_used)]
+//! `timcast report` output, snapshotted from a journal written here with fixed times, so the
+//! snapshots are deterministic.
+
+use timcast::journal::{Journal, SendRecord, SendState};
+use timcast::report::{Report, ReportFormat, render};
+
+const T0: i64 = 1_795_000_000_000;
+
+fn record(
+    recipient: &str,
+    state: SendState,
+    offset_ms: i64,
+    msg_key: Option<&str>,
+    error: Option<(i64, &str, &str)>,
+    attempts: u32,
+) -> SendRecord {
+    SendRecord {
+        campaign: "black-friday-2026".into(),
+        recipient: recipient.into(),
+        content_hash: "00112233445566778899aabbccddeeff".into(),
+        state,
+        endpoint: "openim/sendmsg".into(),
+        call_id: recipient.into(),
+        msg_random: 1,
+        msg_seq: 2,
+        msg_key: msg_key.map(str::to_owned),
+        msg_time: msg_key.map(|_| (T0 + offset_ms) / 1000),
+        error_code: error.map(|e| e.0),
+        error_text: error.map(|e| e.1.to_owned()),
+        error_class: error.map(|e| e.2.to_owned()),
+        attempts,
+        intent_at_ms: T0 + offset_ms - 40,
+        updated_at_ms: T0 + offset_ms,
+    }
+}
+
+fn report() -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut journal = Journal::open(&path).unwrap();
+    journal
+        .upsert(&[
+            record(
+                "u2001",
+                SendState::Sent,
+                0,
+                Some("1_2387223605_1795000000"),
+                None,
+                1,
+            ),
+            record(
+                "u2002",
+                SendState::Sent,
+                300,
+                Some("2_991_1795000000"),
+                None,
+                2,
+            ),
+            record(
+                "u2003",
+                SendState::Sent,
+                1_200,
+                Some("3_17_1795000001"),
+                None,
+                1,
+            ),
+            record(
+                "u2004",
+                SendState::Sent,
+                3_100,
+                Some("4_8_1795000003"),
+                None,
+                1,
+            ),
+            record(
+                "=HYPERLINK(\"http://x\")",
+                SendState::Failed,
+                3_200,
+                None,
+                Some((
+                    20007,
+                    "the recipient blocklisted the sender",
+                    "permanent_recipient",
+                )),
+                1,
+            ),
+            record(
+                "<b>u2006</b>",
+                SendState::Failed,
+                3_300,
+                None,
+                Some((20004, "+network error (after 5 attempts)", "retry")),
+                5,
+            ),
+            record("u2007", SendState::Uncertain, 3_400, None, None, 1),
+            record("u2008", SendState::Intent, 3_500, None, None, 0),
+            record(
+                "u2009",
+                SendState::Recalled,
+                3_600,
+                Some("9_9_1795000003"),
+                None,
+                1,
+            ),
+        ])
+        .unwrap();
+    Report::from_journal(&journal, "black-friday-2026").unwrap()
+}
+
+#[test]
+fn text_report() {
+    insta::assert_snapshot!(render(&report(), ReportFormat::Text));
+}
+
+#[test]
+fn csv_report_escapes_formula_cells() {
+    let csv = render(&report(), ReportFormat::Csv);
+    assert!(csv.contains("'=HYPERLINK"));
+    assert!(csv.contains("'+network error"));
+    insta::assert_snapshot!(csv);
+}
+
+#[test]
+fn json_report() {
+    let json = render(&report(), ReportFormat::Json);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["totals"]["sent"], 4);
+    insta::assert_snapshot!(json);
+}
+
+#[test]
+fn markdown_report() {
+    insta::assert_snapshot!(render(&report(), ReportFormat::Markdown));
+}
+
+#[test]
+fn html_report_is_self_contained_with_charts() {
+    let html = render(&report(), ReportFormat::Html);
+    for external in ["<script", "<link", "src=\"http", "href=\"http", "@import"] {
+        assert!(!html.contains(external), "{external}");
+    }
+    assert!(html.contains("<svg"));
+    assert!(html.contains("&lt;b&gt;u2006&lt;/b&gt;"));
+    assert!(!html.contains("<b>u2006</b>"));
+    insta::assert_snapshot!(html);
+}
+
+#[test]
+fn sends_per_second_count_every_second_of_the_run() {
+    assert_eq!(report().sends_per_second(), vec![2, 1, 0, 2]);
+}
