@@ -13,6 +13,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i32 = 1;
 
+/// [`Journal::fingerprint`] of a campaign with no records.
+pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
+
 /// Default location of the journal, under the working directory.
 pub const DEFAULT_PATH: &str = ".timcast/state.db";
 
@@ -310,25 +313,6 @@ impl Journal {
         Ok(all)
     }
 
-    /// Sends through `endpoint` to `recipient`, in any campaign, whose intent is at or after
-    /// `since_ms` and which may have gone out: how often an official account broadcast lately.
-    pub fn count_recent_sends(
-        &self,
-        endpoint: &str,
-        recipient: &str,
-        since_ms: i64,
-    ) -> Result<u64, JournalError> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM sends WHERE endpoint = ?1 AND recipient = ?2
-                   AND intent_at_ms >= ?3 AND state IN ('intent', 'sent', 'uncertain', 'recalled')",
-                params![endpoint, recipient, since_ms],
-                |row| row.get::<_, i64>(0),
-            )
-            .map(|n| u64::try_from(n).unwrap_or(0))
-            .map_err(self.sql())
-    }
-
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
     pub fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
         let path = self.path.clone();
@@ -380,7 +364,8 @@ impl Journal {
         tx.commit().map_err(sql)
     }
 
-    /// A short fingerprint of a campaign's records: any write changes it.
+    /// A short fingerprint of a campaign's records: any write changes it; none gives
+    /// [`EMPTY_FINGERPRINT`].
     pub fn fingerprint(&self, campaign: &str) -> Result<String, JournalError> {
         self.conn
             .query_row(
@@ -401,8 +386,9 @@ impl Journal {
             .map_err(self.sql())
     }
 
-    /// Sends to `recipient` (from any campaign) recorded as sent since `since_ms`, oldest first:
-    /// (campaign, content hash, time in ms). Official accounts' hourly limits need these.
+    /// Sends to `recipient` from any campaign that went out (or may have: in flight,
+    /// uncertain) since `since_ms`, oldest first: (campaign, content hash, time in ms).
+    /// Official accounts' limits (2 broadcasts an hour) count these.
     pub fn sent_to_since(
         &self,
         recipient: &str,
@@ -411,9 +397,10 @@ impl Journal {
         let mut statement = self
             .conn
             .prepare(
-                "SELECT campaign, content_hash, coalesce(msg_time * 1000, updated_at_ms) AS at
-                 FROM sends WHERE recipient = ?1 AND state = 'sent' AND updated_at_ms >= ?2
-                 ORDER BY at",
+                "SELECT campaign, content_hash, intent_at_ms FROM sends
+                 WHERE recipient = ?1 AND intent_at_ms >= ?2
+                   AND state IN ('intent', 'sent', 'uncertain', 'recalled')
+                 ORDER BY intent_at_ms",
             )
             .map_err(self.sql())?;
         let rows = statement

@@ -133,7 +133,7 @@ async fn apply_sandbox_runs_every_example_offline_and_a_rerun_sends_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn off_a_terminal_apply_refuses_without_yes_and_saved_plans_are_not_applied_yet() {
+async fn off_a_terminal_apply_refuses_without_yes_and_a_bad_plan_file_is_refused() {
     let sandbox = sandbox_with(0, DEMO_SECRET_KEY).await;
     let dir = tempfile::tempdir().unwrap();
     let path = campaign(dir.path(), "ask", 3, "  rate: 50");
@@ -154,7 +154,11 @@ async fn off_a_terminal_apply_refuses_without_yes_and_saved_plans_are_not_applie
     cmd.args(["apply", "x.plan", "--yes"]);
     let out = output(cmd).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("saved plans are not supported yet"));
+    assert!(
+        text(&out.stderr).contains("x.plan is not a timcast plan"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

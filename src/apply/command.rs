@@ -13,9 +13,7 @@ use super::{ApplyOptions, RunSummary, Stop};
 use crate::campaign::LoadedCampaign;
 use crate::exit;
 use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
-use crate::im::{
-    BaseUrl, Connection, ConnectionArgs, ConnectionDefaults, Credentials, ImClient, SecretKey,
-};
+use crate::im::{BaseUrl, Connection, ConnectionArgs, Credentials, ImClient, SecretKey};
 use crate::journal::{Journal, JournalError};
 use crate::plan::command::load_campaign;
 use crate::plan::{self, output};
@@ -27,7 +25,8 @@ const SANDBOX_SUBSCRIBERS: u64 = 1000;
 
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
-    /// The campaign file (a saved plan, `*.plan`, is not supported yet).
+    /// The campaign file, or a plan saved with `timcast plan CAMPAIGN --out PLAN` (applied from
+    /// the same directory; refused if anything it was made from changed, or if it was applied).
     #[arg(value_name = "CAMPAIGN")]
     pub campaign: PathBuf,
     /// Send without asking for confirmation (needed when not on a terminal).
@@ -98,20 +97,6 @@ pub fn journal_path(state: Option<&Path>, sandbox: bool) -> PathBuf {
         state.with_file_name("sandbox.db")
     } else {
         state
-    }
-}
-
-/// The campaign's `app:` section as connection defaults (flags and environment win).
-pub fn connection_defaults(loaded: &LoadedCampaign) -> ConnectionDefaults {
-    let app = loaded.campaign.app.as_ref();
-    ConnectionDefaults {
-        sdkappid: app.and_then(|a| a.sdkappid),
-        admin: app.and_then(|a| a.admin.clone()),
-        region: app.and_then(|a| a.region).and_then(|r| {
-            let name = serde_json::to_value(r).ok()?;
-            serde_json::from_value(name).ok()
-        }),
-        endpoint: None,
     }
 }
 
@@ -196,17 +181,25 @@ pub fn apply_command(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> miette::Result<u8> {
-    if plan::looks_like_saved_plan(&args.campaign) {
-        // Extension point: saved plans (`timcast plan --out`) are applied through
-        // `crate::plan::saved` once it exists.
-        let _ = writeln!(
-            err,
-            "error: {}: saved plans are not supported yet; apply the campaign file",
-            args.campaign.display()
-        );
-        return Ok(exit::USER_ERROR);
-    }
-    let Some(loaded) = load_campaign(&args.campaign, err) else {
+    // A saved plan (`timcast plan --out PLAN`) names its campaign, journal and options, and is
+    // applied only if nothing it was made from changed and it was not applied before.
+    let saved = if args.campaign.extension().is_some_and(|e| e == "plan")
+        || plan::saved::is_saved_plan(&args.campaign)
+    {
+        match plan::saved::check(&args.campaign) {
+            Ok(header) => Some(header),
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                return Ok(exit::USER_ERROR);
+            }
+        }
+    } else {
+        None
+    };
+    let campaign_path = saved
+        .as_ref()
+        .map_or_else(|| args.campaign.clone(), |h| h.campaign_file.clone());
+    let Some(loaded) = load_campaign(&campaign_path, err) else {
         return Ok(exit::USER_ERROR);
     };
     let loaded = Arc::new(loaded);
@@ -236,10 +229,15 @@ pub fn apply_command(
             at.0
         );
     }
-    let journal_path = journal_path(args.state.as_deref(), args.sandbox);
+    let journal_path = match &saved {
+        Some(header) => header.journal.clone(),
+        None => journal_path(args.state.as_deref(), args.sandbox),
+    };
     let mut options = ApplyOptions::new(journal_path.clone());
-    options.resend_changed = args.resend_changed;
-    options.resend_uncertain = args.resend_uncertain;
+    options.resend_changed =
+        args.resend_changed || saved.as_ref().is_some_and(|h| h.resend_changed);
+    options.resend_uncertain =
+        args.resend_uncertain || saved.as_ref().is_some_and(|h| h.resend_uncertain);
     options.limit = args.limit;
     options.enforce_schedule = !args.sandbox;
 
@@ -247,7 +245,10 @@ pub fn apply_command(
     let connection = if args.sandbox {
         None
     } else {
-        match args.connection.resolve(&connection_defaults(&loaded)) {
+        match args
+            .connection
+            .resolve(&crate::campaign::connection_defaults(&loaded.campaign))
+        {
             Ok(c) => Some(c),
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
@@ -267,8 +268,27 @@ pub fn apply_command(
     };
     drop(journal);
 
+    // Checked again under the lock: another run may have written the journal meanwhile.
+    if saved.is_some()
+        && let Err(e) = plan::saved::check(&args.campaign)
+    {
+        let _ = writeln!(err, "error: {e}");
+        return Ok(exit::USER_ERROR);
+    }
     let plan =
         plan::build(&loaded, &options.plan_options(&loaded)).map_err(|e| miette::miette!("{e}"))?;
+    if let Some(header) = &saved
+        && plan.pending != header.pending
+    {
+        let _ = writeln!(
+            err,
+            "error: the plan {} listed {} sends but the campaign now has {}; run `timcast plan` again",
+            args.campaign.display(),
+            header.pending,
+            plan.pending
+        );
+        return Ok(exit::USER_ERROR);
+    }
     if plan.blocked {
         let _ = write!(err, "{}", output::text(&plan, false));
         return Ok(exit::USER_ERROR);
@@ -318,6 +338,9 @@ pub fn apply_command(
         }
     }
 
+    if let Some(header) = &saved {
+        plan::saved::mark_applied(header).map_err(|e| miette::miette!("{e}"))?;
+    }
     let runtime = runtime()?;
     let terminal = std::io::stderr().is_terminal();
     let result = runtime.block_on(async {
@@ -502,7 +525,10 @@ pub fn recall_command(
     let Some(loaded) = load_campaign(&args.campaign, err) else {
         return Ok(exit::USER_ERROR);
     };
-    let connection = match args.connection.resolve(&connection_defaults(&loaded)) {
+    let connection = match args
+        .connection
+        .resolve(&crate::campaign::connection_defaults(&loaded.campaign))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");

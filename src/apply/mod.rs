@@ -33,6 +33,7 @@ use crate::campaign::model::{BatchMode, OnUncertain};
 use crate::im::types::{Endpoint, MAX_BATCH_RECIPIENTS, SendStreamMsgRequest};
 use crate::im::{ClientError, ErrorClass, ImClient, RecipientOutcome, batch_outcomes};
 use crate::journal::{Journal, JournalError, SendRecord, SendState};
+use crate::plan::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 use crate::plan::request::{self, ContentHash, Identity, RequestSettings};
 use crate::plan::{self, DiffState, Plan, PlanError, PlanOptions, PlannedSend};
 use crate::render::RenderedMessage;
@@ -44,8 +45,6 @@ use progress::Counters;
 pub const SENDMSG_DEDUP_WINDOW: Duration = Duration::from_secs(120);
 /// The window in which an official account drops an identical repeat.
 pub const OFFICIAL_DEDUP_WINDOW: Duration = Duration::from_secs(300);
-/// Broadcasts an official account takes per hour.
-pub const OFFICIAL_BROADCASTS_PER_HOUR: u64 = 2;
 /// Kept off the end of a duplicate window: clocks differ and calls take time in flight.
 pub const DEDUP_SAFETY_MARGIN: Duration = Duration::from_secs(20);
 
@@ -870,16 +869,12 @@ pub async fn execute(
     // An official account takes 2 broadcasts an hour; the journal knows this machine's.
     let official_hour_full = match &campaign.audience.official_account {
         Some(account) => {
-            let recent = journal.count_recent_sends(
-                Endpoint::SendOfficialAccountMsg.path(),
-                account,
-                now_ms() - 3_600_000,
-            )?;
+            let recent = journal.sent_to_since(account, now_ms() - 3_600_000)?.len();
             let repeat = in_flight.contains_key(account);
-            (recent >= OFFICIAL_BROADCASTS_PER_HOUR && !repeat).then(|| {
+            (recent >= OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR && !repeat).then(|| {
                 format!(
                     "{account} already broadcast {recent} times in the last hour (at most \
-                     {OFFICIAL_BROADCASTS_PER_HOUR}); run again later"
+                     {OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR}); run again later"
                 )
             })
         }

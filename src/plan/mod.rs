@@ -13,7 +13,7 @@ pub mod request;
 pub mod saved;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -975,10 +975,4 @@ pub fn preview_request(
         serde_json::to_value(settings.send_msg(message, to, identity))
     };
     value.unwrap_or(serde_json::Value::Null)
-}
-
-/// Whether `path` names a saved plan rather than a campaign (saved plans are JSON lines).
-pub fn looks_like_saved_plan(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "plan" || e == "jsonl")
 }

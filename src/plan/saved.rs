@@ -148,10 +148,11 @@ fn fingerprints(loaded: &LoadedCampaign) -> std::io::Result<Vec<InputFingerprint
         .collect()
 }
 
-/// The journal's state for a campaign, as a short fingerprint (empty journal: `none`).
+/// The journal's state for a campaign, as a short fingerprint. A journal that does not exist
+/// yet and one with no records for the campaign are the same state.
 pub fn journal_fingerprint(journal: &Path, campaign: &str) -> Result<String, JournalError> {
     match Journal::open_existing(journal)? {
-        None => Ok("none".to_owned()),
+        None => Ok(crate::journal::EMPTY_FINGERPRINT.to_owned()),
         Some(journal) => journal.fingerprint(campaign),
     }
 }

@@ -1,0 +1,172 @@
+//! The whole loop as an ops user runs it against the sandbox: plan (sends pending) → apply →
+//! plan (nothing to send) → rows added to the CSV → plan shows exactly those → apply sends only
+//! them; and saved plans applied once, refused when stale or reused.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use timcast::im::settings::DEMO_SECRET_KEY;
+use timcast::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+
+struct Session {
+    dir: tempfile::TempDir,
+    sandbox: SandboxHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Session {
+    fn new() -> Session {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = SandboxConfig::demo();
+        config.directory.add("@RBT#welcome_bot");
+        let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("campaigns"),
+            &dir.path().join("campaigns"),
+        );
+        Session {
+            dir,
+            sandbox,
+            _runtime: runtime,
+        }
+    }
+
+    fn timcast(&self, args: &[&str]) -> (i32, String, String) {
+        let output = Command::cargo_bin("timcast")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .env("TIM_ENDPOINT", self.sandbox.base_url())
+            .env("TIM_SDKAPPID", "1400000000")
+            .env("TIM_ADMIN", "administrator")
+            .env("TIM_SECRET_KEY", DEMO_SECRET_KEY)
+            .env_remove("TIM_SECRET_KEY_FILE")
+            .env_remove("TIMCAST_STATE")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    }
+
+    fn delivered_to(&self) -> Vec<String> {
+        let mut to: Vec<String> = self
+            .sandbox
+            .deliveries()
+            .into_iter()
+            .map(|d| d.recipient)
+            .collect();
+        to.sort();
+        to
+    }
+
+    fn add_rows(&self, rows: &str) {
+        let csv = self.dir.path().join("campaigns/data/new-users.csv");
+        let mut text = std::fs::read_to_string(&csv).unwrap();
+        text.push_str(rows);
+        std::fs::write(csv, text).unwrap();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn plan_apply_plan_then_only_the_new_rows() {
+    let s = Session::new();
+    let campaign = "campaigns/welcome.yaml";
+    let (code, stdout, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "8 sends pending: {stdout}");
+
+    let (code, stdout, stderr) = s.timcast(&["apply", campaign, "--yes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(s.delivered_to().len(), 8);
+
+    let (code, stdout, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    assert_eq!(code, 0, "everything was sent: {stdout}");
+    assert!(stdout.contains("=         8  already sent"), "{stdout}");
+
+    s.add_rows(
+        "u1009,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\nu1010,Tony,Oxford,WELCOME-BBBB,2026-11-24\n",
+    );
+    let (code, stdout, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("+         2  send") && stdout.contains("=         8  already sent"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ u1009 (row 10)") && stdout.contains("+ u1010 (row 11)"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = s.timcast(&["apply", campaign, "--yes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let delivered = s.delivered_to();
+    assert_eq!(
+        delivered.len(),
+        10,
+        "only the two new rows were sent: {delivered:?}"
+    );
+    assert_eq!(
+        delivered
+            .iter()
+            .filter(|to| to.as_str() == "u1009" || to.as_str() == "u1010")
+            .count(),
+        2
+    );
+    let (code, _, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_saved_plan_is_applied_once_and_refused_when_stale() {
+    let s = Session::new();
+    let (code, _, stderr) =
+        s.timcast(&["plan", "campaigns/welcome.yaml", "--out", "reviewed.plan"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = s.timcast(&["apply", "reviewed.plan", "--yes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(s.delivered_to().len(), 8);
+
+    let (code, _, stderr) = s.timcast(&["apply", "reviewed.plan", "--yes"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("was already applied; a plan can be applied once"),
+        "{stderr}"
+    );
+
+    s.add_rows("u1009,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\n");
+    let (code, _, _) = s.timcast(&["plan", "campaigns/welcome.yaml", "--out", "next.plan"]);
+    assert_eq!(code, 0);
+    s.add_rows("u1010,Tony,Oxford,WELCOME-BBBB,2026-11-24\n");
+    let (code, _, stderr) = s.timcast(&["apply", "next.plan", "--yes"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "is stale: audience.csv campaigns/data/new-users.csv changed since it was made"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(s.delivered_to().len(), 8, "nothing sent from a stale plan");
+}
