@@ -6,7 +6,7 @@
 mod common;
 use common::copy_dir;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 
