@@ -485,30 +485,33 @@ impl CampaignLock {
     }
 }
 
+/// A record for tests: campaign `c`, content `h`, sent through sendmsg.
+#[cfg(test)]
+pub(crate) fn test_record(recipient: &str, state: SendState) -> SendRecord {
+    SendRecord {
+        campaign: "c".into(),
+        recipient: recipient.into(),
+        content_hash: "h".into(),
+        state,
+        endpoint: "openim/sendmsg".into(),
+        call_id: format!("call-{recipient}"),
+        msg_random: 7,
+        msg_seq: 8,
+        msg_key: None,
+        msg_time: None,
+        error_code: None,
+        error_text: None,
+        error_class: None,
+        attempts: 0,
+        intent_at_ms: 1,
+        updated_at_ms: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_record as record;
     use super::*;
-
-    fn record(recipient: &str, state: SendState) -> SendRecord {
-        SendRecord {
-            campaign: "c".into(),
-            recipient: recipient.into(),
-            content_hash: "h".into(),
-            state,
-            endpoint: "openim/sendmsg".into(),
-            call_id: format!("call-{recipient}"),
-            msg_random: 7,
-            msg_seq: 8,
-            msg_key: None,
-            msg_time: None,
-            error_code: None,
-            error_text: None,
-            error_class: None,
-            attempts: 0,
-            intent_at_ms: 1,
-            updated_at_ms: 1,
-        }
-    }
 
     #[test]
     fn intents_then_outcomes_keep_the_latest_state() {

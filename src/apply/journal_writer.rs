@@ -121,27 +121,7 @@ fn writer_loop(mut journal: Journal, mut rx: mpsc::UnboundedReceiver<Message>) {
 mod tests {
     use super::*;
     use crate::journal::SendState;
-
-    fn record(recipient: &str, state: SendState) -> SendRecord {
-        SendRecord {
-            campaign: "c".into(),
-            recipient: recipient.into(),
-            content_hash: "h".into(),
-            state,
-            endpoint: "openim/sendmsg".into(),
-            call_id: recipient.into(),
-            msg_random: 1,
-            msg_seq: 2,
-            msg_key: None,
-            msg_time: None,
-            error_code: None,
-            error_text: None,
-            error_class: None,
-            attempts: 0,
-            intent_at_ms: 1,
-            updated_at_ms: 1,
-        }
-    }
+    use crate::journal::test_record as record;
 
     #[tokio::test]
     async fn durable_writes_are_committed_before_they_resolve_and_close_flushes_the_rest() {

@@ -105,6 +105,28 @@ fn audience_line(plan: &Plan) -> String {
     }
 }
 
+/// Sample recipients in diff-state order, each with its ` (row N): earlier error` suffix.
+fn samples(plan: &Plan) -> Vec<(DiffState, &str, String)> {
+    DiffState::ALL
+        .iter()
+        .filter_map(|state| plan.samples.get(state).map(|v| (*state, v)))
+        .flat_map(|(state, samples)| {
+            samples.iter().map(move |sample| {
+                let row = sample
+                    .row
+                    .map(|r| format!(" (row {r})"))
+                    .unwrap_or_default();
+                let detail = sample
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                (state, sample.user_id.as_str(), format!("{row}{detail}"))
+            })
+        })
+        .collect()
+}
+
 /// The one-line summary that starts every format.
 pub fn summary_line(plan: &Plan) -> String {
     if plan.blocked {
@@ -188,31 +210,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
             duration(plan.estimated_seconds)
         );
     }
-    let sampled: Vec<_> = DiffState::ALL
-        .iter()
-        .filter_map(|s| plan.samples.get(s).map(|v| (*s, v)))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    if !sampled.is_empty() {
+    let samples = samples(plan);
+    if !samples.is_empty() {
         let _ = writeln!(out, "\nSample recipients:");
-        for (state, samples) in sampled {
-            for sample in samples {
-                let row = sample
-                    .row
-                    .map(|r| format!(" (row {r})"))
-                    .unwrap_or_default();
-                let detail = sample
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  {} {}{row}{detail}",
-                    paint(state, state.symbol()),
-                    sample.user_id
-                );
-            }
+        for (state, user_id, suffix) in samples {
+            let _ = writeln!(out, "  {} {user_id}{suffix}", paint(state, state.symbol()));
         }
     }
     if !plan.previews.is_empty() {
@@ -378,31 +380,11 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "</details>");
     }
-    let sampled: Vec<_> = DiffState::ALL
-        .iter()
-        .filter_map(|s| plan.samples.get(s).map(|v| (*s, v)))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    if !sampled.is_empty() {
+    let samples = samples(plan);
+    if !samples.is_empty() {
         let _ = writeln!(out, "\n<details><summary>Sample recipients</summary>\n");
-        for (state, samples) in sampled {
-            for sample in samples {
-                let row = sample
-                    .row
-                    .map(|r| format!(" (row {r})"))
-                    .unwrap_or_default();
-                let detail = sample
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "- `{}` `{}`{row}{detail}",
-                    state.symbol(),
-                    sample.user_id
-                );
-            }
+        for (state, user_id, suffix) in samples {
+            let _ = writeln!(out, "- `{}` `{user_id}`{suffix}", state.symbol());
         }
         let _ = writeln!(out, "\n</details>");
     }
