@@ -180,6 +180,40 @@ pub fn gate(schedule: Option<&Schedule>, now: Timestamp, zone: Option<&TimeZone>
     }
 }
 
+/// The schedule in one line, for plans: `not before …, not after …, daily 09:00–21:00
+/// Asia/Shanghai`. Instants are in UTC, as in the rest of timcast's output.
+pub fn describe(schedule: &Schedule) -> String {
+    let mut parts = Vec::new();
+    if let Some(at) = schedule.at {
+        parts.push(format!("not before {}", at.0));
+    }
+    if let Some(end) = schedule.not_after {
+        parts.push(format!("not after {}", end.0));
+    }
+    if let Some(w) = &schedule.window {
+        let mut window = format!("daily {}–{} {}", w.from, w.to, w.timezone);
+        if !w.days.is_empty() {
+            let days: Vec<String> = w
+                .days
+                .iter()
+                .map(|d| format!("{:?}", civil_weekday(*d)).chars().take(3).collect())
+                .collect();
+            window.push_str(&format!(" on {}", days.join(", ")));
+        }
+        if let Some(column) = &w.recipient_timezone_column {
+            window.push_str(&format!(
+                ", in each recipient's own time zone (column `{column}`)"
+            ));
+        }
+        parts.push(window);
+    }
+    if parts.is_empty() {
+        "none: apply sends at once".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
 enum WindowState {
     Inside { closes: Timestamp },
     Outside { opens: Option<Timestamp> },
@@ -273,6 +307,31 @@ mod tests {
             not_after: not_after.map(|s| FileTime(t(s))),
             window,
         }
+    }
+
+    #[test]
+    fn a_schedule_reads_as_one_line() {
+        let mut w = window(
+            "09:00",
+            "21:00",
+            "Asia/Shanghai",
+            &[Weekday::Sat, Weekday::Sun],
+        );
+        w.recipient_timezone_column = Some("tz".into());
+        let s = schedule(
+            Some("2026-11-27T09:00:00+08:00"),
+            Some("2026-11-27T21:00:00+08:00"),
+            Some(w),
+        );
+        assert_eq!(
+            describe(&s),
+            "not before 2026-11-27T01:00:00Z, not after 2026-11-27T13:00:00Z, daily \
+             09:00–21:00 Asia/Shanghai on Sat, Sun, in each recipient's own time zone (column `tz`)"
+        );
+        assert_eq!(
+            describe(&schedule(None, None, None)),
+            "none: apply sends at once"
+        );
     }
 
     #[test]

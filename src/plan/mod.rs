@@ -204,6 +204,9 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub campaign_file: PathBuf,
+    /// The campaign's schedule in one line (`schedule::describe`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     pub audience: AudienceSummary,
     /// Recipients per diff state.
     pub states: BTreeMap<DiffState, u64>,
@@ -366,6 +369,7 @@ pub fn build_with<'a>(
             campaign: campaign.name.clone(),
             description: campaign.description.clone(),
             campaign_file: loaded.path.clone(),
+            schedule: campaign.schedule.as_ref().map(crate::schedule::describe),
             audience: AudienceSummary {
                 kind: AudienceKind::Csv {
                     path: PathBuf::new(),
