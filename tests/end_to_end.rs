@@ -4,7 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::copy_dir;
+
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use timcast::im::settings::DEMO_SECRET_KEY;
@@ -75,19 +78,6 @@ impl Session {
         let mut text = std::fs::read_to_string(&csv).unwrap();
         text.push_str(rows);
         std::fs::write(csv, text).unwrap();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
     }
 }
 

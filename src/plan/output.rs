@@ -108,11 +108,16 @@ fn audience_line(plan: &Plan) -> String {
 /// The one-line summary that starts every format.
 pub fn summary_line(plan: &Plan) -> String {
     if plan.blocked {
-        return format!(
-            "{}: blocked by {} rows that cannot be sent",
-            plan.campaign,
-            plan.audience.bad_rows + plan.audience.render_errors
-        );
+        let rows = plan.audience.bad_rows + plan.audience.render_errors;
+        return match plan.problems.first() {
+            Some(problem) if rows == 0 => {
+                format!("{}: blocked: {}", plan.campaign, problem.message)
+            }
+            _ => format!(
+                "{}: blocked by {rows} rows that cannot be sent",
+                plan.campaign
+            ),
+        };
     }
     if plan.pending == 0 {
         return format!(

@@ -121,3 +121,17 @@ pub fn sendmsg_body(to: &str, random: u32, text: &str) -> String {
         text_body(text)
     )
 }
+
+/// Copies a directory tree (the example campaigns into a test's scratch directory).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
