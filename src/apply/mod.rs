@@ -1283,7 +1283,10 @@ pub async fn execute(
     summary.interrupted = stop.is_stopped() && summary.fatal.is_none();
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if options.limit.is_some() && !stop.is_stopped() {
-        summary.not_started = plan.pending.saturating_sub(admitted);
+        // Beyond the limit, plus any admitted ones the schedule held back or deferred.
+        summary.not_started = summary
+            .not_started
+            .max(plan.pending.saturating_sub(admitted));
     }
     if summary.held_back.is_some() {
         summary.not_started = summary.not_started.max(1);
