@@ -58,8 +58,11 @@ pub enum Command {
     /// Sends in flight when a run died are resent identically while the server's duplicate
     /// window is open (it drops them if they arrived), and otherwise reported as uncertain.
     /// Exits 0 when everything was sent, 3 when some sends failed or are uncertain, 4 when
-    /// interrupted. With --sandbox it sends to an in-process emulator on 127.0.0.1 with demo
-    /// credentials: no confirmation, nothing leaves the machine, its own journal (sandbox.db).
+    /// interrupted. It follows the campaign's schedule: it waits for `schedule.at` and pauses
+    /// outside the sending window (--no-wait exits 0 instead, leaving the rest pending), and
+    /// refuses past `schedule.not_after`. With --sandbox it sends to an in-process emulator on
+    /// 127.0.0.1 with demo credentials: no confirmation, nothing leaves the machine, its own
+    /// journal (sandbox.db), and no schedule.
     ///
     /// Example: timcast apply --sandbox campaigns/welcome.yaml
     ///

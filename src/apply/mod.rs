@@ -330,6 +330,20 @@ impl Job {
         }
     }
 
+    /// Whether this resends a send that was in flight when a run died.
+    fn resends_interrupted(&self) -> bool {
+        matches!(
+            self,
+            Job::Single {
+                intent_at_ms: Some(_),
+                ..
+            } | Job::Official {
+                intent_at_ms: Some(_),
+                ..
+            }
+        )
+    }
+
     fn recipients(&self) -> u32 {
         match self {
             Job::Batch { to, .. } => u32::try_from(to.len()).unwrap_or(u32::MAX),
@@ -900,6 +914,13 @@ async fn admit(
     loop {
         match verdict {
             Admit::Go => return Some(job),
+            // A resend of an interrupted send is safe only inside the server's duplicate
+            // window, which a wait for the schedule outlasts: it stays uncertain instead.
+            Admit::Later(_) if job.resends_interrupted() => {
+                summary.resent_in_window = summary.resent_in_window.saturating_sub(1);
+                summary.skipped_uncertain += n;
+                return None;
+            }
             Admit::Never(reason) => {
                 summary.not_started += n;
                 summary
