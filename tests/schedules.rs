@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! Schedules in the executor, on a virtual clock whose sleeps pass at once: waiting for
 //! `schedule.at`, refusing past `not_after`, pausing outside the window and resuming, a window
-//! that closes mid-run, and per-recipient time zones. Assertions are on what the sandbox
+//! that closes mid-run, per-recipient time zones, and an interrupted send that a wait would
+//! carry past its duplicate window. Assertions are on what the sandbox
 //! delivered, and in which order; nothing here sleeps on the wall clock.
 
 mod common;
@@ -289,4 +290,52 @@ async fn each_recipient_is_sent_inside_their_own_window() {
     }
     assert_eq!(clock.now(), t("2026-11-24T14:00:00Z"));
     assert_eq!(order.len(), 8, "each recipient exactly once: {order:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_send_is_not_resent_after_waiting_for_the_window() {
+    use timcast::journal::{Journal, SendState};
+    let dir = tempfile::tempdir().unwrap();
+    let rows = users(2);
+    let path = campaign(
+        dir.path(),
+        "resume",
+        &refs(&rows),
+        true,
+        "  window: { from: \"09:00\", to: \"17:00\", timezone: UTC }",
+    );
+    let sandbox = sandbox().await;
+    let inside = Arc::new(FixedClock::new(t("2026-11-24T10:00:00Z")));
+    let options_inside = options(dir.path(), inside, true);
+    assert_eq!(run(&path, &options_inside, &sandbox).await.sent, 2);
+
+    // As if the run died with u00's call in flight a few seconds ago: inside the duplicate
+    // window, an identical resend would be safe now, but not after a wait of hours.
+    let mut journal = Journal::open(&options_inside.journal).unwrap();
+    let mut record = journal
+        .records("resume")
+        .unwrap()
+        .into_iter()
+        .find(|r| r.recipient == "u00")
+        .unwrap();
+    let now = timcast::apply::now_ms();
+    record.state = SendState::Intent;
+    record.msg_key = None;
+    record.intent_at_ms = now - 3_000;
+    record.updated_at_ms = now - 3_000;
+    journal.upsert(&[record]).unwrap();
+    drop(journal);
+
+    let outside = Arc::new(FixedClock::new(t("2026-11-24T20:00:00Z")));
+    let summary = run(&path, &options(dir.path(), outside, true), &sandbox).await;
+    assert_eq!(
+        (
+            summary.sent,
+            summary.resent_in_window,
+            summary.skipped_uncertain
+        ),
+        (0, 0, 1),
+        "{summary:?}"
+    );
+    assert_eq!(delivered(&sandbox).len(), 2);
 }
