@@ -2,8 +2,8 @@
 //! Schedules in the executor, on a virtual clock whose sleeps pass at once: waiting for
 //! `schedule.at`, refusing past `not_after`, pausing outside the window and resuming, a window
 //! that closes mid-run, per-recipient time zones, and an interrupted send that a wait would
-//! carry past its duplicate window. Assertions are on what the sandbox
-//! delivered, and in which order; nothing here sleeps on the wall clock.
+//! carry past its duplicate window. Assertions are on what the sandbox delivered, and in which
+//! order; nothing here sleeps on the wall clock.
 
 mod common;
 
