@@ -195,6 +195,10 @@ fn run_one(
         tally.errors += 1;
         return;
     }
+    // Warnings do not stop a campaign, but a cron log is where someone will look for them.
+    if !validation.diagnostics.is_empty() {
+        let _ = write!(err, "{}", validation.render());
+    }
     let Ok(loaded) = validation.into_result() else {
         let _ = writeln!(err, "error {label}: the campaign is not valid");
         tally.errors += 1;
