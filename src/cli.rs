@@ -58,13 +58,28 @@ pub enum Command {
     /// Sends in flight when a run died are resent identically while the server's duplicate
     /// window is open (it drops them if they arrived), and otherwise reported as uncertain.
     /// Exits 0 when everything was sent, 3 when some sends failed or are uncertain, 4 when
-    /// interrupted. With --sandbox it sends to an in-process emulator on 127.0.0.1 with demo
-    /// credentials: no confirmation, nothing leaves the machine, its own journal (sandbox.db).
+    /// interrupted. It follows the campaign's schedule: it waits for `schedule.at` and pauses
+    /// outside the sending window (--no-wait exits 0 instead, leaving the rest pending), and
+    /// refuses past `schedule.not_after`. With --sandbox it sends to an in-process emulator on
+    /// 127.0.0.1 with demo credentials: no confirmation, nothing leaves the machine, its own
+    /// journal (sandbox.db), and no schedule.
     ///
     /// Example: timcast apply --sandbox campaigns/welcome.yaml
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast apply campaigns/welcome.yaml --limit 10
     Apply(Box<crate::apply::command::ApplyArgs>),
+    /// Apply every campaign in DIR whose schedule is due now: for cron and CI.
+    ///
+    /// Reads every *.yaml / *.yml directly in DIR (not subdirectories), validates each, and
+    /// applies those with sends pending whose schedule allows sending now (no schedule, or
+    /// `at` reached, `not_after` not passed, the window open). It never waits and never asks:
+    /// a campaign that is not due is skipped with a one-line reason, a window that closes
+    /// mid-run leaves the rest pending for the next call, and a campaign another process is
+    /// applying (the journal's lock) is skipped. Exits 4 if interrupted, else 1 if a campaign
+    /// was invalid or could not run, else 3 if sends failed, else 0.
+    ///
+    /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast run campaigns --due
+    Run(Box<crate::due::RunArgs>),
     /// Report what a campaign sent, from the journal: per recipient and totals.
     ///
     /// Formats: text, csv (formula-like cells escaped for spreadsheets), json, markdown, and
@@ -163,6 +178,9 @@ fn dispatch(command: Command) -> miette::Result<u8> {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr(),
         ),
+        Command::Run(args) => {
+            crate::due::run_command(&args, &mut std::io::stdout().lock(), &mut std::io::stderr())
+        }
         Command::Report(args) => crate::apply::command::report_command(
             &args,
             &mut std::io::stdout().lock(),

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod audience;
 pub mod campaign;
 pub mod cli;
+pub mod due;
 pub mod im;
 pub mod journal;
 pub mod plan;

@@ -42,22 +42,47 @@ impl std::fmt::Display for WaitReason {
     }
 }
 
-/// Something a clock tells: the current instant. Tests pass a fixed one.
-pub trait Clock: Send + Sync {
+/// A future a clock returns from [`Clock::sleep_until`].
+pub type Sleep<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// The time the schedule is judged by, and a way to wait for an instant. The executor takes
+/// one so that tests can wait hours for a window in no time: a virtual clock's sleep just
+/// moves its time forward.
+pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> Timestamp;
+    /// Resolves once `now() >= until`.
+    fn sleep_until(&self, until: Timestamp) -> Sleep<'_>;
 }
 
 /// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
+/// Longest single timer sleep: a laptop that sleeps or a clock that jumps (NTP) is noticed
+/// within this long instead of after a timer set hours ago.
+const MAX_TIMER_SLEEP: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         Timestamp::now()
     }
+
+    fn sleep_until(&self, until: Timestamp) -> Sleep<'_> {
+        Box::pin(async move {
+            loop {
+                let left = until.duration_since(Timestamp::now());
+                if left.is_negative() || left.is_zero() {
+                    return;
+                }
+                let left = std::time::Duration::try_from(left).unwrap_or(MAX_TIMER_SLEEP);
+                tokio::time::sleep(left.min(MAX_TIMER_SLEEP)).await;
+            }
+        })
+    }
 }
 
-/// A clock that says what it is told (for tests and `run --due --now`).
+/// A virtual clock: it says what it is told, and sleeping moves it to the end of the sleep at
+/// once. For tests, and for `TIMCAST_NOW` (a hidden testing aid of the CLI).
 #[derive(Debug, Clone)]
 pub struct FixedClock(pub std::sync::Arc<std::sync::Mutex<Timestamp>>);
 
@@ -75,6 +100,16 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> Timestamp {
         self.0.lock().map_or_else(|_| Timestamp::now(), |t| *t)
+    }
+
+    fn sleep_until(&self, until: Timestamp) -> Sleep<'_> {
+        if let Ok(mut now) = self.0.lock()
+            && *now < until
+        {
+            *now = until;
+        }
+        // Still a yield point, so a stop or other tasks get their turn.
+        Box::pin(tokio::task::yield_now())
     }
 }
 
@@ -142,6 +177,40 @@ pub fn gate(schedule: Option<&Schedule>, now: Timestamp, zone: Option<&TimeZone>
                 reason: "the sending window never opens (no day of the week is allowed)".to_owned(),
             },
         },
+    }
+}
+
+/// The schedule in one line, for plans: `not before …, not after …, daily 09:00–21:00
+/// Asia/Shanghai`. Instants are in UTC, as in the rest of timcast's output.
+pub fn describe(schedule: &Schedule) -> String {
+    let mut parts = Vec::new();
+    if let Some(at) = schedule.at {
+        parts.push(format!("not before {}", at.0));
+    }
+    if let Some(end) = schedule.not_after {
+        parts.push(format!("not after {}", end.0));
+    }
+    if let Some(w) = &schedule.window {
+        let mut window = format!("daily {}–{} {}", w.from, w.to, w.timezone);
+        if !w.days.is_empty() {
+            let days: Vec<String> = w
+                .days
+                .iter()
+                .map(|d| format!("{:?}", civil_weekday(*d)).chars().take(3).collect())
+                .collect();
+            window.push_str(&format!(" on {}", days.join(", ")));
+        }
+        if let Some(column) = &w.recipient_timezone_column {
+            window.push_str(&format!(
+                ", in each recipient's own time zone (column `{column}`)"
+            ));
+        }
+        parts.push(window);
+    }
+    if parts.is_empty() {
+        "none: apply sends at once".to_owned()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -238,6 +307,31 @@ mod tests {
             not_after: not_after.map(|s| FileTime(t(s))),
             window,
         }
+    }
+
+    #[test]
+    fn a_schedule_reads_as_one_line() {
+        let mut w = window(
+            "09:00",
+            "21:00",
+            "Asia/Shanghai",
+            &[Weekday::Sat, Weekday::Sun],
+        );
+        w.recipient_timezone_column = Some("tz".into());
+        let s = schedule(
+            Some("2026-11-27T09:00:00+08:00"),
+            Some("2026-11-27T21:00:00+08:00"),
+            Some(w),
+        );
+        assert_eq!(
+            describe(&s),
+            "not before 2026-11-27T01:00:00Z, not after 2026-11-27T13:00:00Z, daily \
+             09:00–21:00 Asia/Shanghai on Sat, Sun, in each recipient's own time zone (column `tz`)"
+        );
+        assert_eq!(
+            describe(&schedule(None, None, None)),
+            "none: apply sends at once"
+        );
     }
 
     #[test]

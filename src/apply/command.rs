@@ -19,6 +19,7 @@ use crate::plan::command::load_campaign;
 use crate::plan::{self, output};
 use crate::report::{self, ReportFormat};
 use crate::sandbox::{Directory, Sandbox, SandboxConfig};
+use crate::schedule::{Clock, FixedClock, Gate, SystemClock, WaitReason};
 
 /// Subscribers the sandbox gives a campaign's official account in `apply --sandbox`.
 const SANDBOX_SUBSCRIBERS: u64 = 1000;
@@ -47,6 +48,11 @@ pub struct ApplyArgs {
     /// A canary: send to the first N pending recipients only; the rest stay pending.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+    /// Do not wait for the schedule: before `schedule.at`, or outside the sending window, exit
+    /// at once (status 0, "not due until …"); a window that closes during the run ends it,
+    /// leaving the rest pending for the next run.
+    #[arg(long)]
+    pub no_wait: bool,
     /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
@@ -125,7 +131,22 @@ fn confirm(question: &str, err: &mut dyn Write) -> Result<bool, String> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+/// Where a command reads "now" from for the schedule: the system clock, or `TIMCAST_NOW`.
+///
+/// `TIMCAST_NOW=RFC3339` is a testing aid, hidden from `--help`: process-level tests of
+/// schedules pin "now" with it, and waits then pass at once (a virtual clock).
+pub(crate) fn clock() -> Result<Arc<dyn Clock>, String> {
+    match std::env::var("TIMCAST_NOW") {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<jiff::Timestamp>()
+            .map(|t| Arc::new(FixedClock::new(t)) as Arc<dyn Clock>)
+            .map_err(|e| format!("TIMCAST_NOW `{text}` is not an RFC 3339 time: {e}")),
+        _ => Ok(Arc::new(SystemClock)),
+    }
+}
+
+pub(crate) fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -133,7 +154,7 @@ fn runtime() -> miette::Result<tokio::runtime::Runtime> {
 }
 
 /// Stops `stop` on Ctrl-C or SIGTERM; a second signal exits at once (the journal is safe).
-fn watch_signals(stop: &Stop) {
+pub(crate) fn watch_signals(stop: &Stop) {
     let stop = stop.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -175,6 +196,23 @@ fn resume_command() -> String {
     format!("timcast {}", words.join(" "))
 }
 
+/// The schedule as it stands for the whole campaign before any recipient is read: with
+/// per-recipient windows, only `at` and `not_after` (each recipient's window is judged as
+/// they are sent).
+pub(crate) fn campaign_wide(
+    schedule: &crate::campaign::model::Schedule,
+) -> crate::campaign::model::Schedule {
+    let mut schedule = schedule.clone();
+    if schedule
+        .window
+        .as_ref()
+        .is_some_and(|w| w.recipient_timezone_column.is_some())
+    {
+        schedule.window = None;
+    }
+    schedule
+}
+
 /// `timcast apply`.
 pub fn apply_command(
     args: &ApplyArgs,
@@ -204,12 +242,20 @@ pub fn apply_command(
     };
     let loaded = Arc::new(loaded);
     let campaign = &loaded.campaign;
+    let clock = match clock() {
+        Ok(clock) => clock,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return Ok(exit::USER_ERROR);
+        }
+    };
+    // `--sandbox` is a demo: it sends at once whatever the schedule says.
     if !args.sandbox
         && let Some(not_after) = campaign
             .schedule
             .as_ref()
             .and_then(|s| s.not_after.as_ref())
-        && jiff::Timestamp::now() > not_after.0
+        && clock.now() > not_after.0
     {
         let _ = writeln!(
             err,
@@ -220,14 +266,51 @@ pub fn apply_command(
         return Ok(exit::USER_ERROR);
     }
     if !args.sandbox
-        && let Some(at) = campaign.schedule.as_ref().and_then(|s| s.at.as_ref())
-        && jiff::Timestamp::now() < at.0
+        && let Some(schedule) = &campaign.schedule
     {
-        let _ = writeln!(
-            err,
-            "note: the campaign is scheduled for {} (schedule.at); apply sends now when confirmed",
-            at.0
-        );
+        match crate::schedule::gate(Some(&campaign_wide(schedule)), clock.now(), None) {
+            Gate::Wait { until, reason } if args.no_wait => {
+                let why = match reason {
+                    WaitReason::Start => "not due until",
+                    WaitReason::Window => "outside the sending window until",
+                };
+                let _ = writeln!(
+                    out,
+                    "{}: {why} {until}; nothing sent (--no-wait)",
+                    campaign.name
+                );
+                return Ok(exit::OK);
+            }
+            Gate::Wait {
+                until,
+                reason: WaitReason::Start,
+            } => {
+                let _ = writeln!(
+                    err,
+                    "note: scheduled for {until} (schedule.at): once confirmed, apply waits until \
+                     then (Ctrl-C to cancel; --no-wait to exit instead)"
+                );
+            }
+            Gate::Wait {
+                until,
+                reason: WaitReason::Window,
+            } => {
+                let _ = writeln!(
+                    err,
+                    "note: outside the sending window until {until}: once confirmed, apply waits \
+                     for it (Ctrl-C to cancel; --no-wait to exit instead)"
+                );
+            }
+            Gate::Closed { reason } => {
+                let _ = writeln!(
+                    err,
+                    "error: {}: {reason}; nothing sent",
+                    args.campaign.display()
+                );
+                return Ok(exit::USER_ERROR);
+            }
+            Gate::Open { .. } => {}
+        }
     }
     let journal_path = match &saved {
         Some(header) => header.journal.clone(),
@@ -240,6 +323,8 @@ pub fn apply_command(
         args.resend_uncertain || saved.as_ref().is_some_and(|h| h.resend_uncertain);
     options.limit = args.limit;
     options.enforce_schedule = !args.sandbox;
+    options.wait_for_schedule = !args.no_wait;
+    options.clock = clock;
 
     // Resolve the connection before anything else, so a missing key fails fast.
     let connection = if args.sandbox {
@@ -442,6 +527,17 @@ fn print_summary(
         "report: timcast report {}{state_flag} --format html > report.html",
         args.campaign.display()
     );
+    if summary.deferred > 0 {
+        let _ = writeln!(
+            out,
+            "{} recipients are not due yet (schedule); they stay pending{}",
+            summary.deferred,
+            summary
+                .deferred_until
+                .map(|t| format!(": run again from {t}"))
+                .unwrap_or_default()
+        );
+    }
     if let Some(fatal) = &summary.fatal {
         let _ = writeln!(
             err,

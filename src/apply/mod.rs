@@ -17,6 +17,7 @@ mod journal_writer;
 pub mod limiter;
 pub mod progress;
 pub mod recall;
+pub mod timing;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -37,9 +38,11 @@ use crate::plan::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 use crate::plan::request::{self, ContentHash, Identity, RequestSettings};
 use crate::plan::{self, DiffState, Plan, PlanError, PlanOptions, PlannedSend};
 use crate::render::RenderedMessage;
+use crate::schedule::{Clock, SystemClock, WaitReason};
 use journal_writer::JournalWriter;
 use limiter::Limits;
 use progress::Counters;
+use timing::{Admit, Timing};
 
 /// The window in which sendmsg drops an identical repeat.
 pub const SENDMSG_DEDUP_WINDOW: Duration = Duration::from_secs(120);
@@ -156,8 +159,14 @@ pub struct ApplyOptions {
     pub drain_timeout: Duration,
     /// Rendering threads (0: one per core).
     pub threads: usize,
-    /// Stop starting sends past `schedule.not_after` (off for the sandbox demo).
+    /// Follow the campaign's schedule: `at`, the window and `not_after` (off for the sandbox
+    /// demo).
     pub enforce_schedule: bool,
+    /// Sleep until `schedule.at` and until a closed window opens (`apply`); when false, what
+    /// the schedule does not allow now is left pending for a later run (`--no-wait`, `run`).
+    pub wait_for_schedule: bool,
+    /// The time the schedule is judged by (a virtual clock in tests).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ApplyOptions {
@@ -172,6 +181,8 @@ impl ApplyOptions {
             drain_timeout: Duration::from_secs(15),
             threads: 0,
             enforce_schedule: true,
+            wait_for_schedule: true,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -222,8 +233,15 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// The fatal error that stopped the run.
     pub fatal: Option<String>,
-    /// Why sends were held back although pending (an official account's hourly limit).
+    /// Why sends were held back although pending (an official account's hourly limit, or
+    /// `schedule.not_after` passed during the run).
     pub held_back: Option<String>,
+    /// Pending recipients left for a later run because the schedule does not allow them now
+    /// (before `schedule.at`, or outside their window, when the run does not wait); included
+    /// in `not_started`.
+    pub deferred: u64,
+    /// When the first of the deferred recipients may be sent.
+    pub deferred_until: Option<jiff::Timestamp>,
     pub elapsed_ms: u64,
 }
 
@@ -310,6 +328,20 @@ impl Job {
             Job::Official { .. } => Endpoint::SendOfficialAccountMsg,
             Job::Stream { .. } => Endpoint::SendStreamMsg,
         }
+    }
+
+    /// Whether this resends a send that was in flight when a run died.
+    fn resends_interrupted(&self) -> bool {
+        matches!(
+            self,
+            Job::Single {
+                intent_at_ms: Some(_),
+                ..
+            } | Job::Official {
+                intent_at_ms: Some(_),
+                ..
+            }
+        )
     }
 
     fn recipients(&self) -> u32 {
@@ -847,9 +879,79 @@ impl Dispatcher {
     }
 }
 
-/// Pending sends grouped by identical content, flushed as batches of up to 500.
+/// Pending sends grouped by identical content (and, with per-recipient windows, by time zone,
+/// so that one batch opens and closes with one window), flushed as batches of up to 500.
 struct Buckets {
-    open: HashMap<ContentHash, (RenderedMessage, Vec<String>)>,
+    open: HashMap<(ContentHash, Option<String>), Bucket>,
+}
+
+struct Bucket {
+    message: RenderedMessage,
+    to: Vec<String>,
+    zone: jiff::tz::TimeZone,
+}
+
+/// A send whose window is closed, kept until it opens.
+struct Held {
+    until: jiff::Timestamp,
+    zone: jiff::tz::TimeZone,
+    job: Job,
+}
+
+/// Puts a job past the schedule: `Some(job)` to start it now; `None` when it waits in `held`
+/// (per-recipient windows), was left for a later run, may not be sent any more, or the run
+/// stopped while waiting.
+async fn admit(
+    timing: &Timing,
+    job: Job,
+    zone: jiff::tz::TimeZone,
+    stop: &Stop,
+    summary: &mut RunSummary,
+    held: &mut Vec<Held>,
+) -> Option<Job> {
+    let n = u64::from(job.recipients());
+    let mut verdict = timing.admit(&zone);
+    loop {
+        match verdict {
+            Admit::Go => return Some(job),
+            // A resend of an interrupted send is safe only inside the server's duplicate
+            // window, which a wait for the schedule outlasts: it stays uncertain instead.
+            Admit::Later(_) if job.resends_interrupted() => {
+                summary.resent_in_window = summary.resent_in_window.saturating_sub(1);
+                summary.skipped_uncertain += n;
+                return None;
+            }
+            Admit::Never(reason) => {
+                summary.not_started += n;
+                summary
+                    .held_back
+                    .get_or_insert_with(|| format!("{reason}; the rest was not sent"));
+                return None;
+            }
+            // Others go on while these wait for their own window.
+            Admit::Later(until) if timing.per_recipient => {
+                held.push(Held { until, zone, job });
+                return None;
+            }
+            Admit::Later(until) if timing.wait => {
+                if !timing.sleep_until(until, WaitReason::Window, stop).await {
+                    summary.not_started += n;
+                    return None;
+                }
+                verdict = timing.admit(&zone);
+            }
+            Admit::Later(until) => {
+                defer(summary, n, until);
+                return None;
+            }
+        }
+    }
+}
+
+fn defer(summary: &mut RunSummary, n: u64, until: jiff::Timestamp) {
+    summary.not_started += n;
+    summary.deferred += n;
+    summary.deferred_until = Some(summary.deferred_until.map_or(until, |u| u.min(until)));
 }
 
 /// Runs the campaign: streams the plan and sends every pending recipient. `plan` is the
@@ -864,6 +966,31 @@ pub async fn execute(
 ) -> Result<RunSummary, ApplyError> {
     let started = Instant::now();
     let campaign = &loaded.campaign;
+    let total = options.limit.map_or(plan.pending, |l| l.min(plan.pending));
+    counters.total.store(total, Ordering::Relaxed);
+    let timing = Timing::new(
+        campaign
+            .schedule
+            .as_ref()
+            .filter(|_| options.enforce_schedule),
+        options.clock.clone(),
+        options.wait_for_schedule,
+        counters.schedule.clone(),
+    );
+    // Before `schedule.at`: wait (with a countdown), or leave everything for a later run.
+    if let Some(at) = timing.start_ahead() {
+        let mut summary = RunSummary::default();
+        if !timing.wait {
+            defer(&mut summary, total, at);
+            return Ok(summary);
+        }
+        if !timing.sleep_until(at, WaitReason::Start, &stop).await {
+            summary.not_started = total;
+            summary.fatal = stop.fatal_reason();
+            summary.interrupted = summary.fatal.is_none();
+            return Ok(summary);
+        }
+    }
     let journal = Journal::open(&options.journal)?;
     let in_flight = in_flight_sends(&journal, &campaign.name)?;
     // An official account takes 2 broadcasts an hour; the journal knows this machine's.
@@ -900,8 +1027,6 @@ pub async fn execute(
             .map(|s| (s.chunk_chars, s.interval_ms)),
         sender: campaign.sender.clone().unwrap_or_default(),
     });
-    let total = options.limit.map_or(plan.pending, |l| l.min(plan.pending));
-    counters.total.store(total, Ordering::Relaxed);
     *counters.limits.lock().unwrap_or_else(|p| p.into_inner()) = Some(limits.clone());
 
     // The planner's second pass, streamed from its own thread.
@@ -933,6 +1058,7 @@ pub async fn execute(
     };
     let mut summary = RunSummary::default();
     let mut admitted = 0u64;
+    let mut held: Vec<Held> = Vec::new();
 
     let dispatcher = Dispatcher {
         ctx: ctx.clone(),
@@ -950,7 +1076,7 @@ pub async fn execute(
         .map(|t| t.0.as_millisecond());
     let past_schedule = |summary: &mut RunSummary| {
         let end = not_after_ms?;
-        if now_ms() <= end {
+        if timing.clock.now().as_millisecond() <= end {
             return None;
         }
         summary.held_back.get_or_insert_with(|| {
@@ -997,8 +1123,10 @@ pub async fn execute(
             user_id,
             message,
             content_hash: hash,
+            timezone,
             ..
         } = send;
+        let zone = timing.zone_of(timezone.as_deref());
         if official && let Some(why) = &official_hour_full {
             summary.held_back = Some(why.clone());
             summary.not_started += 1;
@@ -1018,15 +1146,22 @@ pub async fn execute(
                 hash,
             }
         } else if batching && intent_at_ms.is_none() && plan.shared.recipients_with(&hash) >= 2 {
-            let entry = buckets
-                .open
-                .entry(hash)
-                .or_insert_with(|| (message, Vec::new()));
-            entry.1.push(user_id);
-            if entry.1.len() < MAX_BATCH_RECIPIENTS {
+            let key = (
+                hash,
+                timing
+                    .per_recipient
+                    .then(|| zone.iana_name().unwrap_or_default().to_owned()),
+            );
+            let entry = buckets.open.entry(key.clone()).or_insert_with(|| Bucket {
+                message,
+                to: Vec::new(),
+                zone: zone.clone(),
+            });
+            entry.to.push(user_id);
+            if entry.to.len() < MAX_BATCH_RECIPIENTS {
                 continue;
             }
-            let Some((message, to)) = buckets.open.remove(&hash) else {
+            let Some(Bucket { message, to, .. }) = buckets.open.remove(&key) else {
                 continue;
             };
             Job::Batch { to, message, hash }
@@ -1039,6 +1174,9 @@ pub async fn execute(
             }
         };
         let jobs_recipients = u64::from(job.recipients());
+        let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
+            continue;
+        };
         if !dispatcher.dispatch(job, &mut tasks).await {
             summary.not_started += jobs_recipients;
             break;
@@ -1048,10 +1186,17 @@ pub async fn execute(
     }
     // Whatever is left in the buckets goes out now (a lone recipient as a plain sendmsg,
     // which has a duplicate window).
-    let mut rest: Vec<(ContentHash, (RenderedMessage, Vec<String>))> =
-        buckets.open.drain().collect();
-    rest.sort_by_key(|a| a.0);
-    for (hash, (message, mut to)) in rest {
+    let mut rest: Vec<((ContentHash, Option<String>), Bucket)> = buckets.open.drain().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for (
+        (hash, _),
+        Bucket {
+            message,
+            mut to,
+            zone,
+        },
+    ) in rest
+    {
         let n = to.len() as u64;
         if stop.is_stopped() || past_schedule(&mut summary).is_some() {
             summary.not_started += n;
@@ -1068,11 +1213,53 @@ pub async fn execute(
         } else {
             Job::Batch { to, message, hash }
         };
+        let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
+            continue;
+        };
         if !dispatcher.dispatch(job, &mut tasks).await {
             summary.not_started += n;
         }
     }
     drop(rx);
+    // Recipients outside their own window: sent as each window opens (or left for a later run).
+    while !held.is_empty() {
+        if !timing.wait || stop.is_stopped() {
+            for h in held.drain(..) {
+                let n = u64::from(h.job.recipients());
+                if stop.is_stopped() {
+                    summary.not_started += n;
+                } else {
+                    defer(&mut summary, n, h.until);
+                }
+            }
+            break;
+        }
+        let Some(next) = held.iter().map(|h| h.until).min() else {
+            break;
+        };
+        if !timing.sleep_until(next, WaitReason::Window, &stop).await {
+            continue;
+        }
+        let (due, later): (Vec<Held>, Vec<Held>) = std::mem::take(&mut held)
+            .into_iter()
+            .partition(|h| h.until <= timing.clock.now());
+        held = later;
+        for Held { zone, job, .. } in due {
+            let n = u64::from(job.recipients());
+            if stop.is_stopped() {
+                summary.not_started += n;
+                continue;
+            }
+            // Opens now, or (a window that closed again meanwhile) back into `held`.
+            let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
+                continue;
+            };
+            if !dispatcher.dispatch(job, &mut tasks).await {
+                summary.not_started += n;
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+    }
 
     // Let the calls in flight finish; after a stop, only for so long.
     let drain = async { while tasks.join_next().await.is_some() {} };
@@ -1117,7 +1304,10 @@ pub async fn execute(
     summary.interrupted = stop.is_stopped() && summary.fatal.is_none();
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if options.limit.is_some() && !stop.is_stopped() {
-        summary.not_started = plan.pending.saturating_sub(admitted);
+        // Beyond the limit, plus any admitted ones the schedule held back or deferred.
+        summary.not_started = summary
+            .not_started
+            .max(plan.pending.saturating_sub(admitted));
     }
     if summary.held_back.is_some() {
         summary.not_started = summary.not_started.max(1);

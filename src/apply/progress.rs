@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::limiter::Limits;
+use super::timing::ScheduleWait;
 
 /// What a run has done so far.
 #[derive(Debug, Default)]
@@ -21,6 +22,8 @@ pub struct Counters {
     pub total: AtomicU64,
     /// The run's limits, to show when they hold it.
     pub limits: Mutex<Option<Arc<Limits>>>,
+    /// What the schedule holds the run for (`schedule.at`, a closed window), with a countdown.
+    pub schedule: Arc<Mutex<Option<ScheduleWait>>>,
 }
 
 impl Counters {
@@ -28,9 +31,18 @@ impl Counters {
         Arc::new(Counters::default())
     }
 
-    fn waiting(&self) -> Option<&'static str> {
+    fn waiting(&self) -> Option<String> {
+        // The schedule first: while it holds the run, no limiter is in play.
+        if let Ok(slot) = self.schedule.lock()
+            && let Some(wait) = slot.as_ref()
+        {
+            return Some(wait.text());
+        }
         let limits = self.limits.lock().ok()?;
-        limits.as_ref().and_then(|l| l.waiting().label())
+        limits
+            .as_ref()
+            .and_then(|l| l.waiting().label())
+            .map(str::to_owned)
     }
 }
 
@@ -133,7 +145,7 @@ fn status(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String) {
     );
     if let Some(waiting) = counters.waiting() {
         text.push_str(" · ");
-        text.push_str(waiting);
+        text.push_str(&waiting);
     }
     (done, total, text)
 }

@@ -204,6 +204,9 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub campaign_file: PathBuf,
+    /// The campaign's schedule in one line (`schedule::describe`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     pub audience: AudienceSummary,
     /// Recipients per diff state.
     pub states: BTreeMap<DiffState, u64>,
@@ -249,6 +252,8 @@ pub struct PlannedSend {
     pub pending: bool,
     pub message: RenderedMessage,
     pub content_hash: request::ContentHash,
+    /// The recipient's `schedule.window.recipient_timezone_column` value, as written.
+    pub timezone: Option<String>,
 }
 
 /// Recipients that share one rendered message, and how many of them are pending.
@@ -364,6 +369,7 @@ pub fn build_with<'a>(
             campaign: campaign.name.clone(),
             description: campaign.description.clone(),
             campaign_file: loaded.path.clone(),
+            schedule: campaign.schedule.as_ref().map(crate::schedule::describe),
             audience: AudienceSummary {
                 kind: AudienceKind::Csv {
                     path: PathBuf::new(),
@@ -392,6 +398,7 @@ pub fn build_with<'a>(
         preview_index: HashMap::new(),
         stream_calls: 0,
         oversize_warned: false,
+        timezone_column: None,
     };
     match (&campaign.audience.csv, &campaign.audience.official_account) {
         (Some(csv), _) => builder.csv_audience(csv)?,
@@ -472,6 +479,8 @@ struct Builder<'a> {
     preview_index: HashMap<[u8; 16], usize>,
     stream_calls: u64,
     oversize_warned: bool,
+    /// Index of the CSV column with each recipient's time zone.
+    timezone_column: Option<usize>,
 }
 
 /// Most problems listed in a plan; the rest are counted.
@@ -493,6 +502,14 @@ impl Builder<'_> {
         self.plan.audience.kind = AudienceKind::Csv { path: path.clone() };
         let mut reader = CsvAudience::open(&path, &audience.user_id_column, &exclude)?;
         let renderer = CampaignRenderer::new(self.loaded, &reader.header().columns)?;
+        self.timezone_column = self
+            .loaded
+            .campaign
+            .schedule
+            .as_ref()
+            .and_then(|s| s.window.as_ref())
+            .and_then(|w| w.recipient_timezone_column.as_ref())
+            .and_then(|column| reader.header().columns.iter().position(|c| c == column));
         let threads = match self.options.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -602,6 +619,10 @@ impl Builder<'_> {
     fn fold(&mut self, item: Rendered) {
         let official = self.loaded.campaign.audience.official_account.is_some();
         let row = (!official).then_some(item.row.row);
+        let timezone = self
+            .timezone_column
+            .and_then(|i| item.row.record.get(i))
+            .map(str::to_owned);
         let user_id = item.row.user_id;
         let (message, facts, chunks) = match item.outcome {
             Ok(ok) => ok,
@@ -677,6 +698,7 @@ impl Builder<'_> {
                 pending,
                 message: *message,
                 content_hash: facts.hash,
+                timezone,
             });
         }
     }

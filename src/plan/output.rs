@@ -179,6 +179,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "  {description}");
     }
     let _ = writeln!(out, "\nAudience: {}", audience_line(plan));
+    if let Some(schedule) = &plan.schedule {
+        let _ = writeln!(out, "Schedule: {schedule}");
+    }
     let _ = writeln!(out, "\nRecipients:");
     for state in DiffState::ALL {
         let n = plan.count(state);
@@ -292,6 +295,9 @@ pub fn markdown(plan: &Plan) -> String {
         "Audience: {}\n",
         audience_line(plan).replace('|', "\\|")
     );
+    if let Some(schedule) = &plan.schedule {
+        let _ = writeln!(out, "Schedule: {}\n", schedule.replace('|', "\\|"));
+    }
     let _ = writeln!(out, "| | recipients | |\n|---|---:|---|");
     for state in DiffState::ALL {
         let n = plan.count(state);
