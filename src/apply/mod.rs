@@ -385,6 +385,16 @@ enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A reply's MsgKey and MsgTime (unix seconds) as a sent outcome.
+    fn sent(msg_key: Option<String>, msg_time: Option<u64>) -> Outcome {
+        Outcome::Sent {
+            msg_key,
+            msg_time: msg_time.and_then(|t| i64::try_from(t).ok()),
+        }
+    }
+}
+
 /// The snake_case class name the journal stores (the planner reads it).
 pub fn class_name(class: ErrorClass) -> &'static str {
     match class {
@@ -657,13 +667,7 @@ impl Ctx {
                         self.client.send_msg(&req)
                     })
                     .await;
-                let outcome = match result {
-                    Ok(reply) => Outcome::Sent {
-                        msg_key: reply.msg_key,
-                        msg_time: reply.msg_time.and_then(|t| i64::try_from(t).ok()),
-                    },
-                    Err(outcome) => outcome,
-                };
+                let outcome = result.map_or_else(|o| o, |r| Outcome::sent(r.msg_key, r.msg_time));
                 let record = self.with_outcome(intent, &outcome, attempts);
                 self.writer.write(vec![record]);
             }
@@ -686,13 +690,7 @@ impl Ctx {
                         || self.client.send_official_account_msg(&req),
                     )
                     .await;
-                let outcome = match result {
-                    Ok(reply) => Outcome::Sent {
-                        msg_key: reply.msg_key,
-                        msg_time: reply.msg_time.and_then(|t| i64::try_from(t).ok()),
-                    },
-                    Err(outcome) => outcome,
-                };
+                let outcome = result.map_or_else(|o| o, |r| Outcome::sent(r.msg_key, r.msg_time));
                 let record = self.with_outcome(intent, &outcome, attempts);
                 self.writer.write(vec![record]);
             }
