@@ -319,15 +319,7 @@ fn report_one(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) {
-    let _ = writeln!(
-        out,
-        "{name}: sent {}, failed {}, uncertain {}, not started {} in {:.1} s",
-        summary.sent,
-        summary.failed,
-        summary.uncertain,
-        summary.not_started,
-        summary.elapsed_ms as f64 / 1000.0
-    );
+    let _ = writeln!(out, "{}", summary.line(name));
     if summary.deferred > 0 {
         let _ = writeln!(
             out,

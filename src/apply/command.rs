@@ -490,15 +490,7 @@ fn print_summary(
     err: &mut dyn Write,
 ) -> miette::Result<u8> {
     let name = &loaded.campaign.name;
-    let _ = writeln!(
-        out,
-        "{name}: sent {}, failed {}, uncertain {}, not started {} in {:.1} s",
-        summary.sent,
-        summary.failed,
-        summary.uncertain,
-        summary.not_started,
-        summary.elapsed_ms as f64 / 1000.0
-    );
+    let _ = writeln!(out, "{}", summary.line(name));
     if let Some(n) = sandbox_deliveries {
         let _ = writeln!(out, "sandbox: {n} deliveries recorded by the emulator");
     }

@@ -245,6 +245,20 @@ pub struct RunSummary {
     pub elapsed_ms: u64,
 }
 
+impl RunSummary {
+    /// The one-line result of a run, as `apply` and `run` print it.
+    pub fn line(&self, campaign: &str) -> String {
+        format!(
+            "{campaign}: sent {}, failed {}, uncertain {}, not started {} in {:.1} s",
+            self.sent,
+            self.failed,
+            self.uncertain,
+            self.not_started,
+            self.elapsed_ms as f64 / 1000.0
+        )
+    }
+}
+
 /// What the journal says about a send whose outcome is unknown.
 #[derive(Debug, Clone)]
 struct InFlight {
