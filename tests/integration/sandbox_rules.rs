@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers may unwrap
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! fatal errors, canaries and recall. Assertions are on what the sandbox delivered, not on
 //! timcast's own journal.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

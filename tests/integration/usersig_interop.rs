@@ -13,7 +13,11 @@ use timcast::im::SecretKey;
 use timcast::im::usersig::{self, VerifyError};
 
 fn reference_fixtures() -> (SecretKey, Vec<Value>) {
-    let text = std::fs::read_to_string("tests/fixtures/usersig/reference.json").unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/usersig/reference.json"
+    ))
+    .unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     let key = SecretKey::new(doc["key"].as_str().unwrap());
     (key, doc["fixtures"].as_array().unwrap().clone())

@@ -4,14 +4,14 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-mod common;
+use crate::common;
 use common::copy_dir;
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use timcast::journal::{Journal, SendRecord, SendState};
-use timcast::plan::saved::{self, SavedPlanError, SavedSend};
+use timcast::plan::saved::{self, SavedSend};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -258,17 +258,15 @@ fn a_saved_plan_is_refused_once_stale_or_used() {
     let plan = dir.path().join("promo.plan");
     let sends = saved_sends(&plan);
     assert_eq!(sends.len(), 5, "five recipients after the suppression list");
-    std::env::set_current_dir(dir.path()).unwrap();
-    let header = saved::check(Path::new("promo.plan")).unwrap();
+    // The plan's paths are relative to where it was made: read it as `apply` would, there.
+    let mut header = saved::read_header(&plan).unwrap();
     assert_eq!(header.pending, 5);
     // A used plan cannot be applied again.
+    header.journal = dir.path().join(&header.journal);
     saved::mark_applied(&header).unwrap();
-    let err = saved::check(Path::new("promo.plan")).unwrap_err();
-    assert!(
-        matches!(err, SavedPlanError::AlreadyApplied { .. }),
-        "{err}"
-    );
-    assert!(err.to_string().contains("already applied"));
+    let (code, _, stderr) = timcast(dir.path(), &["apply", "promo.plan"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("already applied"), "{stderr}");
     // A plan whose CSV changed is stale.
     let (code, _, _) = timcast(
         dir.path(),
@@ -281,11 +279,11 @@ fn a_saved_plan_is_refused_once_stale_or_used() {
         "user_id,unsubscribed_at\nu2004,2026-10-02\nu2005,2026-11-25\n",
     )
     .unwrap();
-    let err = saved::check(Path::new("again.plan")).unwrap_err();
+    let (code, _, stderr) = timcast(dir.path(), &["apply", "again.plan"]);
+    assert_eq!(code, 1);
     assert!(
-        err.to_string()
-            .contains("exclude campaigns/data/unsubscribed.csv changed since it was made"),
-        "{err}"
+        stderr.contains("exclude campaigns/data/unsubscribed.csv changed since it was made"),
+        "{stderr}"
     );
 }
 

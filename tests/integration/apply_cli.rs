@@ -3,7 +3,7 @@
 //! Ctrl-C and resume, the campaign lock, confirmation off a terminal, and a secret that
 //! appears in no output, journal or report.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

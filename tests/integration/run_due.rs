@@ -4,7 +4,7 @@
 //! applied and which skipped (and why), exit codes, the lock that keeps a second concurrent
 //! run off a campaign, and a campaign that is not sent twice.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! carry past its duplicate window. Assertions are on what the sandbox delivered, and in which
 //! order; nothing here sleeps on the wall clock.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

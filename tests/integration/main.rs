@@ -1,0 +1,20 @@
+//! timcast's integration tests, in one binary (one link of axum, reqwest, SQLite and
+//! handlebars instead of twelve). Each module is a user's session with one part of the tool:
+//! the binary run as a process, or the library driven against the sandbox on 127.0.0.1.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+
+mod apply_cli;
+mod apply_executor;
+mod cli_im;
+mod client_against_sandbox;
+mod end_to_end;
+mod plan;
+mod report;
+mod run_due;
+mod sandbox_rules;
+mod schedules;
+mod usersig_interop;
+mod validate;
