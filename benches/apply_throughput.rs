@@ -74,7 +74,7 @@ async fn paced(seconds: f64) -> bool {
         ..Faults::none()
     };
     let sandbox = Sandbox::start(config).await.unwrap();
-    let options = ApplyOptions::new(dir.path().join("state.db"));
+    let options = ApplyOptions::new(timcast::journal::State::sqlite(dir.path().join("state.db")));
     let started = Instant::now();
     let summary = apply_file(&path, &options, client(&sandbox.base_url()), Stop::new())
         .await
@@ -107,7 +107,7 @@ async fn fast(n: usize, concurrency: u32) -> bool {
     let mut config = SandboxConfig::demo();
     config.limits = Limits::off();
     let sandbox = Sandbox::start(config).await.unwrap();
-    let options = ApplyOptions::new(dir.path().join("state.db"));
+    let options = ApplyOptions::new(timcast::journal::State::sqlite(dir.path().join("state.db")));
     let started = Instant::now();
     let summary = apply_file(&path, &options, client(&sandbox.base_url()), Stop::new())
         .await

@@ -20,7 +20,7 @@ use crate::apply::{self, ApplyOptions, RunSummary, Stop};
 use crate::campaign::{self, LoadedCampaign};
 use crate::exit;
 use crate::im::{ConnectionArgs, ImClient};
-use crate::journal::{Journal, JournalError};
+use crate::journal::{JournalError, State};
 use crate::plan::{self, output};
 use crate::schedule::{Clock, Gate, WaitReason, gate};
 
@@ -175,7 +175,7 @@ pub fn run_command(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
 fn run_one(
     args: &RunArgs,
     file: &Path,
-    journal_path: &Path,
+    journal_path: &State,
     clock: &Arc<dyn Clock>,
     runtime: &tokio::runtime::Runtime,
     stop: &Stop,
@@ -211,7 +211,7 @@ fn run_one(
     let fail = |what: String, err: &mut dyn Write| {
         let _ = writeln!(err, "error {label}: {what}");
     };
-    let journal = match Journal::open(journal_path) {
+    let journal = match journal_path.open() {
         Ok(j) => j,
         Err(e) => {
             fail(e.to_string(), err);
@@ -233,7 +233,7 @@ fn run_one(
     };
     drop(journal);
     let loaded = Arc::new(loaded);
-    let mut options = ApplyOptions::new(journal_path.to_owned());
+    let mut options = ApplyOptions::new(journal_path.clone());
     options.clock = clock.clone();
     // A cron job must not block for hours: what is not due now waits for the next call.
     options.wait_for_schedule = false;

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::journal::{Journal, JournalError, SendRecord, SendState};
+use crate::journal::{JournalError, JournalStore, SendRecord, SendState};
 
 /// How to print a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,11 +27,11 @@ pub enum ReportFormat {
 pub struct ReportRow {
     pub user_id: String,
     pub state: &'static str,
-    pub endpoint: String,
+    pub endpoint: &'static str,
     pub msg_key: Option<String>,
     pub error_code: Option<i64>,
     pub error_text: Option<String>,
-    pub error_class: Option<String>,
+    pub error_class: Option<&'static str>,
     pub attempts: u32,
     /// The latest change, RFC 3339 UTC.
     pub time: String,
@@ -67,9 +67,12 @@ fn format_time(ms: i64) -> String {
 
 impl Report {
     /// The report of `campaign` from the journal's records.
-    pub fn from_journal(journal: &Journal, campaign: &str) -> Result<Report, JournalError> {
+    pub fn from_journal(
+        journal: &dyn JournalStore,
+        campaign: &str,
+    ) -> Result<Report, JournalError> {
         let mut records = Vec::new();
-        journal.for_each_record(campaign, |r| records.push(r))?;
+        journal.for_each_record(campaign, &mut |r| records.push(r))?;
         Ok(Report::from_records(campaign, records))
     }
 
@@ -89,11 +92,11 @@ impl Report {
                 ReportRow {
                     user_id: r.recipient,
                     state: r.state.as_str(),
-                    endpoint: r.endpoint,
+                    endpoint: r.endpoint.path(),
                     msg_key: r.msg_key,
                     error_code: r.error_code,
                     error_text: r.error_text,
-                    error_class: r.error_class,
+                    error_class: r.error_class.map(|c| c.as_str()),
                     attempts: r.attempts,
                     time: format_time(r.updated_at_ms),
                     time_ms: r.updated_at_ms,
@@ -250,11 +253,11 @@ fn csv(report: &Report) -> String {
         let _ = writer.write_record([
             csv_cell(&r.user_id),
             r.state.to_owned(),
-            csv_cell(&r.endpoint),
+            csv_cell(r.endpoint),
             csv_cell(r.msg_key.as_deref().unwrap_or("")),
             r.error_code.map(|c| c.to_string()).unwrap_or_default(),
             csv_cell(r.error_text.as_deref().unwrap_or("")),
-            csv_cell(r.error_class.as_deref().unwrap_or("")),
+            csv_cell(r.error_class.unwrap_or("")),
             r.attempts.to_string(),
             r.time.clone(),
         ]);

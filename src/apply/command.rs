@@ -14,7 +14,7 @@ use crate::campaign::LoadedCampaign;
 use crate::exit;
 use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
 use crate::im::{BaseUrl, Connection, ConnectionArgs, Credentials, ImClient, SecretKey};
-use crate::journal::{Journal, JournalError};
+use crate::journal::{JournalError, State};
 use crate::plan::command::load_campaign;
 use crate::plan::{self, output};
 use crate::report::{self, ReportFormat};
@@ -94,16 +94,9 @@ pub struct RecallArgs {
 
 /// The journal a command uses: `--state`, else the default; `apply --sandbox` writes
 /// `sandbox.db` in the same directory.
-pub fn journal_path(state: Option<&Path>, sandbox: bool) -> PathBuf {
-    let state = state.map_or_else(
-        || PathBuf::from(crate::journal::DEFAULT_PATH),
-        Path::to_owned,
-    );
-    if sandbox {
-        state.with_file_name("sandbox.db")
-    } else {
-        state
-    }
+pub fn journal_path(state: Option<&Path>, sandbox: bool) -> State {
+    let state = State::from_arg(state);
+    if sandbox { state.sandbox() } else { state }
 }
 
 fn demo_connection(base_url: &str) -> miette::Result<Connection> {
@@ -342,7 +335,7 @@ pub fn apply_command(
         }
     };
 
-    let journal = Journal::open(&journal_path).map_err(|e| miette::miette!("{e}"))?;
+    let journal = journal_path.open().map_err(|e| miette::miette!("{e}"))?;
     let _lock = match journal.lock(&campaign.name) {
         Ok(lock) => lock,
         Err(e @ JournalError::Locked { .. }) => {
@@ -407,7 +400,7 @@ pub fn apply_command(
         let _ = writeln!(
             err,
             "sandbox: sending to an emulator on 127.0.0.1 (demo credentials; nothing leaves this machine); journal {}",
-            journal_path.display()
+            journal_path
         );
     } else if !args.yes {
         match confirm(&format!("Send {to_send} messages now?"), err) {
@@ -482,7 +475,7 @@ pub fn apply_command(
 
 fn print_summary(
     loaded: &LoadedCampaign,
-    journal_path: &Path,
+    journal_path: &State,
     summary: &RunSummary,
     sandbox_deliveries: Option<u64>,
     args: &ApplyArgs,
@@ -508,8 +501,8 @@ fn print_summary(
             summary.skipped_uncertain
         );
     }
-    if let Ok(Some(journal)) = Journal::open_existing(journal_path)
-        && let Ok(report) = report::Report::from_journal(&journal, name)
+    if let Ok(Some(journal)) = journal_path.open_existing()
+        && let Ok(report) = report::Report::from_journal(journal.as_ref(), name)
     {
         let _ = write!(out, "{}", report::problems_text(&report, 10));
     }
@@ -581,21 +574,21 @@ pub fn report_command(
         args.campaign.clone()
     };
     let path = journal_path(args.state.as_deref(), args.sandbox);
-    let Some(journal) = Journal::open_existing(&path).map_err(|e| miette::miette!("{e}"))? else {
+    let Some(journal) = path.open_existing().map_err(|e| miette::miette!("{e}"))? else {
         let _ = writeln!(
             err,
             "error: no journal at {}: nothing was applied yet",
-            path.display()
+            path
         );
         return Ok(exit::USER_ERROR);
     };
-    let report =
-        report::Report::from_journal(&journal, &name).map_err(|e| miette::miette!("{e}"))?;
+    let report = report::Report::from_journal(journal.as_ref(), &name)
+        .map_err(|e| miette::miette!("{e}"))?;
     if report.rows.is_empty() {
         let _ = writeln!(
             err,
             "note: the journal {} has no sends of campaign `{name}`",
-            path.display()
+            path
         );
     }
     let text = report::render(&report, args.format);
@@ -624,7 +617,7 @@ pub fn recall_command(
         }
     };
     let path = journal_path(args.state.as_deref(), false);
-    let journal = Journal::open(&path).map_err(|e| miette::miette!("{e}"))?;
+    let journal = path.open().map_err(|e| miette::miette!("{e}"))?;
     let _lock = match journal.lock(&loaded.campaign.name) {
         Ok(lock) => lock,
         Err(e @ JournalError::Locked { .. }) => {
@@ -633,7 +626,7 @@ pub fn recall_command(
         }
         Err(e) => return Err(miette::miette!("{e}")),
     };
-    let targets = super::recall::targets(&journal, &loaded.campaign.name)
+    let targets = super::recall::targets(journal.as_ref(), &loaded.campaign.name)
         .map_err(|e| miette::miette!("{e}"))?;
     drop(journal);
     if targets.is_empty() {

@@ -8,7 +8,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::journal::{Journal, SendRecord};
+use crate::journal::{JournalStore, SendRecord};
 
 /// Most records committed in one transaction.
 const MAX_RECORDS_PER_COMMIT: usize = 4096;
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Message {
 
 impl JournalWriter {
     /// Starts the writer thread, which owns `journal` from now on.
-    pub fn start(journal: Journal) -> JournalWriter {
+    pub fn start(journal: Box<dyn JournalStore>) -> JournalWriter {
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::spawn(move || writer_loop(journal, rx));
         JournalWriter { tx }
@@ -75,7 +75,7 @@ impl JournalWriter {
     }
 }
 
-fn writer_loop(mut journal: Journal, mut rx: mpsc::UnboundedReceiver<Message>) {
+fn writer_loop(mut journal: Box<dyn JournalStore>, mut rx: mpsc::UnboundedReceiver<Message>) {
     let mut first_error: Option<String> = None;
     while let Some(message) = rx.blocking_recv() {
         let mut records = Vec::new();
@@ -127,13 +127,14 @@ mod tests {
     async fn durable_writes_are_committed_before_they_resolve_and_close_flushes_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let writer = JournalWriter::start(Journal::open(&path).unwrap());
+        let state = crate::journal::State::sqlite(&path);
+        let writer = JournalWriter::start(state.open().unwrap());
         writer
             .write_durable(vec![record("u1", SendState::Intent)])
             .await
             .unwrap();
         // Committed: another connection sees it.
-        let reader = Journal::open_existing(&path).unwrap().unwrap();
+        let reader = state.open_existing().unwrap().unwrap();
         assert_eq!(reader.records("c").unwrap().len(), 1);
         writer.write(vec![
             record("u1", SendState::Sent),

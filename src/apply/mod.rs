@@ -20,7 +20,6 @@ pub mod recall;
 pub mod timing;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +32,7 @@ use crate::campaign::LoadedCampaign;
 use crate::campaign::model::{BatchMode, OnUncertain};
 use crate::im::types::{Endpoint, MAX_BATCH_RECIPIENTS, SendStreamMsgRequest};
 use crate::im::{ClientError, ErrorClass, ImClient, RecipientOutcome, batch_outcomes};
-use crate::journal::{Journal, JournalError, SendRecord, SendState};
+use crate::journal::{JournalError, JournalStore, SendRecord, SendState, State};
 use crate::plan::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 use crate::plan::request::{self, ContentHash, Identity, RequestSettings};
 use crate::plan::{self, DiffState, Plan, PlanError, PlanOptions, PlannedSend};
@@ -60,19 +59,17 @@ pub fn now_ms() -> i64 {
 }
 
 /// The duplicate window of an endpoint, minus the margin; `None` when it has none.
-pub fn safe_resend_window(endpoint: &str) -> Option<Duration> {
-    let window = if endpoint == Endpoint::SendMsg.path() {
-        SENDMSG_DEDUP_WINDOW
-    } else if endpoint == Endpoint::SendOfficialAccountMsg.path() {
-        OFFICIAL_DEDUP_WINDOW
-    } else {
-        return None;
+pub fn safe_resend_window(endpoint: Endpoint) -> Option<Duration> {
+    let window = match endpoint {
+        Endpoint::SendMsg => SENDMSG_DEDUP_WINDOW,
+        Endpoint::SendOfficialAccountMsg => OFFICIAL_DEDUP_WINDOW,
+        _ => return None,
     };
     Some(window.saturating_sub(DEDUP_SAFETY_MARGIN))
 }
 
 /// Whether an identical resend of a call first intended at `intent_at_ms` is still absorbed.
-pub fn inside_dedup_window(endpoint: &str, intent_at_ms: i64, now: i64) -> bool {
+pub fn inside_dedup_window(endpoint: Endpoint, intent_at_ms: i64, now: i64) -> bool {
     safe_resend_window(endpoint).is_some_and(|w| {
         now < intent_at_ms.saturating_add(i64::try_from(w.as_millis()).unwrap_or(i64::MAX))
     })
@@ -144,7 +141,8 @@ impl Stop {
 /// What `apply` was asked to do, beyond the campaign itself.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    pub journal: PathBuf,
+    /// The journal store the run reads and writes.
+    pub state: State,
     /// Resend `~` recipients whose message changed since it was sent.
     pub resend_changed: bool,
     /// Resend `?` sends whose outcome is unknown, even outside the duplicate window.
@@ -170,9 +168,9 @@ pub struct ApplyOptions {
 }
 
 impl ApplyOptions {
-    pub fn new(journal: PathBuf) -> Self {
+    pub fn new(state: State) -> Self {
         ApplyOptions {
-            journal,
+            state,
             resend_changed: false,
             resend_uncertain: false,
             limit: None,
@@ -194,7 +192,7 @@ impl ApplyOptions {
     /// The options the planner needs for the same decisions.
     pub fn plan_options(&self, loaded: &LoadedCampaign) -> PlanOptions {
         PlanOptions {
-            journal: self.journal.clone(),
+            state: self.state.clone(),
             resend_changed: self.resend_changed,
             resend_uncertain: self.resends_uncertain(loaded),
             samples: 5,
@@ -262,18 +260,18 @@ impl RunSummary {
 /// What the journal says about a send whose outcome is unknown.
 #[derive(Debug, Clone)]
 struct InFlight {
-    endpoint: String,
+    endpoint: Endpoint,
     content_hash: String,
     intent_at_ms: i64,
 }
 
 /// Reads the intents without outcome (and uncertain sends) of `campaign`.
 fn in_flight_sends(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     campaign: &str,
 ) -> Result<HashMap<String, InFlight>, JournalError> {
     let mut map = HashMap::new();
-    journal.for_each_record(campaign, |r| {
+    journal.for_each_record(campaign, &mut |r| {
         if matches!(r.state, SendState::Intent | SendState::Uncertain) {
             map.insert(
                 r.recipient,
@@ -297,13 +295,13 @@ pub fn count_resendable_in_window(
     if options.resends_uncertain(loaded) {
         return Ok(0);
     }
-    let Some(journal) = Journal::open_existing(&options.journal)? else {
+    let Some(journal) = options.state.open_existing()? else {
         return Ok(0);
     };
     let now = now_ms();
-    Ok(in_flight_sends(&journal, &loaded.campaign.name)?
+    Ok(in_flight_sends(journal.as_ref(), &loaded.campaign.name)?
         .values()
-        .filter(|f| inside_dedup_window(&f.endpoint, f.intent_at_ms, now))
+        .filter(|f| inside_dedup_window(f.endpoint, f.intent_at_ms, now))
         .count() as u64)
 }
 
@@ -409,18 +407,6 @@ impl Outcome {
     }
 }
 
-/// The snake_case class name the journal stores (the planner reads it).
-pub fn class_name(class: ErrorClass) -> &'static str {
-    match class {
-        ErrorClass::Retry => "retry",
-        ErrorClass::RateLimited => "rate_limited",
-        ErrorClass::RenewUserSig => "renew_usersig",
-        ErrorClass::PermanentRecipient => "permanent_recipient",
-        ErrorClass::PermanentRequest => "permanent_request",
-        ErrorClass::FatalRun => "fatal_run",
-    }
-}
-
 /// The identity of a batch: its recipients, sorted, hashed.
 fn batch_call_key(to: &[String]) -> String {
     let mut sorted: Vec<&str> = to.iter().map(String::as_str).collect();
@@ -459,7 +445,7 @@ impl Ctx {
             recipient: recipient.to_owned(),
             content_hash: request::hex(hash),
             state: SendState::Intent,
-            endpoint: endpoint.path().to_owned(),
+            endpoint,
             call_id: call_id.to_owned(),
             msg_random: identity.random,
             msg_seq: identity.seq,
@@ -537,7 +523,7 @@ impl Ctx {
                 record.state = SendState::Failed;
                 record.error_code = *code;
                 record.error_text = Some(text.clone());
-                record.error_class = Some(class_name(*class).to_owned());
+                record.error_class = Some(*class);
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
             }
             Outcome::Uncertain { msg_key, text } => {
@@ -637,7 +623,7 @@ impl Ctx {
             if err.is_uncertain() {
                 // Only an identical resend inside the server's duplicate window is safe.
                 let inside = window_from_ms
-                    .is_some_and(|from| inside_dedup_window(endpoint.path(), from, now_ms()));
+                    .is_some_and(|from| inside_dedup_window(endpoint, from, now_ms()));
                 if !inside {
                     return (
                         Err(Outcome::Uncertain {
@@ -1003,8 +989,8 @@ pub async fn execute(
             return Ok(summary);
         }
     }
-    let journal = Journal::open(&options.journal)?;
-    let in_flight = in_flight_sends(&journal, &campaign.name)?;
+    let journal = options.state.open()?;
+    let in_flight = in_flight_sends(journal.as_ref(), &campaign.name)?;
     // An official account takes 2 broadcasts an hour; the journal knows this machine's.
     let official_hour_full = match &campaign.audience.official_account {
         Some(account) => {
@@ -1113,7 +1099,7 @@ pub async fn execute(
             // `?`: resend it only inside the duplicate window, identically.
             let resendable = in_flight.get(&send.user_id).filter(|f| {
                 f.content_hash == request::hex(&send.content_hash)
-                    && inside_dedup_window(&f.endpoint, f.intent_at_ms, now_ms())
+                    && inside_dedup_window(f.endpoint, f.intent_at_ms, now_ms())
             });
             match resendable {
                 Some(f) => intent_at_ms = Some(f.intent_at_ms),
@@ -1343,7 +1329,7 @@ pub async fn apply_file(
         .into_result()
         .map_err(|v| ApplyError::Invalid(v.render()))?;
     let loaded = Arc::new(loaded);
-    let journal = Journal::open(&options.journal)?;
+    let journal = options.state.open()?;
     let _lock = journal.lock(&loaded.campaign.name)?;
     drop(journal);
     let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
@@ -1357,15 +1343,15 @@ mod tests {
     #[test]
     fn only_sendmsg_and_official_accounts_have_a_resend_window() {
         let now = 1_000_000_000;
-        let sendmsg = Endpoint::SendMsg.path();
+        let sendmsg = Endpoint::SendMsg;
         assert!(inside_dedup_window(sendmsg, now - 99_000, now));
         // 120 s minus the 20 s margin.
         assert!(!inside_dedup_window(sendmsg, now - 100_000, now));
-        let official = Endpoint::SendOfficialAccountMsg.path();
+        let official = Endpoint::SendOfficialAccountMsg;
         assert!(inside_dedup_window(official, now - 279_000, now));
         assert!(!inside_dedup_window(official, now - 280_000, now));
         for none in [Endpoint::BatchSendMsg, Endpoint::SendStreamMsg] {
-            assert!(!inside_dedup_window(none.path(), now, now));
+            assert!(!inside_dedup_window(none, now, now));
         }
     }
 
@@ -1378,24 +1364,6 @@ mod tests {
         assert_ne!(
             batch_call_key(&["ab".into(), "c".into()]),
             batch_call_key(&["a".into(), "bc".into()])
-        );
-    }
-
-    #[test]
-    fn journal_class_names_are_the_ones_the_planner_reads() {
-        let retryable: Vec<&str> = [
-            ErrorClass::Retry,
-            ErrorClass::RateLimited,
-            ErrorClass::RenewUserSig,
-        ]
-        .into_iter()
-        .map(class_name)
-        .collect();
-        assert_eq!(retryable, ["retry", "rate_limited", "renew_usersig"]);
-        assert_eq!(class_name(ErrorClass::FatalRun), "fatal_run");
-        assert_eq!(
-            class_name(ErrorClass::PermanentRecipient),
-            "permanent_recipient"
         );
     }
 

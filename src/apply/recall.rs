@@ -2,7 +2,6 @@
 //! recipient (a batch's one MsgKey with each of its recipients), `official_account_msg_recall`
 //! for an official account — and records each withdrawal as `recalled`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use super::{Stop, now_ms};
 use crate::campaign::LoadedCampaign;
 use crate::im::types::{Endpoint, MsgWithdrawRequest, OfficialAccountMsgRecallRequest};
 use crate::im::{ClientError, ErrorClass, ImClient};
-use crate::journal::{Journal, JournalError, SendRecord, SendState};
+use crate::journal::{JournalError, JournalStore, SendRecord, SendState, State};
 
 /// "Already recalled": the withdrawal is done.
 const ALREADY_RECALLED: i64 = 20023;
@@ -31,9 +30,12 @@ pub struct RecallSummary {
 }
 
 /// The sends of `campaign` that can be withdrawn: sent, with a MsgKey.
-pub fn targets(journal: &Journal, campaign: &str) -> Result<Vec<SendRecord>, JournalError> {
+pub fn targets(
+    journal: &dyn JournalStore,
+    campaign: &str,
+) -> Result<Vec<SendRecord>, JournalError> {
     let mut out = Vec::new();
-    journal.for_each_record(campaign, |r| {
+    journal.for_each_record(campaign, &mut |r| {
         if r.state == SendState::Sent && r.msg_key.is_some() {
             out.push(r);
         }
@@ -58,7 +60,7 @@ async fn withdraw_one(
     let Some(msg_key) = record.msg_key.clone() else {
         return Withdrawal::Failed("no MsgKey in the journal".into());
     };
-    let official = record.endpoint == Endpoint::SendOfficialAccountMsg.path();
+    let official = record.endpoint == Endpoint::SendOfficialAccountMsg;
     let endpoint = if official {
         Endpoint::OfficialAccountMsgRecall
     } else {
@@ -111,11 +113,11 @@ async fn withdraw_one(
     }
 }
 
-/// Withdraws every target and records the withdrawals in the journal at `journal_path`.
+/// Withdraws every target and records the withdrawals in the journal `state`.
 /// Messages are withdrawn as the campaign's sender, or the admin when it has none.
 pub async fn recall(
     loaded: &LoadedCampaign,
-    journal_path: &Path,
+    state: &State,
     targets: Vec<SendRecord>,
     client: ImClient,
     admin: &str,
@@ -127,7 +129,7 @@ pub async fn recall(
         campaign.delivery.recipients_per_minute,
     );
     let stop = Stop::new();
-    let writer = JournalWriter::start(Journal::open(journal_path)?);
+    let writer = JournalWriter::start(state.open()?);
     let semaphore = Arc::new(Semaphore::new(
         usize::try_from(campaign.delivery.concurrency.max(1)).unwrap_or(1),
     ));

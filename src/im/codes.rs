@@ -10,7 +10,7 @@ use super::types::BatchSendMsgResponse;
 
 /// What the executor does about a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Transient: back off with jitter and resend the identical body, with a retry cap.
     Retry,
@@ -37,16 +37,38 @@ impl ErrorClass {
     }
 }
 
+impl ErrorClass {
+    /// The one spelling of a class: in the journal, reports, plans and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Retry => "retry",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::RenewUserSig => "renew_usersig",
+            ErrorClass::PermanentRecipient => "permanent_recipient",
+            ErrorClass::PermanentRequest => "permanent_request",
+            ErrorClass::FatalRun => "fatal_run",
+        }
+    }
+
+    /// Reads [`ErrorClass::as_str`]; also the kebab-case spelling older builds printed.
+    pub fn parse(text: &str) -> Option<ErrorClass> {
+        let text = text.replace('-', "_");
+        [
+            ErrorClass::Retry,
+            ErrorClass::RateLimited,
+            ErrorClass::RenewUserSig,
+            ErrorClass::PermanentRecipient,
+            ErrorClass::PermanentRequest,
+            ErrorClass::FatalRun,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == text)
+    }
+}
+
 impl std::fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ErrorClass::Retry => "retry",
-            ErrorClass::RateLimited => "rate-limited",
-            ErrorClass::RenewUserSig => "renew-usersig",
-            ErrorClass::PermanentRecipient => "permanent-recipient",
-            ErrorClass::PermanentRequest => "permanent-request",
-            ErrorClass::FatalRun => "fatal-run",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -303,6 +325,29 @@ pub fn batch_outcomes(
 
 #[cfg(test)]
 mod tests {
+    use super::ErrorClass;
+
+    #[test]
+    fn a_class_has_one_spelling_that_reads_back_and_older_spellings_still_read() {
+        for class in [
+            ErrorClass::Retry,
+            ErrorClass::RateLimited,
+            ErrorClass::RenewUserSig,
+            ErrorClass::PermanentRecipient,
+            ErrorClass::PermanentRequest,
+            ErrorClass::FatalRun,
+        ] {
+            assert_eq!(ErrorClass::parse(class.as_str()), Some(class));
+            assert_eq!(class.to_string(), class.as_str());
+        }
+        assert_eq!(ErrorClass::RateLimited.as_str(), "rate_limited");
+        assert_eq!(
+            ErrorClass::parse("permanent-recipient"),
+            Some(ErrorClass::PermanentRecipient)
+        );
+        assert_eq!(ErrorClass::parse("sometimes"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -102,7 +102,7 @@ pub fn plan_command(
         return Ok(exit::USER_ERROR);
     };
     let options = PlanOptions {
-        journal: args.state.path.clone(),
+        state: crate::journal::State::sqlite(&args.state.path),
         resend_changed: args.resend_changed,
         resend_uncertain: args.resend_uncertain,
         samples: args.samples,
@@ -121,7 +121,7 @@ pub fn plan_command(
                 .finish(
                     &loaded,
                     &plan,
-                    &options.journal,
+                    &options.state,
                     options.resend_changed,
                     options.resend_uncertain,
                 )

@@ -21,7 +21,7 @@ use crate::audience::{self, AudienceError, CsvAudience, RecipientRow, RowOutcome
 use crate::campaign::model::{BadRowPolicy, BatchMode};
 use crate::campaign::{LoadedCampaign, checks};
 use crate::im::types::{self as api, Endpoint, MAX_BATCH_RECIPIENTS, MAX_MESSAGE_BYTES};
-use crate::journal::{Journal, JournalError, SendRecord, SendState};
+use crate::journal::{JournalError, JournalStore, SendRecord, SendState, State};
 use crate::render::{CampaignRenderer, RenderFailure, RenderedMessage, RendererError};
 use request::{ContentFacts, ContentHasher, RequestSettings};
 
@@ -93,7 +93,7 @@ impl DiffState {
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     /// The journal to diff against (read if it exists).
-    pub journal: PathBuf,
+    pub state: State,
     /// Count `~` changed recipients as sends.
     pub resend_changed: bool,
     /// Count `?` uncertain recipients as sends.
@@ -109,7 +109,7 @@ pub struct PlanOptions {
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
-            journal: PathBuf::from(crate::journal::DEFAULT_PATH),
+            state: State::from_arg(None),
             resend_changed: false,
             resend_uncertain: false,
             samples: 5,
@@ -312,11 +312,8 @@ struct Prior {
 }
 
 fn prior_of(record: SendRecord) -> (String, Prior) {
-    let retryable = record.state == SendState::Failed
-        && matches!(
-            record.error_class.as_deref(),
-            Some("retry" | "rate_limited" | "renew_usersig")
-        );
+    let retryable =
+        record.state == SendState::Failed && record.error_class.is_some_and(|c| c.is_retryable());
     let error = record.error_code.map(|code| {
         format!("{code} {}", record.error_text.clone().unwrap_or_default())
             .trim()
@@ -351,10 +348,10 @@ pub fn build_with<'a>(
     sink: Option<&'a mut dyn FnMut(PlannedSend)>,
 ) -> Result<Plan, PlanError> {
     let campaign = &loaded.campaign;
-    let journal = Journal::open_existing(&options.journal)?;
+    let journal = options.state.open_existing()?;
     let mut priors: audience::PrintMap<(String, Prior)> = audience::PrintMap::default();
     if let Some(journal) = &journal {
-        journal.for_each_record(&campaign.name, |record| {
+        journal.for_each_record(&campaign.name, &mut |record| {
             let (recipient, prior) = prior_of(record);
             priors.insert(audience::fingerprint(&recipient), (recipient, prior));
         })?;
@@ -411,7 +408,7 @@ pub fn build_with<'a>(
     }
     builder.finish();
     if let (Some(account), Some(journal)) = (&campaign.audience.official_account, &journal) {
-        official_account_limits(&mut builder.plan, journal, account)?;
+        official_account_limits(&mut builder.plan, journal.as_ref(), account)?;
     }
     Ok(builder.plan)
 }
@@ -424,7 +421,7 @@ pub const OFFICIAL_ACCOUNT_DUPLICATE_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// The account's documented limits, from what the journal says it sent lately.
 fn official_account_limits(
     plan: &mut Plan,
-    journal: &Journal,
+    journal: &dyn JournalStore,
     account: &str,
 ) -> Result<(), PlanError> {
     if plan.pending == 0 {

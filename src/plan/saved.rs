@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::{DiffState, Plan, PlannedSend, request};
 use crate::campaign::model::MessageElement;
 use crate::campaign::{LoadedCampaign, checks};
-use crate::journal::{Journal, JournalError};
+use crate::journal::{JournalError, State};
 
 /// Version of the saved-plan format.
 pub const FORMAT: u32 = 1;
@@ -37,7 +37,7 @@ pub struct SavedPlanHeader {
     pub campaign_file: PathBuf,
     pub created_at: String,
     pub inputs: Vec<InputFingerprint>,
-    pub journal: PathBuf,
+    pub journal: State,
     pub journal_fingerprint: String,
     pub resend_changed: bool,
     pub resend_uncertain: bool,
@@ -84,7 +84,7 @@ pub enum SavedPlanError {
     #[error(
         "the plan {path} is stale: the journal {journal} changed since it was made (another run sent or recorded something); run `timcast plan` again"
     )]
-    JournalChanged { path: PathBuf, journal: PathBuf },
+    JournalChanged { path: PathBuf, journal: State },
     #[error(
         "the plan {path} (id {plan_id}) was already applied; a plan can be applied once: run `timcast plan` again for what is left"
     )]
@@ -148,15 +148,6 @@ fn fingerprints(loaded: &LoadedCampaign) -> std::io::Result<Vec<InputFingerprint
         .collect()
 }
 
-/// The journal's state for a campaign, as a short fingerprint. A journal that does not exist
-/// yet and one with no records for the campaign are the same state.
-pub fn journal_fingerprint(journal: &Path, campaign: &str) -> Result<String, JournalError> {
-    match Journal::open_existing(journal)? {
-        None => Ok(crate::journal::EMPTY_FINGERPRINT.to_owned()),
-        Some(journal) => journal.fingerprint(campaign),
-    }
-}
-
 /// Writes a saved plan as it is built: the header needs the plan's totals, so the recipients
 /// go to a temporary file first and are appended after the header.
 #[derive(Debug)]
@@ -204,7 +195,7 @@ impl PlanWriter {
         mut self,
         loaded: &LoadedCampaign,
         plan: &Plan,
-        journal: &Path,
+        journal: &State,
         resend_changed: bool,
         resend_uncertain: bool,
     ) -> Result<SavedPlanHeader, SavedPlanError> {
@@ -224,8 +215,8 @@ impl PlanWriter {
             campaign_file: loaded.path.clone(),
             created_at: created_at.to_string(),
             inputs: fingerprints(loaded).map_err(io(&loaded.path))?,
-            journal: journal.to_owned(),
-            journal_fingerprint: journal_fingerprint(journal, &plan.campaign)?,
+            journal: journal.clone(),
+            journal_fingerprint: journal.fingerprint(&plan.campaign)?,
             resend_changed,
             resend_uncertain,
             pending: plan.pending,
@@ -297,7 +288,7 @@ pub fn check(path: &Path) -> Result<SavedPlanHeader, SavedPlanError> {
             });
         }
     }
-    if let Some(journal) = Journal::open_existing(&header.journal)?
+    if let Some(journal) = header.journal.open_existing()?
         && journal.plan_applied(&header.plan_id)?
     {
         return Err(SavedPlanError::AlreadyApplied {
@@ -305,7 +296,7 @@ pub fn check(path: &Path) -> Result<SavedPlanHeader, SavedPlanError> {
             plan_id: header.plan_id.clone(),
         });
     }
-    if journal_fingerprint(&header.journal, &header.campaign)? != header.journal_fingerprint {
+    if header.journal.fingerprint(&header.campaign)? != header.journal_fingerprint {
         return Err(SavedPlanError::JournalChanged {
             path: path.to_owned(),
             journal: header.journal.clone(),
@@ -316,7 +307,7 @@ pub fn check(path: &Path) -> Result<SavedPlanHeader, SavedPlanError> {
 
 /// Records that the plan was applied (call once the run starts sending).
 pub fn mark_applied(header: &SavedPlanHeader) -> Result<(), SavedPlanError> {
-    let journal = Journal::open(&header.journal)?;
+    let journal = header.journal.open()?;
     journal.mark_plan_applied(
         &header.plan_id,
         &header.campaign,

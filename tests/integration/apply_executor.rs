@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use timcast::apply::{ApplyOptions, RunSummary, Stop, apply_file};
 use timcast::im::{Endpoint, ImClient, SecretKey};
-use timcast::journal::{Journal, SendState};
+use timcast::journal::{SendState, State};
 use timcast::sandbox::{Faults, Limits, SandboxHandle};
 
 /// Writes a campaign and its CSV of `n` recipients `{prefix}{i}` into `dir`.
@@ -42,7 +42,7 @@ fn fast_delivery(batch: &str, max_attempts: u32) -> String {
 }
 
 fn options(dir: &Path) -> ApplyOptions {
-    let mut o = ApplyOptions::new(dir.join("state.db"));
+    let mut o = ApplyOptions::new(State::sqlite(dir.join("state.db")));
     o.backoff_base = Duration::from_millis(5);
     o.backoff_cap = Duration::from_millis(50);
     o
@@ -77,8 +77,9 @@ fn deliveries_per_recipient(sandbox: &SandboxHandle) -> HashMap<String, usize> {
     map
 }
 
-fn states(journal: &Path, campaign: &str) -> BTreeMap<String, SendState> {
-    Journal::open_existing(journal)
+fn states(journal: &State, campaign: &str) -> BTreeMap<String, SendState> {
+    journal
+        .open_existing()
         .unwrap()
         .unwrap()
         .records(campaign)
@@ -122,7 +123,7 @@ async fn ten_thousand_personalised_sends_arrive_exactly_once_despite_faults() {
     assert_eq!(summary.sent, (n - 3) as u64);
     assert_eq!(summary.failed, 3);
     assert_eq!(summary.uncertain, 0);
-    let journal = states(&options.journal, "bulk");
+    let journal = states(&options.state, "bulk");
     assert_eq!(journal.get("bulk-u17"), Some(&SendState::Failed));
     assert_eq!(
         journal.values().filter(|s| **s == SendState::Sent).count(),
@@ -156,7 +157,7 @@ async fn batches_deliver_everyone_and_duplicates_only_come_from_uncertain_batche
         !stats.endpoints.contains_key(&Endpoint::SendMsg),
         "{stats:?}"
     );
-    let uncertain: HashSet<String> = states(&options.journal, "promo")
+    let uncertain: HashSet<String> = states(&options.state, "promo")
         .into_iter()
         .filter(|(_, s)| *s == SendState::Uncertain)
         .map(|(r, _)| r)
@@ -209,7 +210,7 @@ async fn a_fatal_error_stops_the_run_quickly_and_leaves_the_rest_pending() {
     let plan = timcast::plan::build(
         &timcast::campaign::validate(&path).into_result().unwrap(),
         &timcast::plan::PlanOptions {
-            journal: options.journal.clone(),
+            state: options.state.clone(),
             ..Default::default()
         },
     )
@@ -287,7 +288,7 @@ async fn a_canary_sends_to_the_first_n_and_leaves_the_rest_pending() {
     let plan = timcast::plan::build(
         &timcast::campaign::validate(&path).into_result().unwrap(),
         &timcast::plan::PlanOptions {
-            journal: options.journal.clone(),
+            state: options.state.clone(),
             ..Default::default()
         },
     )
@@ -343,13 +344,13 @@ async fn recall_withdraws_sends_and_batches_per_recipient() {
     let summary = run(&path, &options, common::client(&sandbox)).await;
     assert_eq!(summary.sent, 30);
     let loaded = timcast::campaign::validate(&path).into_result().unwrap();
-    let journal = Journal::open(&options.journal).unwrap();
-    let targets = timcast::apply::recall::targets(&journal, "oops").unwrap();
+    let journal = options.state.open().unwrap();
+    let targets = timcast::apply::recall::targets(journal.as_ref(), "oops").unwrap();
     assert_eq!(targets.len(), 30);
     drop(journal);
     let recalled = timcast::apply::recall::recall(
         &loaded,
-        &options.journal,
+        &options.state,
         targets,
         common::client(&sandbox),
         common::ADMIN,
@@ -363,7 +364,7 @@ async fn recall_withdraws_sends_and_batches_per_recipient() {
     );
     assert!(sandbox.deliveries().iter().all(|d| d.recalled));
     assert!(
-        states(&options.journal, "oops")
+        states(&options.state, "oops")
             .values()
             .all(|s| *s == SendState::Recalled)
     );
@@ -395,7 +396,7 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
         recipient: "@TOA#news".into(),
         content_hash: "ab".into(),
         state: SendState::Sent,
-        endpoint: Endpoint::SendOfficialAccountMsg.path().into(),
+        endpoint: Endpoint::SendOfficialAccountMsg,
         call_id: "@TOA#news".into(),
         msg_random: 1,
         msg_seq: 1,
@@ -408,7 +409,9 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
         intent_at_ms: now - minutes_ago * 60_000,
         updated_at_ms: now - minutes_ago * 60_000,
     };
-    Journal::open(&options.journal)
+    options
+        .state
+        .open()
         .unwrap()
         .upsert(&[earlier("older", 30), earlier("old", 10)])
         .unwrap();
@@ -418,7 +421,7 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
     assert!(sandbox.stats().endpoints.is_empty(), "no call was made");
 
     // With one of them outside the hour, the broadcast goes out once.
-    let mut journal = Journal::open(&options.journal).unwrap();
+    let mut journal = options.state.open().unwrap();
     journal.upsert(&[earlier("older", 90)]).unwrap();
     drop(journal);
     let summary = run(&path, &options, common::client(&sandbox)).await;
@@ -429,12 +432,12 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
 
     // Recall withdraws the broadcast with official_account_msg_recall.
     let loaded = timcast::campaign::validate(&path).into_result().unwrap();
-    let journal = Journal::open(&options.journal).unwrap();
-    let targets = timcast::apply::recall::targets(&journal, "news").unwrap();
+    let journal = options.state.open().unwrap();
+    let targets = timcast::apply::recall::targets(journal.as_ref(), "news").unwrap();
     drop(journal);
     let recalled = timcast::apply::recall::recall(
         &loaded,
-        &options.journal,
+        &options.state,
         targets,
         common::client(&sandbox),
         common::ADMIN,
@@ -459,7 +462,7 @@ async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outsid
 
     // As if the process died after the calls went out but before their outcomes were written:
     // u0 a few seconds ago, u1 ten minutes ago.
-    let mut journal = Journal::open(&options.journal).unwrap();
+    let mut journal = options.state.open().unwrap();
     let records = journal.records("resume").unwrap();
     let now = timcast::apply::now_ms();
     let rewind = |who: &str, ago_ms: i64| {
@@ -482,7 +485,7 @@ async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outsid
     // The server dropped the identical resend: still one delivery each.
     assert_eq!(sandbox.stats().duplicates_dropped, 1);
     assert!(deliveries_per_recipient(&sandbox).values().all(|n| *n == 1));
-    let states = states(&options.journal, "resume");
+    let states = states(&options.state, "resume");
     assert_eq!(states["resume-u0"], SendState::Sent);
     assert_eq!(states["resume-u1"], SendState::Intent);
 

@@ -10,7 +10,7 @@ use common::copy_dir;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use timcast::journal::{Journal, SendRecord, SendState};
+use timcast::journal::{SendRecord, SendState, State};
 use timcast::plan::saved::{self, SavedSend};
 
 fn repo() -> PathBuf {
@@ -72,7 +72,7 @@ fn record(campaign: &str, send: &SavedSend, state: SendState, hash: &str) -> Sen
         recipient: send.user_id.clone(),
         content_hash: hash.into(),
         state,
-        endpoint: "openim/sendmsg".into(),
+        endpoint: timcast::im::Endpoint::SendMsg,
         call_id: send.user_id.clone(),
         msg_random: 1,
         msg_seq: 2,
@@ -97,7 +97,9 @@ fn journal_with_every_state(dir: &Path) {
     let sends = saved_sends(&dir.join("first.plan"));
     assert_eq!(sends.len(), 8);
     let campaign = "welcome-2026-11";
-    let mut journal = Journal::open(&dir.join(".timcast/state.db")).unwrap();
+    let mut journal = State::sqlite(dir.join(".timcast/state.db"))
+        .open()
+        .unwrap();
     let mut failed_retryable = record(
         campaign,
         &sends[2],
@@ -106,7 +108,7 @@ fn journal_with_every_state(dir: &Path) {
     );
     failed_retryable.error_code = Some(20004);
     failed_retryable.error_text = Some("network error".into());
-    failed_retryable.error_class = Some("retry".into());
+    failed_retryable.error_class = Some(timcast::im::ErrorClass::Retry);
     let mut failed_for_good = record(
         campaign,
         &sends[3],
@@ -115,7 +117,7 @@ fn journal_with_every_state(dir: &Path) {
     );
     failed_for_good.error_code = Some(20007);
     failed_for_good.error_text = Some("recipient blocklisted the sender".into());
-    failed_for_good.error_class = Some("permanent_recipient".into());
+    failed_for_good.error_class = Some(timcast::im::ErrorClass::PermanentRecipient);
     let gone = SavedSend {
         row: None,
         user_id: "u0999".into(),
@@ -202,7 +204,9 @@ fn detailed_exitcode_is_zero_when_everything_was_sent() {
         &["plan", "campaigns/welcome.yaml", "--out", "p.plan"],
     );
     let sends = saved_sends(&dir.path().join("p.plan"));
-    let mut journal = Journal::open(&dir.path().join(".timcast/state.db")).unwrap();
+    let mut journal = State::sqlite(dir.path().join(".timcast/state.db"))
+        .open()
+        .unwrap();
     let records: Vec<SendRecord> = sends
         .iter()
         .map(|s| record("welcome-2026-11", s, SendState::Sent, &s.content_hash))
@@ -262,7 +266,7 @@ fn a_saved_plan_is_refused_once_stale_or_used() {
     let mut header = saved::read_header(&plan).unwrap();
     assert_eq!(header.pending, 5);
     // A used plan cannot be applied again.
-    header.journal = dir.path().join(&header.journal);
+    header.journal = State::sqlite(dir.path().join(header.journal.path()));
     saved::mark_applied(&header).unwrap();
     let (code, _, stderr) = timcast(dir.path(), &["apply", "promo.plan"]);
     assert_eq!(code, 1);

@@ -2,7 +2,7 @@
 //! `timcast report` output, snapshotted from a journal written here with fixed times, so the
 //! snapshots are deterministic.
 
-use timcast::journal::{Journal, SendRecord, SendState};
+use timcast::journal::{SendRecord, SendState, State};
 use timcast::report::{Report, ReportFormat, render};
 
 const T0: i64 = 1_795_000_000_000;
@@ -20,7 +20,7 @@ fn record(
         recipient: recipient.into(),
         content_hash: "00112233445566778899aabbccddeeff".into(),
         state,
-        endpoint: "openim/sendmsg".into(),
+        endpoint: timcast::im::Endpoint::SendMsg,
         call_id: recipient.into(),
         msg_random: 1,
         msg_seq: 2,
@@ -28,7 +28,7 @@ fn record(
         msg_time: msg_key.map(|_| (T0 + offset_ms) / 1000),
         error_code: error.map(|e| e.0),
         error_text: error.map(|e| e.1.to_owned()),
-        error_class: error.map(|e| e.2.to_owned()),
+        error_class: error.map(|e| timcast::im::ErrorClass::parse(e.2).unwrap()),
         attempts,
         intent_at_ms: T0 + offset_ms - 40,
         updated_at_ms: T0 + offset_ms,
@@ -38,7 +38,7 @@ fn record(
 fn report() -> Report {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let mut journal = Journal::open(&path).unwrap();
+    let mut journal = State::sqlite(&path).open().unwrap();
     journal
         .upsert(&[
             record(
@@ -105,7 +105,7 @@ fn report() -> Report {
             ),
         ])
         .unwrap();
-    Report::from_journal(&journal, "black-friday-2026").unwrap()
+    Report::from_journal(journal.as_ref(), "black-friday-2026").unwrap()
 }
 
 #[test]

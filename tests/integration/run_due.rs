@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use timcast::im::settings::{DEMO_SDKAPPID, DEMO_SECRET_KEY};
-use timcast::journal::Journal;
+use timcast::journal::State;
 use timcast::sandbox::{SandboxHandle, SystemClock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timcast");
@@ -174,7 +174,7 @@ async fn a_campaign_another_process_is_applying_is_skipped() {
     campaign(&dir, "busy", "");
     campaign(&dir, "free", "");
     let state = root.path().join("custom/state.db");
-    let journal = Journal::open(&state).unwrap();
+    let journal = State::sqlite(&state).open().unwrap();
     let held = journal.lock("busy").unwrap();
 
     let mut cmd = timcast(root.path(), &sandbox, NOW);

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use timcast::apply::{ApplyOptions, RunSummary, Stop, apply_file};
+use timcast::journal::State;
 use timcast::sandbox::{SandboxHandle, SystemClock};
 use timcast::schedule::{Clock, FixedClock, Sleep};
 
@@ -66,7 +67,7 @@ async fn sandbox() -> SandboxHandle {
 }
 
 fn options(dir: &Path, clock: Arc<dyn Clock>, wait: bool) -> ApplyOptions {
-    let mut o = ApplyOptions::new(dir.join("state.db"));
+    let mut o = ApplyOptions::new(State::sqlite(dir.join("state.db")));
     o.clock = clock;
     o.wait_for_schedule = wait;
     o
@@ -294,7 +295,7 @@ async fn each_recipient_is_sent_inside_their_own_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_send_is_not_resent_after_waiting_for_the_window() {
-    use timcast::journal::{Journal, SendState};
+    use timcast::journal::SendState;
     let dir = tempfile::tempdir().unwrap();
     let rows = users(2);
     let path = campaign(
@@ -311,7 +312,7 @@ async fn an_interrupted_send_is_not_resent_after_waiting_for_the_window() {
 
     // As if the run died with u00's call in flight a few seconds ago: inside the duplicate
     // window, an identical resend would be safe now, but not after a wait of hours.
-    let mut journal = Journal::open(&options_inside.journal).unwrap();
+    let mut journal = options_inside.state.open().unwrap();
     let mut record = journal
         .records("resume")
         .unwrap()

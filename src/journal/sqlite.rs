@@ -1,23 +1,15 @@
-//! The journal: a SQLite file (WAL) that records, per campaign and recipient, what was sent.
-//!
-//! An intent is committed before its call goes out and its outcome after, so a process that
-//! dies leaves intents without outcomes: *uncertain* sends that a resumed run can recognise.
-//! `plan` reads it to diff the campaign against what was already sent; `apply` writes it.
-//! The file is plain SQLite on purpose: users can open it and query it.
+//! The SQLite journal: a file (WAL) the user can open and query, and an OS file lock per
+//! campaign beside it, so that a process killed with -9 releases its campaign.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-/// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
-
-/// [`Journal::fingerprint`] of a campaign with no records.
-pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
-
-/// Default location of the journal, under the working directory.
-pub const DEFAULT_PATH: &str = ".timcast/state.db";
+use super::{
+    CampaignLock, JournalError, JournalStore, RecentSend, SCHEMA_VERSION, SendRecord, SendState,
+};
+use crate::im::{Endpoint, ErrorClass};
 
 /// Migrations, in order: entry `i` moves a journal from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[r#"
@@ -48,116 +40,16 @@ CREATE TABLE applied_plans (
 );
 "#];
 
-/// Problems with the journal file.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("cannot open the journal {path}: {source}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("cannot create the journal's directory {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "the journal {path} has schema version {found}, newer than this timcast knows ({SCHEMA_VERSION}): upgrade timcast"
-    )]
-    TooNew { path: PathBuf, found: i32 },
-    #[error("the journal {path} holds an unknown send state `{state}`")]
-    BadState { path: PathBuf, state: String },
-    #[error("journal {path}: {source}")]
-    Sql {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error(
-        "campaign `{campaign}` is being applied by another process (lock {path}); wait for it to finish"
-    )]
-    Locked { campaign: String, path: PathBuf },
-    #[error("cannot take the lock {path}: {source}")]
-    Lock {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Where a send stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SendState {
-    /// Committed before the call; no outcome yet (uncertain after a crash).
-    Intent,
-    /// The server accepted it.
-    Sent,
-    /// The server refused it (or retries ran out).
-    Failed,
-    /// The call may or may not have taken effect.
-    Uncertain,
-    /// Sent, then withdrawn by `timcast recall`.
-    Recalled,
-}
-
-impl SendState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SendState::Intent => "intent",
-            SendState::Sent => "sent",
-            SendState::Failed => "failed",
-            SendState::Uncertain => "uncertain",
-            SendState::Recalled => "recalled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<SendState> {
-        Some(match text {
-            "intent" => SendState::Intent,
-            "sent" => SendState::Sent,
-            "failed" => SendState::Failed,
-            "uncertain" => SendState::Uncertain,
-            "recalled" => SendState::Recalled,
-            _ => return None,
-        })
-    }
-}
-
-/// One row of the journal: the latest word on one recipient of one campaign.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendRecord {
-    pub campaign: String,
-    pub recipient: String,
-    pub content_hash: String,
-    pub state: SendState,
-    /// The API path, e.g. `openim/sendmsg`.
-    pub endpoint: String,
-    /// The call that carried it: equal for every recipient of one batch.
-    pub call_id: String,
-    pub msg_random: u32,
-    pub msg_seq: u32,
-    pub msg_key: Option<String>,
-    pub msg_time: Option<i64>,
-    pub error_code: Option<i64>,
-    pub error_text: Option<String>,
-    pub error_class: Option<String>,
-    pub attempts: u32,
-    pub intent_at_ms: i64,
-    pub updated_at_ms: i64,
-}
-
 /// The SQLite journal.
 #[derive(Debug)]
-pub struct Journal {
+pub struct SqliteJournal {
     conn: Connection,
     path: PathBuf,
 }
 
-impl Journal {
+impl SqliteJournal {
     /// Opens (creating if needed) the journal for writing, migrated to [`SCHEMA_VERSION`].
-    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+    pub fn open(path: &Path) -> Result<SqliteJournal, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir {
                 path: dir.to_owned(),
@@ -168,7 +60,7 @@ impl Journal {
             path: path.to_owned(),
             source,
         })?;
-        let journal = Journal {
+        let journal = SqliteJournal {
             conn,
             path: path.to_owned(),
         };
@@ -178,7 +70,7 @@ impl Journal {
     }
 
     /// Opens an existing journal for reading; `None` when there is none yet.
-    pub fn open_existing(path: &Path) -> Result<Option<Journal>, JournalError> {
+    pub fn open_existing(path: &Path) -> Result<Option<SqliteJournal>, JournalError> {
         if !path.exists() {
             return Ok(None);
         }
@@ -190,7 +82,7 @@ impl Journal {
             path: path.to_owned(),
             source,
         })?;
-        let journal = Journal {
+        let journal = SqliteJournal {
             conn,
             path: path.to_owned(),
         };
@@ -204,13 +96,21 @@ impl Journal {
         if version < SCHEMA_VERSION {
             // An older journal: reading needs the current tables, so migrate it first.
             drop(journal);
-            return Journal::open(path).map(Some);
+            return SqliteJournal::open(path).map(Some);
         }
         Ok(Some(journal))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn bad(&self, what: &'static str, value: &str) -> JournalError {
+        JournalError::BadValue {
+            path: self.path.clone(),
+            what,
+            value: value.to_owned(),
+        }
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
@@ -257,12 +157,18 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+impl JournalStore for SqliteJournal {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
 
     /// Calls `each` for every record of `campaign` (streamed, not collected).
-    pub fn for_each_record(
+    fn for_each_record(
         &self,
         campaign: &str,
-        mut each: impl FnMut(SendRecord),
+        each: &mut dyn FnMut(SendRecord),
     ) -> Result<(), JournalError> {
         let mut statement = self
             .conn
@@ -276,17 +182,25 @@ impl Journal {
         let mut rows = statement.query(params![campaign]).map_err(self.sql())?;
         while let Some(row) = rows.next().map_err(self.sql())? {
             let state_text: String = row.get(3).map_err(self.sql())?;
-            let state = SendState::parse(&state_text).ok_or_else(|| JournalError::BadState {
-                path: self.path.clone(),
-                state: state_text.clone(),
-            })?;
+            let state =
+                SendState::parse(&state_text).ok_or_else(|| self.bad("state", &state_text))?;
+            let endpoint_text: String = row.get(4).map_err(self.sql())?;
+            let endpoint = Endpoint::from_path(&endpoint_text)
+                .ok_or_else(|| self.bad("endpoint", &endpoint_text))?;
+            let class_text: Option<String> = row.get(12).map_err(self.sql())?;
+            let error_class = match class_text {
+                None => None,
+                Some(text) => {
+                    Some(ErrorClass::parse(&text).ok_or_else(|| self.bad("error class", &text))?)
+                }
+            };
             let record = (|| {
                 Ok::<_, rusqlite::Error>(SendRecord {
                     campaign: row.get(0)?,
                     recipient: row.get(1)?,
                     content_hash: row.get(2)?,
                     state,
-                    endpoint: row.get(4)?,
+                    endpoint,
                     call_id: row.get(5)?,
                     msg_random: row.get(6)?,
                     msg_seq: row.get(7)?,
@@ -294,7 +208,7 @@ impl Journal {
                     msg_time: row.get(9)?,
                     error_code: row.get(10)?,
                     error_text: row.get(11)?,
-                    error_class: row.get(12)?,
+                    error_class,
                     attempts: row.get(13)?,
                     intent_at_ms: row.get(14)?,
                     updated_at_ms: row.get(15)?,
@@ -306,15 +220,8 @@ impl Journal {
         Ok(())
     }
 
-    /// Every record of `campaign`.
-    pub fn records(&self, campaign: &str) -> Result<Vec<SendRecord>, JournalError> {
-        let mut all = Vec::new();
-        self.for_each_record(campaign, |r| all.push(r))?;
-        Ok(all)
-    }
-
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
-    pub fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
+    fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
         let path = self.path.clone();
         let sql = |source| JournalError::Sql {
             path: path.clone(),
@@ -345,7 +252,7 @@ impl Journal {
                         r.recipient,
                         r.content_hash,
                         r.state.as_str(),
-                        r.endpoint,
+                        r.endpoint.path(),
                         r.call_id,
                         r.msg_random,
                         r.msg_seq,
@@ -353,7 +260,7 @@ impl Journal {
                         r.msg_time,
                         r.error_code,
                         r.error_text,
-                        r.error_class,
+                        r.error_class.map(ErrorClass::as_str),
                         r.attempts,
                         r.intent_at_ms,
                         r.updated_at_ms
@@ -366,7 +273,7 @@ impl Journal {
 
     /// A short fingerprint of a campaign's records: any write changes it; none gives
     /// [`EMPTY_FINGERPRINT`].
-    pub fn fingerprint(&self, campaign: &str) -> Result<String, JournalError> {
+    fn fingerprint(&self, campaign: &str) -> Result<String, JournalError> {
         self.conn
             .query_row(
                 "SELECT count(*), coalesce(max(updated_at_ms), 0), coalesce(sum(updated_at_ms), 0),
@@ -389,11 +296,11 @@ impl Journal {
     /// Sends to `recipient` from any campaign that went out (or may have: in flight,
     /// uncertain) since `since_ms`, oldest first: (campaign, content hash, time in ms).
     /// Official accounts' limits (2 broadcasts an hour) count these.
-    pub fn sent_to_since(
+    fn sent_to_since(
         &self,
         recipient: &str,
         since_ms: i64,
-    ) -> Result<Vec<(String, String, i64)>, JournalError> {
+    ) -> Result<Vec<RecentSend>, JournalError> {
         let mut statement = self
             .conn
             .prepare(
@@ -412,7 +319,7 @@ impl Journal {
     }
 
     /// Whether a saved plan was already applied (a plan can be applied once).
-    pub fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError> {
+    fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError> {
         self.conn
             .query_row(
                 "SELECT 1 FROM applied_plans WHERE plan_id = ?1",
@@ -425,7 +332,7 @@ impl Journal {
     }
 
     /// Records that a saved plan was applied.
-    pub fn mark_plan_applied(
+    fn mark_plan_applied(
         &self,
         plan_id: &str,
         campaign: &str,
@@ -440,9 +347,8 @@ impl Journal {
             .map_err(self.sql())
     }
 
-    /// Takes the campaign's lock; held until the returned guard is dropped (or the process dies).
-    pub fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError> {
-        CampaignLock::take(&self.path, campaign)
+    fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError> {
+        FileLock::take(&self.path, campaign).map(CampaignLock::new)
     }
 }
 
@@ -450,13 +356,12 @@ impl Journal {
 ///
 /// An OS file lock, so that a process killed with -9 releases it without a stale-lock dance.
 #[derive(Debug)]
-pub struct CampaignLock {
+struct FileLock {
     _file: File,
-    pub path: PathBuf,
 }
 
-impl CampaignLock {
-    pub fn take(journal: &Path, campaign: &str) -> Result<CampaignLock, JournalError> {
+impl FileLock {
+    fn take(journal: &Path, campaign: &str) -> Result<FileLock, JournalError> {
         let name = format!(
             "{}.{}.lock",
             journal
@@ -475,7 +380,7 @@ impl CampaignLock {
                 source,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(CampaignLock { _file: file, path }),
+            Ok(()) => Ok(FileLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
                 campaign: campaign.to_owned(),
                 path,
@@ -485,39 +390,16 @@ impl CampaignLock {
     }
 }
 
-/// A record for tests: campaign `c`, content `h`, sent through sendmsg.
-#[cfg(test)]
-pub(crate) fn test_record(recipient: &str, state: SendState) -> SendRecord {
-    SendRecord {
-        campaign: "c".into(),
-        recipient: recipient.into(),
-        content_hash: "h".into(),
-        state,
-        endpoint: "openim/sendmsg".into(),
-        call_id: format!("call-{recipient}"),
-        msg_random: 7,
-        msg_seq: 8,
-        msg_key: None,
-        msg_time: None,
-        error_code: None,
-        error_text: None,
-        error_class: None,
-        attempts: 0,
-        intent_at_ms: 1,
-        updated_at_ms: 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_record as record;
     use super::*;
+    use crate::journal::test_record as record;
 
     #[test]
     fn intents_then_outcomes_keep_the_latest_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/state.db");
-        let mut journal = Journal::open(&path).unwrap();
+        let mut journal = SqliteJournal::open(&path).unwrap();
         journal
             .upsert(&[
                 record("u1", SendState::Intent),
@@ -528,7 +410,7 @@ mod tests {
         sent.msg_key = Some("k1".into());
         journal.upsert(&[sent.clone()]).unwrap();
         drop(journal);
-        let reader = Journal::open_existing(&path).unwrap().unwrap();
+        let reader = SqliteJournal::open_existing(&path).unwrap().unwrap();
         let records = reader.records("c").unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(records.iter().find(|r| r.recipient == "u1"), Some(&sent));
@@ -546,7 +428,7 @@ mod tests {
     fn schema_is_versioned_and_newer_journals_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let journal = Journal::open(&path).unwrap();
+        let journal = SqliteJournal::open(&path).unwrap();
         assert_eq!(journal.version().unwrap(), SCHEMA_VERSION);
         journal
             .conn
@@ -554,7 +436,7 @@ mod tests {
             .unwrap();
         drop(journal);
         assert!(matches!(
-            Journal::open(&path),
+            SqliteJournal::open(&path),
             Err(JournalError::TooNew { .. })
         ));
     }
@@ -562,7 +444,7 @@ mod tests {
     #[test]
     fn a_campaign_lock_refuses_a_second_holder_until_released() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(&dir.path().join("state.db")).unwrap();
+        let journal = SqliteJournal::open(&dir.path().join("state.db")).unwrap();
         let first = journal.lock("c").unwrap();
         assert!(matches!(
             journal.lock("c"),
@@ -576,7 +458,7 @@ mod tests {
     #[test]
     fn plans_are_applied_once() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(&dir.path().join("state.db")).unwrap();
+        let journal = SqliteJournal::open(&dir.path().join("state.db")).unwrap();
         assert!(!journal.plan_applied("p1").unwrap());
         journal.mark_plan_applied("p1", "c", 5).unwrap();
         assert!(journal.plan_applied("p1").unwrap());
