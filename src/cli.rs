@@ -1,17 +1,16 @@
-//! The command line: clap definitions and the dispatch from a parsed command to the library.
-//!
-//! This is the one reporting layer: library errors are `thiserror` enums, turned here into
-//! miette reports (with their cause chain) and exit codes.
+//! The command line: clap definitions, and the one place a command's result becomes output
+//! and an exit code. Arguments are parsed, the process settings resolved once into a
+//! [`Config`], and the command runs on the one tokio runtime.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use miette::IntoDiagnostic;
 
-use crate::exit;
+use crate::commands;
+use crate::config::Config;
+use crate::error::{self, Error, Exit};
 
 /// Declarative broadcast campaigns for the Tencent Cloud IM (Chat) REST API.
 ///
@@ -21,7 +20,8 @@ use crate::exit;
 #[command(name = "timcast", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 success, 1 user error (bad file or flag), \
-2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted."
+2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted, \
+5 the environment failed (journal, database or network): try again later."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -49,7 +49,7 @@ pub enum Command {
     /// stopped, `!` failed for good, `-` sent before but no longer in the audience.
     ///
     /// Example: timcast plan campaigns/welcome.yaml --format markdown > plan.md
-    Plan(Box<crate::plan::command::PlanArgs>),
+    Plan(Box<commands::plan::PlanArgs>),
     /// Send the campaign: exactly what `plan` shows, rate-limited, with a crash-safe journal.
     ///
     /// Shows the plan's summary line and asks for confirmation on a terminal; off a terminal it
@@ -67,7 +67,7 @@ pub enum Command {
     /// Example: timcast apply --sandbox campaigns/welcome.yaml
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast apply campaigns/welcome.yaml --limit 10
-    Apply(Box<crate::apply::command::ApplyArgs>),
+    Apply(Box<commands::apply::ApplyArgs>),
     /// Apply every campaign in DIR whose schedule is due now: for cron and CI.
     ///
     /// Reads every *.yaml / *.yml directly in DIR (not subdirectories), validates each, and
@@ -79,25 +79,25 @@ pub enum Command {
     /// was invalid or could not run, else 3 if sends failed, else 0.
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast run campaigns --due
-    Run(Box<crate::due::RunArgs>),
+    Run(Box<commands::run::RunArgs>),
     /// Report what a campaign sent, from the journal: per recipient and totals.
     ///
     /// Formats: text, csv (formula-like cells escaped for spreadsheets), json, markdown, and
     /// html (one self-contained page with a chart of sends per second and the outcomes).
     ///
     /// Example: timcast report campaigns/welcome.yaml --format html > report.html
-    Report(crate::apply::command::ReportArgs),
+    Report(commands::report::ReportArgs),
     /// Withdraw what the journal says a campaign sent (admin_msgwithdraw per recipient,
     /// official_account_msg_recall for an official account) and record the withdrawals.
     ///
     /// Asks for confirmation on a terminal; off a terminal it refuses unless --yes is given.
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast recall campaigns/welcome.yaml --yes
-    Recall(Box<crate::apply::command::RecallArgs>),
+    Recall(Box<commands::recall::RecallArgs>),
     /// Print exactly what one recipient would receive: the rendered text and the API request.
     ///
     /// Example: timcast preview campaigns/welcome.yaml --recipient u1001
-    Preview(crate::plan::command::PreviewArgs),
+    Preview(commands::preview::PreviewArgs),
     /// Print the JSON Schema of the campaign file (for editors: yaml-language-server, VS Code).
     ///
     /// Example: timcast schema > schema/campaign.schema.json
@@ -111,13 +111,13 @@ pub enum Command {
     ///
     /// Example: TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast usersig administrator --expire 86400
     #[command(name = "usersig")]
-    UserSig(crate::im::commands::UsersigArgs),
+    UserSig(commands::usersig::UsersigArgs),
     /// List the app's chatbot accounts (@RBT#…) with get_all_robots.
     ///
     /// Needs the SDKAppID, admin, secret key and a region or endpoint.
     ///
     /// Example: TIM_SDKAPPID=1400000000 TIM_REGION=singapore TIM_SECRET_KEY_FILE=~/.tim/key timcast robots
-    Robots(crate::im::commands::RobotsArgs),
+    Robots(commands::robots::RobotsArgs),
     /// Run a local emulator of the IM REST API: no credentials, nothing leaves the machine.
     ///
     /// It checks query strings, UserSigs and bodies as the documentation describes, applies the
@@ -127,7 +127,7 @@ pub enum Command {
     /// file it uses the public demo key. It binds only loopback unless --allow-non-loopback.
     ///
     /// Example: timcast sandbox --listen 127.0.0.1:8088 --fault-rate 0.05 --lost-reply-rate 0.01
-    Sandbox(Box<crate::sandbox::command::SandboxArgs>),
+    Sandbox(Box<commands::sandbox::SandboxArgs>),
 }
 
 /// Parses `args` and runs the command.
@@ -136,83 +136,53 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version are not errors; anything else is a user error (exit 1).
             let code = if err.use_stderr() {
-                exit::USER_ERROR
+                error::USER_ERROR
             } else {
-                exit::OK
+                0
             };
             let _ = err.print();
             return ExitCode::from(code);
         }
     };
-    match dispatch(cli.command) {
-        Ok(code) => ExitCode::from(code),
-        Err(report) => {
-            eprintln!("{report:?}");
-            ExitCode::from(exit::USER_ERROR)
+    let words = args
+        .iter()
+        .skip(1)
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    let result = Config::from_env(words).and_then(|config| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?
+            .block_on(dispatch(&config, cli.command))
+    });
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(error) => {
+            error.print(&mut std::io::stderr().lock());
+            ExitCode::from(error.code())
         }
     }
 }
 
-fn dispatch(command: Command) -> miette::Result<u8> {
+async fn dispatch(config: &Config, command: Command) -> error::Result<Exit> {
     match command {
-        Command::Validate { files } => Ok(crate::campaign::validate_command(&files)),
-        Command::Schema => {
-            let schema = crate::campaign::schema_json();
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{schema}")
-                .map_err(|e| miette::miette!("cannot write the schema to stdout: {e}"))?;
-            Ok(exit::OK)
-        }
-        Command::Plan(args) => crate::plan::command::plan_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        ),
-        Command::Apply(args) => crate::apply::command::apply_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr(),
-        ),
-        Command::Run(args) => {
-            crate::due::run_command(&args, &mut std::io::stdout().lock(), &mut std::io::stderr())
-        }
-        Command::Report(args) => crate::apply::command::report_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        ),
-        Command::Recall(args) => crate::apply::command::recall_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        ),
-        Command::Preview(args) => crate::plan::command::preview_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        ),
-        Command::UserSig(args) => crate::im::commands::usersig_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        )
-        .into_diagnostic(),
-        Command::Sandbox(args) => crate::sandbox::command::sandbox_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        )
-        .into_diagnostic(),
-        Command::Robots(args) => crate::im::commands::robots_command(
-            &args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        )
-        .into_diagnostic(),
+        Command::Validate { files } => commands::validate::run(&files).await,
+        Command::Schema => commands::validate::schema().await,
+        Command::Plan(args) => commands::plan::run(config, &args).await,
+        Command::Apply(args) => commands::apply::run(config, &args).await,
+        Command::Run(args) => commands::run::run(config, &args).await,
+        Command::Report(args) => commands::report::run(&args).await,
+        Command::Recall(args) => commands::recall::run(&args).await,
+        Command::Preview(args) => commands::preview::run(&args).await,
+        Command::UserSig(args) => commands::usersig::run(&args).await,
+        Command::Robots(args) => commands::robots::run(&args).await,
+        Command::Sandbox(args) => commands::sandbox::run(&args).await,
     }
 }

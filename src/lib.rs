@@ -8,7 +8,9 @@ pub mod apply;
 pub mod audience;
 pub mod campaign;
 pub mod cli;
-pub mod due;
+pub mod commands;
+pub mod config;
+pub mod error;
 pub mod im;
 pub mod journal;
 pub mod plan;
@@ -16,23 +18,10 @@ pub mod render;
 pub mod report;
 pub mod sandbox;
 pub mod schedule;
+pub mod session;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
-
-/// Exit codes shared by every command (DESIGN.md, "Command line").
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// A user error: bad file, bad flag, failed validation.
-    pub const USER_ERROR: u8 = 1;
-    /// `--detailed-exitcode`: the plan has sends to make.
-    pub const PENDING: u8 = 2;
-    /// The run finished with failed sends.
-    pub const FAILED_SENDS: u8 = 3;
-    /// The run was interrupted; the same command resumes it.
-    pub const INTERRUPTED: u8 = 4;
-}
 
 /// Parses `args` and runs the command, returning the process exit code.
 ///

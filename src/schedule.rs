@@ -282,6 +282,23 @@ fn window_state(window: &Window, now: Timestamp, zone: &TimeZone) -> WindowState
     WindowState::Outside { opens: None }
 }
 
+/// The schedule as it stands for the whole campaign before any recipient is read: with
+/// per-recipient windows, only `at` and `not_after` (each recipient's window is judged as
+/// they are sent).
+pub fn campaign_wide(
+    schedule: &crate::campaign::model::Schedule,
+) -> crate::campaign::model::Schedule {
+    let mut schedule = schedule.clone();
+    if schedule
+        .window
+        .as_ref()
+        .is_some_and(|w| w.recipient_timezone_column.is_some())
+    {
+        schedule.window = None;
+    }
+    schedule
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

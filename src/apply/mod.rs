@@ -12,7 +12,6 @@
 //! while the endpoint's duplicate window (sendmsg 120 s, official accounts 5 min) is open,
 //! because the resend is byte-identical and the server drops it; a resumed run does that.
 
-pub mod command;
 mod journal_writer;
 pub mod limiter;
 pub mod progress;
@@ -1321,19 +1320,9 @@ pub async fn apply_file(
     client: ImClient,
     stop: Stop,
 ) -> Result<RunSummary, ApplyError> {
-    let validation = crate::campaign::validate(path);
-    if validation.has_errors() {
-        return Err(ApplyError::Invalid(validation.render()));
-    }
-    let loaded = validation
-        .into_result()
-        .map_err(|v| ApplyError::Invalid(v.render()))?;
-    let loaded = Arc::new(loaded);
-    let journal = options.state.open()?;
-    let _lock = journal.lock(&loaded.campaign.name)?;
-    drop(journal);
-    let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
-    execute(loaded, &plan, options, client, stop, Counters::new()).await
+    crate::session::Session::open_file(path, options.clone())?
+        .execute(client, stop, Counters::new())
+        .await
 }
 
 #[cfg(test)]

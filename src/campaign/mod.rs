@@ -11,7 +11,6 @@ pub mod structure;
 pub mod yaml;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -222,21 +221,4 @@ pub fn validate(path: &Path) -> Validation {
         .sort_by_key(|d| (d.file != loaded.path, d.span.map(|s| (s.line, s.column))));
     validation.loaded = Some(loaded);
     validation
-}
-
-/// `timcast validate`: prints every file's diagnostics and a summary line; 0 when all are valid.
-pub fn validate_command(files: &[PathBuf]) -> u8 {
-    let mut out = std::io::stdout().lock();
-    let mut failed = false;
-    for path in files {
-        let validation = validate(path);
-        failed |= validation.has_errors();
-        let _ = write!(out, "{}", validation.render());
-        let _ = writeln!(out, "{}", validation.summary(path));
-    }
-    if failed {
-        crate::exit::USER_ERROR
-    } else {
-        crate::exit::OK
-    }
 }

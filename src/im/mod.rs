@@ -7,7 +7,6 @@
 
 pub mod client;
 pub mod codes;
-pub mod commands;
 pub mod settings;
 pub mod types;
 pub mod usersig;

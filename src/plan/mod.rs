@@ -6,7 +6,7 @@
 //! one fingerprint per recipient.
 
 pub mod against;
-pub mod command;
+
 pub mod online;
 pub mod output;
 pub mod request;

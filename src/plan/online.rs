@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::audience::{CsvAudience, RowOutcome};
 use crate::campaign::{LoadedCampaign, checks};
+use crate::error::Error;
 use crate::im::types::{self as api, AccountStatus, MAX_ACCOUNT_CHECK_ITEMS};
 use crate::im::{ConnectionArgs, ImClient};
 
@@ -17,19 +18,18 @@ const ACCOUNT_CHECK_RATE: u64 = 100;
 const MAX_LISTED: usize = 20;
 
 /// Runs the online checks and adds their findings to the plan.
-pub fn check(
+pub async fn check(
     loaded: &LoadedCampaign,
     plan: &mut Plan,
     connection: &ConnectionArgs,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let defaults = crate::campaign::connection_defaults(&loaded.campaign);
-    let resolved = connection.resolve(&defaults).map_err(|e| e.to_string())?;
-    let client = ImClient::from_connection(resolved).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(run(loaded, plan, &client))
+    let resolved = connection.resolve(&defaults)?;
+    let client = ImClient::from_connection(resolved)
+        .map_err(|e| Error::network("--online: cannot set up the HTTP client", e))?;
+    run(loaded, plan, &client)
+        .await
+        .map_err(|e| Error::Environment(format!("--online: {e}")))
 }
 
 async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Result<(), String> {

@@ -7,7 +7,6 @@
 //! are injected from a seeded generator or queued explicitly with [`SandboxHandle::inject`].
 
 pub mod clock;
-pub mod command;
 pub mod config;
 mod server;
 pub mod state;

@@ -11,6 +11,7 @@ mod apply_executor;
 mod cli_im;
 mod client_against_sandbox;
 mod end_to_end;
+mod exit_codes;
 mod plan;
 mod report;
 mod run_due;

@@ -97,9 +97,7 @@ fn journal_with_every_state(dir: &Path) {
     let sends = saved_sends(&dir.join("first.plan"));
     assert_eq!(sends.len(), 8);
     let campaign = "welcome-2026-11";
-    let mut journal = State::sqlite(dir.join(".timcast/state.db"))
-        .open()
-        .unwrap();
+    let mut journal = State::sqlite(dir.join(".timcast/state.db")).open().unwrap();
     let mut failed_retryable = record(
         campaign,
         &sends[2],

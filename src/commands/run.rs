@@ -1,28 +1,25 @@
-//! `timcast run DIR --due`: the scheduler's side of GitOps. Cron or CI calls it every few
-//! minutes; it applies every campaign in DIR whose schedule allows sending now and that has
-//! something left to send, and skips the rest with one line each.
-//!
-//! It never waits for a schedule (a cron job must not block for hours): a campaign before its
-//! `at` or outside its window is skipped, and a window that closes mid-run ends that campaign's
-//! run with the rest pending for the next call. It never asks for confirmation, and the
-//! journal's per-campaign lock keeps two overlapping calls from running one campaign twice.
+//! `timcast run DIR --due`: every campaign in a directory that is due now, applied through
+//! the session pipeline, for cron and CI. It never waits and never asks; one campaign's
+//! problem is reported with its name and the next campaign still runs.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::apply::command::{campaign_wide, clock, journal_path, runtime, watch_signals};
+use super::watch_signals;
 use crate::apply::progress::{Counters, Display};
-use crate::apply::{self, ApplyOptions, RunSummary, Stop};
+use crate::apply::{ApplyError, ApplyOptions, RunSummary, Stop};
 use crate::campaign::{self, LoadedCampaign};
-use crate::exit;
+use crate::config::Config;
+use crate::error::{Error, Exit, Result};
 use crate::im::{ConnectionArgs, ImClient};
 use crate::journal::{JournalError, State};
-use crate::plan::{self, output};
-use crate::schedule::{Clock, Gate, WaitReason, gate};
+use crate::plan::output;
+use crate::schedule::{Gate, WaitReason, campaign_wide, gate};
+use crate::session::Session;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -97,63 +94,70 @@ impl Tally {
     /// Interrupted (4) over an error (1) over failed sends (3) over success (0): an interrupted
     /// call left campaigns unvisited; an error needs a person to fix a file or a setting, and
     /// may hide sends that never started; failed sends are in the report.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit(&self) -> Result {
         if self.interrupted {
-            exit::INTERRUPTED
+            Ok(Exit::Interrupted)
         } else if self.errors > 0 {
-            exit::USER_ERROR
+            // Each campaign's error was printed with its name.
+            Err(Error::Invalid {
+                report: String::new(),
+            })
         } else if self.failed > 0 {
-            exit::FAILED_SENDS
+            Ok(Exit::FailedSends)
         } else {
-            exit::OK
+            Ok(Exit::Ok)
         }
     }
 }
 
 /// `timcast run DIR --due`.
-pub fn run_command(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> miette::Result<u8> {
-    let clock = match clock() {
-        Ok(clock) => clock,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return Ok(exit::USER_ERROR);
-        }
-    };
-    let files = match campaign_files(&args.dir) {
-        Ok(files) => files,
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "error: cannot read the campaign directory {}: {e}",
-                args.dir.display()
-            );
-            return Ok(exit::USER_ERROR);
-        }
-    };
+pub async fn run(config: &Config, args: &RunArgs) -> Result {
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let files = campaign_files(&args.dir).map_err(|e| {
+        Error::user(format!(
+            "cannot read the campaign directory {}: {e}",
+            args.dir.display()
+        ))
+    })?;
     if files.is_empty() {
         let _ = writeln!(
             out,
             "no campaign files (*.yaml, *.yml) in {}",
             args.dir.display()
         );
-        return Ok(exit::OK);
+        return Ok(Exit::Ok);
     }
-    let journal = journal_path(args.state.as_deref(), false);
-    let runtime = runtime()?;
+    let state = super::apply::state(args.state.as_deref(), false);
     let stop = Stop::new();
-    {
-        let _context = runtime.enter();
-        watch_signals(&stop);
-    }
+    watch_signals(&stop);
     let mut tally = Tally::default();
     for file in &files {
         if stop.is_stopped() {
             tally.interrupted = true;
             break;
         }
-        run_one(
-            args, file, &journal, &clock, &runtime, &stop, &mut tally, out, err,
-        );
+        let label = file.display().to_string();
+        match run_one(config, args, file, &state, &stop, &mut out, &mut err).await {
+            Ok(Visit::Skipped(why)) => {
+                tally.skipped += 1;
+                let _ = writeln!(out, "skip {label}: {why}");
+            }
+            Ok(Visit::DryRun) => tally.applied += 1,
+            Ok(Visit::Ran(name, summary)) => {
+                tally.applied += 1;
+                report_one(&name, &summary, &mut tally, &mut out, &mut err);
+            }
+            Err(Failure::Invalid { rendered, summary }) => {
+                let _ = write!(err, "{rendered}");
+                let _ = writeln!(err, "error {label}: {summary}");
+                tally.errors += 1;
+            }
+            Err(Failure::Error(what)) => {
+                let _ = writeln!(err, "error {label}: {what}");
+                tally.errors += 1;
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -168,147 +172,98 @@ pub fn run_command(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             ""
         }
     );
-    Ok(tally.exit_code())
+    tally.exit()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_one(
+/// What happened to one campaign file.
+enum Visit {
+    Skipped(String),
+    DryRun,
+    Ran(String, RunSummary),
+}
+
+/// Why one campaign could not run (the others still do).
+enum Failure {
+    /// The validation's diagnostics, rendered, and its one-line summary.
+    Invalid {
+        rendered: String,
+        summary: String,
+    },
+    Error(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure::Error(e.to_string())
+    }
+}
+
+async fn run_one(
+    config: &Config,
     args: &RunArgs,
     file: &Path,
-    journal_path: &State,
-    clock: &Arc<dyn Clock>,
-    runtime: &tokio::runtime::Runtime,
+    state: &State,
     stop: &Stop,
-    tally: &mut Tally,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) {
+) -> std::result::Result<Visit, Failure> {
     let label = file.display();
-    let mut skip = |why: &str, out: &mut dyn Write| {
-        tally.skipped += 1;
-        let _ = writeln!(out, "skip {label}: {why}");
-    };
     let validation = campaign::validate(file);
     if validation.has_errors() {
-        let _ = write!(err, "{}", validation.render());
-        let _ = writeln!(err, "error {label}: {}", validation.summary(file));
-        tally.errors += 1;
-        return;
+        return Err(Failure::Invalid {
+            rendered: validation.render(),
+            summary: validation.summary(file),
+        });
     }
     // Warnings do not stop a campaign, but a cron log is where someone will look for them.
     if !validation.diagnostics.is_empty() {
         let _ = write!(err, "{}", validation.render());
     }
-    let Ok(loaded) = validation.into_result() else {
-        let _ = writeln!(err, "error {label}: the campaign is not valid");
-        tally.errors += 1;
-        return;
-    };
-    if let Some(why) = not_due(&loaded, clock.now()) {
-        skip(&why, out);
-        return;
+    let loaded = validation
+        .into_result()
+        .map_err(|_| Failure::Error("the campaign is not valid".into()))?;
+    if let Some(why) = not_due(&loaded, config.clock.now()) {
+        return Ok(Visit::Skipped(why));
     }
-    let fail = |what: String, err: &mut dyn Write| {
-        let _ = writeln!(err, "error {label}: {what}");
-    };
-    let journal = match journal_path.open() {
-        Ok(j) => j,
-        Err(e) => {
-            fail(e.to_string(), err);
-            tally.errors += 1;
-            return;
-        }
-    };
-    let _lock = match journal.lock(&loaded.campaign.name) {
-        Ok(lock) => lock,
-        Err(JournalError::Locked { .. }) => {
-            skip("already running (locked)", out);
-            return;
-        }
-        Err(e) => {
-            fail(e.to_string(), err);
-            tally.errors += 1;
-            return;
-        }
-    };
-    drop(journal);
-    let loaded = Arc::new(loaded);
-    let mut options = ApplyOptions::new(journal_path.clone());
-    options.clock = clock.clone();
+    let mut options = ApplyOptions::new(state.clone());
+    options.clock = config.clock.clone();
     // A cron job must not block for hours: what is not due now waits for the next call.
     options.wait_for_schedule = false;
-    let plan = match plan::build(&loaded, &options.plan_options(&loaded)) {
-        Ok(plan) => plan,
-        Err(e) => {
-            fail(e.to_string(), err);
-            tally.errors += 1;
-            return;
+    let session = match Session::open(Arc::new(loaded), options) {
+        Ok(session) => session,
+        Err(ApplyError::Journal(JournalError::Locked { .. })) => {
+            return Ok(Visit::Skipped("already running (locked)".into()));
         }
+        Err(e) => return Err(e.into()),
     };
+    let plan = &session.plan;
     if plan.blocked {
-        let _ = write!(err, "{}", output::text(&plan, false));
-        fail("rows that cannot be sent block the campaign".into(), err);
-        tally.errors += 1;
-        return;
+        let _ = write!(err, "{}", output::text(plan, false));
+        return Err(Failure::Error(
+            "rows that cannot be sent block the campaign".into(),
+        ));
     }
-    let in_window = apply::count_resendable_in_window(&loaded, &options).unwrap_or(0);
-    if plan.pending == 0 && in_window == 0 {
-        skip("nothing to send", out);
-        return;
+    if !session.has_work() {
+        return Ok(Visit::Skipped("nothing to send".into()));
     }
     if args.dry_run {
-        tally.applied += 1;
-        let _ = writeln!(out, "would apply {label}: {}", output::summary_line(&plan));
-        return;
+        let _ = writeln!(out, "would apply {label}: {}", output::summary_line(plan));
+        return Ok(Visit::DryRun);
     }
-    let connection = match args
+    let loaded = session.loaded.clone();
+    let connection = args
         .connection
-        .resolve(&campaign::connection_defaults(&loaded.campaign))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            fail(e.to_string(), err);
-            tally.errors += 1;
-            return;
-        }
-    };
-    let client = match ImClient::from_connection(connection) {
-        Ok(c) => c,
-        Err(e) => {
-            fail(e.to_string(), err);
-            tally.errors += 1;
-            return;
-        }
-    };
-    tally.applied += 1;
-    let _ = writeln!(out, "apply {label}: {}", output::summary_line(&plan));
+        .resolve(&campaign::connection_defaults(&loaded.campaign))?;
+    let client = ImClient::from_connection(connection)?;
+    let _ = writeln!(out, "apply {label}: {}", output::summary_line(plan));
     for warning in &plan.warnings {
         let _ = writeln!(err, "warning {label}: {warning}");
     }
     let counters = Counters::new();
-    let display = Display::start(
-        counters.clone(),
-        std::io::stderr().is_terminal(),
-        Duration::from_secs(5),
-    );
-    let result = runtime.block_on(apply::execute(
-        loaded.clone(),
-        &plan,
-        &options,
-        client,
-        stop.clone(),
-        counters,
-    ));
+    let display = Display::start(counters.clone(), config.interactive, Duration::from_secs(5));
+    let result = session.execute(client, stop.clone(), counters).await;
     display.finish();
-    let summary = match result {
-        Ok(summary) => summary,
-        Err(e) => {
-            fail(e.to_string(), err);
-            tally.errors += 1;
-            return;
-        }
-    };
-    report_one(&loaded.campaign.name, &summary, tally, out, err);
+    Ok(Visit::Ran(loaded.campaign.name.clone(), result?))
 }
 
 /// One campaign's outcome, and its share of the exit code.
@@ -368,13 +323,17 @@ mod tests {
 
     #[test]
     fn the_exit_code_puts_interruptions_first_then_errors_then_failures() {
+        let code = |t: &Tally| match t.exit() {
+            Ok(exit) => exit.code(),
+            Err(e) => e.code(),
+        };
         let mut t = Tally::default();
-        assert_eq!(t.exit_code(), exit::OK);
+        assert_eq!(code(&t), 0);
         t.failed = 1;
-        assert_eq!(t.exit_code(), exit::FAILED_SENDS);
+        assert_eq!(code(&t), 3);
         t.errors = 1;
-        assert_eq!(t.exit_code(), exit::USER_ERROR);
+        assert_eq!(code(&t), 1);
         t.interrupted = true;
-        assert_eq!(t.exit_code(), exit::INTERRUPTED);
+        assert_eq!(code(&t), 4);
     }
 }

@@ -7,30 +7,17 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::error::{Error, Exit, Result};
+use crate::im::SecretKey;
 use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
-use crate::im::{SecretKey, SettingsError};
+use crate::sandbox::{Directory, Faults, Limits, Sandbox, SandboxConfig};
 
-use super::config::{Directory, Faults, Limits, SandboxConfig};
-use super::{Sandbox, SandboxError};
-
-/// A failure of `timcast sandbox`.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxCommandError {
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    #[error(transparent)]
-    Sandbox(#[from] SandboxError),
-    #[error("cannot read the accounts file {path}: {source}")]
-    Accounts {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0} must be a probability between 0 and 1")]
-    BadRate(&'static str),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
-    #[error("cannot write the output: {0}")]
-    Output(std::io::Error),
+fn output(source: std::io::Error) -> Error {
+    Error::Io {
+        what: "cannot write to",
+        path: PathBuf::from("standard output"),
+        source,
+    }
 }
 
 /// Arguments of `timcast sandbox`.
@@ -105,7 +92,7 @@ pub struct SandboxArgs {
 
 impl SandboxArgs {
     /// The sandbox configuration these arguments describe, and whether it uses the demo key.
-    pub fn config(&self) -> Result<(SandboxConfig, bool), SandboxCommandError> {
+    pub fn config(&self) -> Result<(SandboxConfig, bool)> {
         let env_or_file = crate::im::ConnectionArgs {
             secret_key_file: self.secret_key_file.clone(),
             ..Default::default()
@@ -125,12 +112,11 @@ impl SandboxArgs {
         config.allow_non_loopback = self.allow_non_loopback;
         let mut directory = Directory::default();
         for path in &self.accounts {
-            directory
-                .load_file(path)
-                .map_err(|source| SandboxCommandError::Accounts {
-                    path: path.clone(),
-                    source,
-                })?;
+            directory.load_file(path).map_err(|source| Error::Io {
+                what: "cannot read the accounts file",
+                path: path.clone(),
+                source,
+            })?;
         }
         for entry in self
             .account
@@ -154,7 +140,9 @@ impl SandboxArgs {
             ("--lost-reply-rate", self.lost_reply_rate),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(SandboxCommandError::BadRate(name));
+                return Err(Error::user(format!(
+                    "{name} must be a probability between 0 and 1"
+                )));
             }
         }
         config.faults = Faults {
@@ -170,25 +158,17 @@ impl SandboxArgs {
 }
 
 /// Runs `timcast sandbox` until Ctrl-C or `--exit-after`.
-pub fn sandbox_command(
-    args: &SandboxArgs,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<u8, SandboxCommandError> {
+pub async fn run(args: &SandboxArgs) -> Result {
+    let out = &mut std::io::stdout();
+    let err = &mut std::io::stderr();
     let (config, demo_key) = args.config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(SandboxCommandError::Runtime)?;
-    runtime.block_on(async {
+    {
         let sdkappid = config.sdkappid;
         let admin = config.admins.iter().next().cloned().unwrap_or_default();
         let accept_any = config.directory.accept_any_account;
         let handle = Sandbox::start(config).await?;
         let url = handle.base_url();
-        let w = |out: &mut dyn Write, line: String| {
-            writeln!(out, "{line}").map_err(SandboxCommandError::Output)
-        };
+        let w = |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(output);
         w(out, format!("timcast sandbox listening on {url}"))?;
         w(out, "Use it from another shell:".into())?;
         w(out, format!("export TIM_ENDPOINT={url}"))?;
@@ -207,20 +187,20 @@ pub fn sandbox_command(
             out,
             format!("Deliveries: GET {url}/sandbox/deliveries   counters: GET {url}/sandbox/stats"),
         )?;
-        out.flush().map_err(SandboxCommandError::Output)?;
+        out.flush().map_err(output)?;
         if demo_key {
             writeln!(
                 err,
                 "note: using the public demo secret key from Tencent's TLSSigAPIv2 samples; \
                  anyone can sign with it, so it is only for this sandbox"
             )
-            .map_err(SandboxCommandError::Output)?;
+            .map_err(output)?;
         }
         if accept_any {
             writeln!(err, "note: every UserID is accepted as an imported account")
-                .map_err(SandboxCommandError::Output)?;
+                .map_err(output)?;
         }
-        writeln!(err, "Press Ctrl-C to stop.").map_err(SandboxCommandError::Output)?;
+        writeln!(err, "Press Ctrl-C to stop.").map_err(output)?;
         let _ = err.flush();
         match args.exit_after {
             Some(secs) => {
@@ -245,7 +225,7 @@ pub fn sandbox_command(
             stats.faults_injected,
             stats.lost_replies
         )
-        .map_err(SandboxCommandError::Output)?;
-        Ok(crate::exit::OK)
-    })
+        .map_err(output)?;
+        Ok(Exit::Ok)
+    }
 }

@@ -1,0 +1,378 @@
+//! `timcast apply`: the session pipeline from the command line — saved plans, the schedule,
+//! confirmation, the sandbox demo, signals, progress and the final summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{confirm, load_campaign, watch_signals};
+use crate::apply::progress::{Counters, Display};
+use crate::apply::{ApplyOptions, RunSummary, Stop};
+use crate::campaign::LoadedCampaign;
+use crate::config::Config;
+use crate::error::{Error, Exit, Result};
+use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
+use crate::im::{BaseUrl, Connection, ConnectionArgs, Credentials, ImClient, SecretKey};
+use crate::journal::State;
+use crate::plan::{self, output};
+use crate::report;
+use crate::sandbox::{Directory, Sandbox, SandboxConfig, SandboxHandle};
+use crate::schedule::{Gate, WaitReason, campaign_wide};
+use crate::session::Session;
+
+/// Subscribers the sandbox gives a campaign's official account in `apply --sandbox`.
+const SANDBOX_SUBSCRIBERS: u64 = 1000;
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The campaign file, or a plan saved with `timcast plan CAMPAIGN --out PLAN` (applied from
+    /// the same directory; refused if anything it was made from changed, or if it was applied).
+    #[arg(value_name = "CAMPAIGN")]
+    pub campaign: PathBuf,
+    /// Send without asking for confirmation (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Send to an emulator of the API started in-process on 127.0.0.1: no credentials, nothing
+    /// leaves the machine, no confirmation asked. Its journal is `sandbox.db` beside the state
+    /// file, so a demo never touches the real journal.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Resend sends whose outcome is unknown (`?`) even outside the server's duplicate window:
+    /// they may then arrive twice.
+    #[arg(long)]
+    pub resend_uncertain: bool,
+    /// Resend to recipients whose message changed since it was sent (`~`).
+    #[arg(long)]
+    pub resend_changed: bool,
+    /// A canary: send to the first N pending recipients only; the rest stay pending.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Do not wait for the schedule: before `schedule.at`, or outside the sending window, exit
+    /// at once (status 0, "not due until …"); a window that closes during the run ends it,
+    /// leaving the rest pending for the next run.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// The journal a command uses: `--state`, else the default; `--sandbox` runs keep their own.
+pub(crate) fn state(arg: Option<&std::path::Path>, sandbox: bool) -> State {
+    let state = State::from_arg(arg);
+    if sandbox { state.sandbox() } else { state }
+}
+
+/// `timcast apply`.
+pub async fn run(config: &Config, args: &ApplyArgs) -> Result {
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    // A saved plan (`timcast plan --out PLAN`) names its campaign, journal and options, and is
+    // applied only if nothing it was made from changed and it was not applied before.
+    let saved = if args.campaign.extension().is_some_and(|e| e == "plan")
+        || plan::saved::is_saved_plan(&args.campaign)
+    {
+        Some(plan::saved::check(&args.campaign)?)
+    } else {
+        None
+    };
+    let campaign_path = saved
+        .as_ref()
+        .map_or_else(|| args.campaign.clone(), |h| h.campaign_file.clone());
+    let loaded = Arc::new(load_campaign(&campaign_path)?);
+    // `--sandbox` is a demo: it sends at once whatever the schedule says.
+    if !args.sandbox
+        && let Some(nothing) = schedule_notes(config, args, &loaded, &mut err)?
+    {
+        let _ = writeln!(out, "{nothing}");
+        return Ok(Exit::Ok);
+    }
+    let mut options = ApplyOptions::new(match &saved {
+        Some(header) => header.journal.clone(),
+        None => state(args.state.as_deref(), args.sandbox),
+    });
+    options.resend_changed =
+        args.resend_changed || saved.as_ref().is_some_and(|h| h.resend_changed);
+    options.resend_uncertain =
+        args.resend_uncertain || saved.as_ref().is_some_and(|h| h.resend_uncertain);
+    options.limit = args.limit;
+    options.enforce_schedule = !args.sandbox;
+    options.wait_for_schedule = !args.no_wait;
+    options.clock = config.clock.clone();
+
+    // Resolve the connection before anything else, so a missing key fails fast.
+    let connection = if args.sandbox {
+        None
+    } else {
+        Some(
+            args.connection
+                .resolve(&crate::campaign::connection_defaults(&loaded.campaign))?,
+        )
+    };
+    let session = Session::open(loaded.clone(), options)?;
+    if let Some(header) = &saved {
+        // Checked again under the lock: another run may have written the journal meanwhile.
+        plan::saved::check(&args.campaign)?;
+        if session.plan.pending != header.pending {
+            return Err(Error::user(format!(
+                "the plan {} listed {} sends but the campaign now has {}; run `timcast plan` again",
+                args.campaign.display(),
+                header.pending,
+                session.plan.pending
+            )));
+        }
+    }
+    let plan = &session.plan;
+    if plan.blocked {
+        let _ = write!(err, "{}", output::text(plan, false));
+        return Err(Error::Invalid {
+            report: String::new(),
+        });
+    }
+    let _ = writeln!(err, "{}", output::summary_line(plan));
+    for warning in &plan.warnings {
+        let _ = writeln!(err, "warning: {warning}");
+    }
+    if session.resendable_in_window > 0 {
+        let _ = writeln!(
+            err,
+            "{} sends were in flight when a run stopped; they are resent identically \
+             inside the server's duplicate window, which drops them if they arrived",
+            session.resendable_in_window
+        );
+    }
+    let to_send = session.to_send();
+    if let Some(limit) = args.limit {
+        let _ = writeln!(
+            err,
+            "canary: sending to the first {to_send} of {} pending recipients (--limit {limit})",
+            plan.pending
+        );
+    }
+    if !session.has_work() {
+        let _ = writeln!(out, "{}: nothing to send", loaded.campaign.name);
+        return Ok(Exit::Ok);
+    }
+    if args.sandbox {
+        let _ = writeln!(
+            err,
+            "sandbox: sending to an emulator on 127.0.0.1 (demo credentials; nothing leaves this machine); journal {}",
+            session.options.state
+        );
+    } else if !args.yes {
+        confirm(
+            &format!("Send {to_send} messages now?"),
+            "send",
+            "nothing sent",
+            &mut err,
+        )?;
+    }
+    if let Some(header) = &saved {
+        plan::saved::mark_applied(header)?;
+    }
+
+    let sandbox = if args.sandbox {
+        Some(start_sandbox(&loaded).await?)
+    } else {
+        None
+    };
+    let connection = match (&sandbox, connection) {
+        (Some(s), _) => demo_connection(&s.base_url())?,
+        (None, Some(c)) => c,
+        (None, None) => return Err(Error::Environment("no connection settings".into())),
+    };
+    let client = ImClient::from_connection(connection)
+        .map_err(|e| Error::network("cannot set up the HTTP client", e))?;
+    let stop = Stop::new();
+    watch_signals(&stop);
+    let counters = Counters::new();
+    let display = Display::start(counters.clone(), config.interactive, Duration::from_secs(5));
+    let state = session.options.state.clone();
+    let summary = session.execute(client, stop, counters).await;
+    display.finish();
+    let deliveries = sandbox.as_ref().map(|s| s.stats().deliveries);
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
+    print_summary(config, &loaded, &state, &summary?, deliveries, args)
+}
+
+/// Notes on the schedule before anything is sent; `Some(line)` when `--no-wait` leaves it all
+/// pending.
+fn schedule_notes(
+    config: &Config,
+    args: &ApplyArgs,
+    loaded: &LoadedCampaign,
+    err: &mut dyn Write,
+) -> Result<Option<String>> {
+    let campaign = &loaded.campaign;
+    let Some(schedule) = &campaign.schedule else {
+        return Ok(None);
+    };
+    let now = config.clock.now();
+    if let Some(not_after) = &schedule.not_after
+        && now > not_after.0
+    {
+        return Err(Error::user(format!(
+            "{}: the campaign's schedule ended at {} (schedule.not_after); nothing sent",
+            args.campaign.display(),
+            not_after.0
+        )));
+    }
+    match crate::schedule::gate(Some(&campaign_wide(schedule)), now, None) {
+        Gate::Wait { until, reason } if args.no_wait => {
+            let why = match reason {
+                WaitReason::Start => "not due until",
+                WaitReason::Window => "outside the sending window until",
+            };
+            return Ok(Some(format!(
+                "{}: {why} {until}; nothing sent (--no-wait)",
+                campaign.name
+            )));
+        }
+        Gate::Wait {
+            until,
+            reason: WaitReason::Start,
+        } => {
+            let _ = writeln!(
+                err,
+                "note: scheduled for {until} (schedule.at): once confirmed, apply waits until \
+                 then (Ctrl-C to cancel; --no-wait to exit instead)"
+            );
+        }
+        Gate::Wait {
+            until,
+            reason: WaitReason::Window,
+        } => {
+            let _ = writeln!(
+                err,
+                "note: outside the sending window until {until}: once confirmed, apply waits \
+                 for it (Ctrl-C to cancel; --no-wait to exit instead)"
+            );
+        }
+        Gate::Closed { reason } => {
+            return Err(Error::user(format!(
+                "{}: {reason}; nothing sent",
+                args.campaign.display()
+            )));
+        }
+        Gate::Open { .. } => {}
+    }
+    Ok(None)
+}
+
+/// The emulator `apply --sandbox` sends to: any user ID, the campaign's sender and official
+/// account known.
+async fn start_sandbox(loaded: &LoadedCampaign) -> Result<SandboxHandle> {
+    let campaign = &loaded.campaign;
+    let mut config = SandboxConfig::demo();
+    let mut directory = Directory::accept_any();
+    if let Some(account) = &campaign.audience.official_account {
+        directory
+            .official_accounts
+            .insert(account.clone(), SANDBOX_SUBSCRIBERS);
+    }
+    if let Some(sender) = &campaign.sender {
+        directory.add(sender);
+    }
+    config.directory = directory;
+    Ok(Sandbox::start(config).await?)
+}
+
+fn demo_connection(base_url: &str) -> Result<Connection> {
+    Ok(Connection {
+        base_url: BaseUrl::parse(base_url)?,
+        credentials: Credentials {
+            sdkappid: DEMO_SDKAPPID,
+            admin: DEFAULT_ADMIN.to_owned(),
+            secret: SecretKey::new(DEMO_SECRET_KEY),
+        },
+    })
+}
+
+/// What a run did, the problems it met, and how it ends.
+fn print_summary(
+    config: &Config,
+    loaded: &LoadedCampaign,
+    journal_path: &State,
+    summary: &RunSummary,
+    sandbox_deliveries: Option<u64>,
+    args: &ApplyArgs,
+) -> Result {
+    let out = &mut std::io::stdout();
+    let err = &mut std::io::stderr();
+    let name = &loaded.campaign.name;
+    let _ = writeln!(out, "{}", summary.line(name));
+    if let Some(n) = sandbox_deliveries {
+        let _ = writeln!(out, "sandbox: {n} deliveries recorded by the emulator");
+    }
+    if summary.resent_in_window > 0 {
+        let _ = writeln!(
+            out,
+            "{} interrupted sends resent inside the server's duplicate window",
+            summary.resent_in_window
+        );
+    }
+    if summary.skipped_uncertain > 0 {
+        let _ = writeln!(
+            out,
+            "{} sends from an interrupted run have an unknown outcome and were skipped (resend with --resend-uncertain; they may then arrive twice)",
+            summary.skipped_uncertain
+        );
+    }
+    if let Ok(Some(journal)) = journal_path.open_existing()
+        && let Ok(report) = report::Report::from_journal(journal.as_ref(), name)
+    {
+        let _ = write!(out, "{}", report::problems_text(&report, 10));
+    }
+    let state_flag = if args.sandbox { " --sandbox" } else { "" };
+    let _ = writeln!(
+        out,
+        "report: timcast report {}{state_flag} --format html > report.html",
+        args.campaign.display()
+    );
+    if summary.deferred > 0 {
+        let _ = writeln!(
+            out,
+            "{} recipients are not due yet (schedule); they stay pending{}",
+            summary.deferred,
+            summary
+                .deferred_until
+                .map(|t| format!(": run again from {t}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(fatal) = &summary.fatal {
+        return Err(Error::Fatal(fatal.clone()));
+    }
+    if let Some(why) = &summary.held_back {
+        let _ = writeln!(err, "held back: {why}");
+        return Ok(Exit::FailedSends);
+    }
+    if summary.interrupted {
+        let _ = writeln!(
+            err,
+            "interrupted: {} sends not started. Resume with the same command:\n  {}",
+            summary.not_started,
+            config.resume_command()
+        );
+        return Ok(Exit::Interrupted);
+    }
+    if args.limit.is_some() && summary.not_started > 0 {
+        let _ = writeln!(
+            err,
+            "canary done: {} recipients still pending; run without --limit to send to them",
+            summary.not_started
+        );
+    }
+    Ok(if summary.failed > 0 || summary.uncertain > 0 {
+        Exit::FailedSends
+    } else {
+        Exit::Ok
+    })
+}

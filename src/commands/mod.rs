@@ -1,0 +1,98 @@
+//! One file per subcommand, each `async fn run(&Config, Args) -> Result<Exit>`, and what
+//! several of them share: loading a campaign with its diagnostics, asking for confirmation,
+//! and turning Ctrl-C into a stop.
+
+pub mod apply;
+pub mod plan;
+pub mod preview;
+pub mod recall;
+pub mod report;
+pub mod robots;
+pub mod run;
+pub mod sandbox;
+pub mod usersig;
+pub mod validate;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use crate::apply::Stop;
+use crate::campaign::{self, LoadedCampaign};
+use crate::error::{Error, Exit, Result};
+
+/// Writes the validation's warnings to stderr (so stdout stays parseable) and returns the
+/// campaign; its errors become [`Error::Invalid`], rendered.
+pub(crate) fn load_campaign(path: &Path) -> Result<LoadedCampaign> {
+    let validation = campaign::validate(path);
+    if validation.has_errors() {
+        return Err(Error::Invalid {
+            report: format!("{}{}", validation.render(), validation.summary(path)),
+        });
+    }
+    if !validation.diagnostics.is_empty() {
+        eprint!("{}", validation.render());
+    }
+    validation
+        .into_result()
+        .map_err(|v| Error::Invalid { report: v.render() })
+}
+
+/// Asks `question` on the terminal; off a terminal it refuses, unless the user passed --yes
+/// (then this is not called).
+pub(crate) fn confirm(
+    question: &str,
+    verb: &str,
+    declined: &str,
+    err: &mut dyn Write,
+) -> Result<()> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::user(format!(
+            "refusing to {verb} without confirmation: not on a terminal; pass --yes to {verb}"
+        )));
+    }
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    if matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::user(declined))
+    }
+}
+
+/// Stops `stop` on Ctrl-C or SIGTERM; a second signal exits at once (the journal is safe).
+pub(crate) fn watch_signals(stop: &Stop) {
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!(
+            "\nstopping: no new sends; waiting for the calls in flight (Ctrl-C again to quit now)"
+        );
+        stop.trigger();
+        wait_for_signal().await;
+        std::process::exit(i32::from(Exit::Interrupted.code()));
+    });
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

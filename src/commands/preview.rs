@@ -1,0 +1,71 @@
+//! `timcast preview`: exactly what one recipient would receive.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::load_campaign;
+use crate::error::{Error, Exit, Result, written};
+use crate::plan::{PlanError, find_recipient, output, preview_request};
+use crate::render::CampaignRenderer;
+
+#[derive(Debug, Clone, Args)]
+pub struct PreviewArgs {
+    /// The campaign file.
+    #[arg(value_name = "CAMPAIGN")]
+    pub campaign: PathBuf,
+    /// The recipient's user ID (for an official account: leave it out).
+    #[arg(long, value_name = "ID")]
+    pub recipient: Option<String>,
+    /// Print only the API request as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `timcast preview`: exactly what one recipient would receive.
+pub async fn run(args: &PreviewArgs) -> Result {
+    let loaded = load_campaign(&args.campaign)?;
+    let mut out = std::io::stdout().lock();
+    let official = loaded.campaign.audience.official_account.clone();
+    let (recipient, fields, columns) = match (&official, &args.recipient) {
+        (Some(account), _) => (account.clone(), Vec::new(), Vec::new()),
+        (None, None) => {
+            return Err(Error::user(format!(
+                "name the recipient: timcast preview {} --recipient USER_ID",
+                args.campaign.display()
+            )));
+        }
+        (None, Some(id)) => match find_recipient(&loaded, id)? {
+            Some((row, columns)) => (
+                row.user_id.clone(),
+                row.record.iter().map(str::to_owned).collect::<Vec<_>>(),
+                columns,
+            ),
+            None => {
+                return Err(Error::user(format!(
+                    "`{id}` is not in the campaign's audience (or its row is malformed)"
+                )));
+            }
+        },
+    };
+    let renderer = CampaignRenderer::new(&loaded, &columns).map_err(PlanError::from)?;
+    let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let message = match renderer.render(&field_refs) {
+        Ok(message) => message,
+        Err(failure) => return Err(Error::user(format!("{recipient}: {failure}"))),
+    };
+    let request = preview_request(&loaded, &message, &recipient);
+    let pretty = serde_json::to_string_pretty(&request).unwrap_or_default();
+    if args.json {
+        written(writeln!(out, "{pretty}"))?;
+    } else {
+        let mut text = format!("To {recipient}:\n\n");
+        for line in output::message_text(&message).lines() {
+            text.push_str(&format!("  | {line}\n"));
+        }
+        text.push_str(&format!("\nRequest body:\n{pretty}\n"));
+        written(out.write_all(text.as_bytes()))?;
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,75 @@
+//! `timcast recall`: withdraw what the journal says a campaign sent.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{confirm, load_campaign};
+use crate::apply::recall;
+use crate::error::{Error, Exit, Result};
+use crate::im::{ConnectionArgs, ImClient};
+
+#[derive(Debug, Clone, Args)]
+pub struct RecallArgs {
+    /// The campaign file.
+    #[arg(value_name = "CAMPAIGN")]
+    pub campaign: PathBuf,
+    /// Recall without asking for confirmation (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `timcast recall`.
+pub async fn run(args: &RecallArgs) -> Result {
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let loaded = load_campaign(&args.campaign)?;
+    let name = &loaded.campaign.name;
+    let connection = args
+        .connection
+        .resolve(&crate::campaign::connection_defaults(&loaded.campaign))?;
+    let state = super::apply::state(args.state.as_deref(), false);
+    let journal = state.open()?;
+    let _lock = journal.lock(name)?;
+    let targets = recall::targets(journal.as_ref(), name)?;
+    drop(journal);
+    if targets.is_empty() {
+        let _ = writeln!(out, "{name}: nothing to recall");
+        return Ok(Exit::Ok);
+    }
+    let _ = writeln!(err, "{name}: {} sent messages to withdraw", targets.len());
+    if !args.yes {
+        confirm(
+            &format!("Recall {} messages now?", targets.len()),
+            "recall",
+            "nothing recalled",
+            &mut err,
+        )?;
+    }
+    let admin = connection.credentials.admin.clone();
+    let client = ImClient::from_connection(connection)
+        .map_err(|e| Error::network("cannot set up the HTTP client", e))?;
+    let summary = recall::recall(&loaded, &state, targets, client, &admin).await?;
+    let _ = writeln!(
+        out,
+        "{name}: recalled {}, failed {}",
+        summary.recalled, summary.failed
+    );
+    for (recipient, text) in summary.failures.iter().take(10) {
+        let _ = writeln!(out, "  ! {recipient}: {text}");
+    }
+    if let Some(fatal) = summary.fatal {
+        return Err(Error::user(format!("the recall stopped: {fatal}")));
+    }
+    Ok(if summary.failed > 0 {
+        Exit::FailedSends
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,50 @@
+//! `timcast report`: what a campaign sent, from the journal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::load_campaign;
+use crate::error::{Error, Exit, Result, written};
+use crate::report::{self, ReportFormat};
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The campaign file, or the campaign's name as recorded in the journal.
+    #[arg(value_name = "CAMPAIGN")]
+    pub campaign: String,
+    /// text for a terminal, csv for a spreadsheet, json for scripts, markdown for a pull
+    /// request, html for a self-contained page with charts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Read the journal of `apply --sandbox` runs instead.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+/// `timcast report`.
+pub async fn run(args: &ReportArgs) -> Result {
+    let as_path = Path::new(&args.campaign);
+    let name = if as_path.is_file() {
+        load_campaign(as_path)?.campaign.name
+    } else {
+        args.campaign.clone()
+    };
+    let state = super::apply::state(args.state.as_deref(), args.sandbox);
+    let Some(journal) = state.open_existing()? else {
+        return Err(Error::user(format!(
+            "no journal at {state}: nothing was applied yet"
+        )));
+    };
+    let report = report::Report::from_journal(journal.as_ref(), &name)?;
+    if report.rows.is_empty() {
+        eprintln!("note: the journal {state} has no sends of campaign `{name}`");
+    }
+    let text = report::render(&report, args.format);
+    written(std::io::stdout().lock().write_all(text.as_bytes()))?;
+    Ok(Exit::Ok)
+}
