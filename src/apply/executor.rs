@@ -1,0 +1,508 @@
+//! The run itself: the planner's recipients streamed in, grouped into calls, held to the
+//! schedule, the concurrency limit and the rate limiters, and dispatched as send tasks whose
+//! intents are committed before their calls go out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::journal_writer::JournalWriter;
+use super::limiter::Limits;
+use super::progress::Counters;
+use super::retry::RetryPolicy;
+use super::send::{Ctx, Job, SendTarget};
+use super::targets::{BatchSendMsg, OfficialAccount, SendMsg, Stream};
+use super::timing::{Admit, Timing};
+use super::{
+    ApplyError, ApplyOptions, RunSummary, Stop, in_flight_sends, inside_dedup_window, now_ms,
+};
+use crate::campaign::LoadedCampaign;
+use crate::campaign::model::BatchMode;
+use crate::im::ImClient;
+use crate::plan::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
+use crate::plan::request::{self, ContentHash, RequestSettings};
+use crate::plan::{self, DiffState, Plan, PlannedSend};
+use crate::render::RenderedMessage;
+use crate::schedule::WaitReason;
+
+/// Starts sends: a concurrency permit, the limiters, the intent, then the call task.
+struct Dispatcher {
+    ctx: Arc<Ctx>,
+    semaphore: Arc<Semaphore>,
+    limits: Arc<Limits>,
+    stop: Stop,
+    writer: JournalWriter,
+}
+
+impl Dispatcher {
+    /// Starts `job`; false when the run stopped before it could start.
+    async fn dispatch(&self, job: Job, tasks: &mut JoinSet<()>) -> bool {
+        let permit = tokio::select! {
+            p = self.semaphore.clone().acquire_owned() => p.ok(),
+            _ = self.stop.stopped() => None,
+        };
+        let Some(permit) = permit else {
+            return false;
+        };
+        if !self
+            .limits
+            .acquire(job.endpoint(), job.recipients(), &self.stop)
+            .await
+        {
+            return false;
+        }
+        let intents = self.ctx.intents(&job, now_ms());
+        // The call waits for this commit: an intent is durable before its call goes out.
+        let committed = self.writer.write_durable(intents.clone());
+        let ctx = self.ctx.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            match committed.await {
+                Ok(()) => ctx.run(job, intents).await,
+                Err(e) => ctx
+                    .stop
+                    .fatal(format!("the journal cannot be written: {e}")),
+            }
+        });
+        true
+    }
+}
+
+/// Pending sends grouped by identical content (and, with per-recipient windows, by time zone,
+/// so that one batch opens and closes with one window), flushed as batches of up to 500.
+struct Buckets {
+    open: HashMap<(ContentHash, Option<String>), Bucket>,
+}
+
+struct Bucket {
+    message: RenderedMessage,
+    to: Vec<String>,
+    zone: jiff::tz::TimeZone,
+}
+
+/// A send whose window is closed, kept until it opens.
+struct Held {
+    until: jiff::Timestamp,
+    zone: jiff::tz::TimeZone,
+    job: Job,
+}
+
+/// Puts a job past the schedule: `Some(job)` to start it now; `None` when it waits in `held`
+/// (per-recipient windows), was left for a later run, may not be sent any more, or the run
+/// stopped while waiting.
+async fn admit(
+    timing: &Timing,
+    job: Job,
+    zone: jiff::tz::TimeZone,
+    stop: &Stop,
+    summary: &mut RunSummary,
+    held: &mut Vec<Held>,
+) -> Option<Job> {
+    let n = u64::from(job.recipients());
+    let mut verdict = timing.admit(&zone);
+    loop {
+        match verdict {
+            Admit::Go => return Some(job),
+            // A resend of an interrupted send is safe only inside the server's duplicate
+            // window, which a wait for the schedule outlasts: it stays uncertain instead.
+            Admit::Later(_) if job.resends_interrupted() => {
+                summary.resent_in_window = summary.resent_in_window.saturating_sub(1);
+                summary.skipped_uncertain += n;
+                return None;
+            }
+            Admit::Never(reason) => {
+                summary.not_started += n;
+                summary
+                    .held_back
+                    .get_or_insert_with(|| format!("{reason}; the rest was not sent"));
+                return None;
+            }
+            // Others go on while these wait for their own window.
+            Admit::Later(until) if timing.per_recipient => {
+                held.push(Held { until, zone, job });
+                return None;
+            }
+            Admit::Later(until) if timing.wait => {
+                if !timing.sleep_until(until, WaitReason::Window, stop).await {
+                    summary.not_started += n;
+                    return None;
+                }
+                verdict = timing.admit(&zone);
+            }
+            Admit::Later(until) => {
+                defer(summary, n, until);
+                return None;
+            }
+        }
+    }
+}
+
+fn defer(summary: &mut RunSummary, n: u64, until: jiff::Timestamp) {
+    summary.not_started += n;
+    summary.deferred += n;
+    summary.deferred_until = Some(summary.deferred_until.map_or(until, |u| u.min(until)));
+}
+
+/// Runs the campaign: streams the plan and sends every pending recipient. `plan` is the
+/// planner's first pass (its counts decide which messages are shared).
+pub async fn execute(
+    loaded: Arc<LoadedCampaign>,
+    plan: &Plan,
+    options: &ApplyOptions,
+    client: ImClient,
+    stop: Stop,
+    counters: Arc<Counters>,
+) -> Result<RunSummary, ApplyError> {
+    let started = Instant::now();
+    let campaign = &loaded.campaign;
+    let total = options.limit.map_or(plan.pending, |l| l.min(plan.pending));
+    counters.total.store(total, Ordering::Relaxed);
+    let timing = Timing::new(
+        campaign
+            .schedule
+            .as_ref()
+            .filter(|_| options.enforce_schedule),
+        options.clock.clone(),
+        options.wait_for_schedule,
+        counters.schedule.clone(),
+    );
+    // Before `schedule.at`: wait (with a countdown), or leave everything for a later run.
+    if let Some(at) = timing.start_ahead() {
+        let mut summary = RunSummary::default();
+        if !timing.wait {
+            defer(&mut summary, total, at);
+            return Ok(summary);
+        }
+        if !timing.sleep_until(at, WaitReason::Start, &stop).await {
+            summary.not_started = total;
+            summary.fatal = stop.fatal_reason();
+            summary.interrupted = summary.fatal.is_none();
+            return Ok(summary);
+        }
+    }
+    let journal = options.state.open()?;
+    let in_flight = in_flight_sends(journal.as_ref(), &campaign.name)?;
+    // An official account takes 2 broadcasts an hour; the journal knows this machine's.
+    let official_hour_full = match &campaign.audience.official_account {
+        Some(account) => {
+            let recent = journal.sent_to_since(account, now_ms() - 3_600_000)?.len();
+            let repeat = in_flight.contains_key(account);
+            (recent >= OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR && !repeat).then(|| {
+                format!(
+                    "{account} already broadcast {recent} times in the last hour (at most \
+                     {OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR}); run again later"
+                )
+            })
+        }
+        None => None,
+    };
+    let writer = JournalWriter::start(journal);
+    let delivery = &campaign.delivery;
+    let limits = Limits::new(delivery.rate, delivery.recipients_per_minute);
+    let ctx = Arc::new(Ctx {
+        campaign: campaign.name.clone(),
+        settings: RequestSettings::from_campaign(campaign),
+        client,
+        limits: limits.clone(),
+        stop: stop.clone(),
+        writer: writer.clone(),
+        counters: counters.clone(),
+        retry: RetryPolicy {
+            max_attempts: delivery.max_attempts.max(1),
+            base: options.backoff_base,
+            cap: options.backoff_cap,
+        },
+        stream: campaign
+            .stream
+            .as_ref()
+            .map(|s| (s.chunk_chars, s.interval_ms)),
+        sender: campaign.sender.clone().unwrap_or_default(),
+    });
+    *counters.limits.lock().unwrap_or_else(|p| p.into_inner()) = Some(limits.clone());
+
+    // The planner's second pass, streamed from its own thread.
+    let (tx, mut rx) = mpsc::channel::<PlannedSend>(1024);
+    let plan_options = options.plan_options(&loaded);
+    let planner_loaded = loaded.clone();
+    let planner_stop = stop.clone();
+    let planner = std::thread::spawn(move || {
+        let mut sink = |send: PlannedSend| {
+            if planner_stop.is_stopped() {
+                return;
+            }
+            if send.pending || send.state == DiffState::Uncertain {
+                let _ = tx.blocking_send(send);
+            }
+        };
+        plan::build_with(&planner_loaded, &plan_options, Some(&mut sink)).map(drop)
+    });
+
+    let official = campaign.audience.official_account.is_some();
+    let streaming = campaign.stream.is_some();
+    // Which call carries one recipient's message, and whether identical ones share a batch.
+    let single: Arc<dyn SendTarget> = if official {
+        Arc::new(OfficialAccount)
+    } else if streaming {
+        Arc::new(Stream)
+    } else {
+        Arc::new(SendMsg)
+    };
+    let batch: Option<Arc<dyn SendTarget>> =
+        (campaign.delivery.batch == BatchMode::Auto && !official && !streaming)
+            .then(|| Arc::new(BatchSendMsg) as Arc<dyn SendTarget>);
+    let semaphore = Arc::new(Semaphore::new(
+        usize::try_from(delivery.concurrency.max(1)).unwrap_or(1),
+    ));
+    let mut tasks = JoinSet::new();
+    let mut buckets = Buckets {
+        open: HashMap::new(),
+    };
+    let mut summary = RunSummary::default();
+    let mut admitted = 0u64;
+    let mut held: Vec<Held> = Vec::new();
+
+    let dispatcher = Dispatcher {
+        ctx: ctx.clone(),
+        semaphore,
+        limits: limits.clone(),
+        stop: stop.clone(),
+        writer: writer.clone(),
+    };
+
+    let not_after_ms = campaign
+        .schedule
+        .as_ref()
+        .and_then(|s| s.not_after.as_ref())
+        .filter(|_| options.enforce_schedule)
+        .map(|t| t.0.as_millisecond());
+    let past_schedule = |summary: &mut RunSummary| {
+        let end = not_after_ms?;
+        if timing.clock.now().as_millisecond() <= end {
+            return None;
+        }
+        summary.held_back.get_or_insert_with(|| {
+            format!(
+                "the campaign's schedule ended at {} (schedule.not_after); the rest was not sent",
+                jiff::Timestamp::from_millisecond(end)
+                    .map_or_else(|_| end.to_string(), |t| t.to_string())
+            )
+        });
+        Some(())
+    };
+    while let Some(send) = rx.recv().await {
+        if stop.is_stopped() {
+            break;
+        }
+        if past_schedule(&mut summary).is_some() {
+            summary.not_started += u64::from(send.pending);
+            continue;
+        }
+        let mut intent_at_ms = None;
+        if !send.pending {
+            // `?`: resend it only inside the duplicate window, identically.
+            let resendable = in_flight.get(&send.user_id).filter(|f| {
+                f.content_hash == request::hex(&send.content_hash)
+                    && inside_dedup_window(f.endpoint, f.intent_at_ms, now_ms())
+            });
+            match resendable {
+                Some(f) => intent_at_ms = Some(f.intent_at_ms),
+                None => {
+                    summary.skipped_uncertain += 1;
+                    continue;
+                }
+            }
+            summary.resent_in_window += 1;
+            counters.total.fetch_add(1, Ordering::Relaxed);
+        } else {
+            if options.limit.is_some_and(|limit| admitted >= limit) {
+                summary.not_started += 1;
+                continue;
+            }
+            admitted += 1;
+        }
+        let PlannedSend {
+            user_id,
+            message,
+            content_hash: hash,
+            timezone,
+            ..
+        } = send;
+        let zone = timing.zone_of(timezone.as_deref());
+        if official && let Some(why) = &official_hour_full {
+            summary.held_back = Some(why.clone());
+            summary.not_started += 1;
+            continue;
+        }
+        let job = match &batch {
+            Some(batch) if intent_at_ms.is_none() && plan.shared.recipients_with(&hash) >= 2 => {
+                let key = (
+                    hash,
+                    timing
+                        .per_recipient
+                        .then(|| zone.iana_name().unwrap_or_default().to_owned()),
+                );
+                let entry = buckets.open.entry(key.clone()).or_insert_with(|| Bucket {
+                    message,
+                    to: Vec::new(),
+                    zone: zone.clone(),
+                });
+                entry.to.push(user_id);
+                if entry.to.len() < batch.max_recipients() {
+                    continue;
+                }
+                let Some(Bucket { message, to, .. }) = buckets.open.remove(&key) else {
+                    continue;
+                };
+                Job {
+                    target: batch.clone(),
+                    to,
+                    message,
+                    hash,
+                    resend_of: None,
+                }
+            }
+            _ => Job {
+                target: single.clone(),
+                to: vec![user_id],
+                message,
+                hash,
+                resend_of: intent_at_ms,
+            },
+        };
+        let jobs_recipients = u64::from(job.recipients());
+        let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
+            continue;
+        };
+        if !dispatcher.dispatch(job, &mut tasks).await {
+            summary.not_started += jobs_recipients;
+            break;
+        }
+        // Reap finished tasks so the set does not grow with the audience.
+        while tasks.try_join_next().is_some() {}
+    }
+    // Whatever is left in the buckets goes out now (a lone recipient as a plain sendmsg,
+    // which has a duplicate window).
+    let mut rest: Vec<((ContentHash, Option<String>), Bucket)> = buckets.open.drain().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for ((hash, _), Bucket { message, to, zone }) in rest {
+        let n = to.len() as u64;
+        if stop.is_stopped() || past_schedule(&mut summary).is_some() {
+            summary.not_started += n;
+            continue;
+        }
+        let target = match &batch {
+            Some(batch) if to.len() > 1 => batch.clone(),
+            _ => single.clone(),
+        };
+        let job = Job {
+            target,
+            to,
+            message,
+            hash,
+            resend_of: None,
+        };
+        let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
+            continue;
+        };
+        if !dispatcher.dispatch(job, &mut tasks).await {
+            summary.not_started += n;
+        }
+    }
+    drop(rx);
+    // Recipients outside their own window: sent as each window opens (or left for a later run).
+    while !held.is_empty() {
+        if !timing.wait || stop.is_stopped() {
+            for h in held.drain(..) {
+                let n = u64::from(h.job.recipients());
+                if stop.is_stopped() {
+                    summary.not_started += n;
+                } else {
+                    defer(&mut summary, n, h.until);
+                }
+            }
+            break;
+        }
+        let Some(next) = held.iter().map(|h| h.until).min() else {
+            break;
+        };
+        if !timing.sleep_until(next, WaitReason::Window, &stop).await {
+            continue;
+        }
+        let (due, later): (Vec<Held>, Vec<Held>) = std::mem::take(&mut held)
+            .into_iter()
+            .partition(|h| h.until <= timing.clock.now());
+        held = later;
+        for Held { zone, job, .. } in due {
+            let n = u64::from(job.recipients());
+            if stop.is_stopped() {
+                summary.not_started += n;
+                continue;
+            }
+            // Opens now, or (a window that closed again meanwhile) back into `held`.
+            let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
+                continue;
+            };
+            if !dispatcher.dispatch(job, &mut tasks).await {
+                summary.not_started += n;
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+    }
+
+    // Let the calls in flight finish; after a stop, only for so long.
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if stop.is_stopped() {
+        if tokio::time::timeout(options.drain_timeout, drain)
+            .await
+            .is_err()
+        {
+            tasks.abort_all();
+        }
+    } else {
+        tokio::select! {
+            _ = drain => {}
+            _ = async {
+                stop.stopped().await;
+                tokio::time::sleep(options.drain_timeout).await;
+            } => tasks.abort_all(),
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    drop(ctx);
+    drop(dispatcher);
+    let journal_result = writer.close().await;
+    let planner_result = if stop.is_stopped() {
+        // The planner may still be rendering the rest of a large audience: leave it.
+        Ok(())
+    } else {
+        planner.join().unwrap_or(Ok(()))
+    };
+    journal_result.map_err(ApplyError::JournalWriter)?;
+    planner_result?;
+
+    summary.sent = counters.sent.load(Ordering::Relaxed);
+    summary.failed = counters.failed.load(Ordering::Relaxed);
+    summary.uncertain = counters.uncertain.load(Ordering::Relaxed);
+    let done = summary.sent + summary.failed + summary.uncertain;
+    let expected = counters.total.load(Ordering::Relaxed);
+    if stop.is_stopped() {
+        summary.not_started = expected.saturating_sub(done);
+    }
+    summary.fatal = stop.fatal_reason();
+    summary.interrupted = stop.is_stopped() && summary.fatal.is_none();
+    summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if options.limit.is_some() && !stop.is_stopped() {
+        // Beyond the limit, plus any admitted ones the schedule held back or deferred.
+        summary.not_started = summary
+            .not_started
+            .max(plan.pending.saturating_sub(admitted));
+    }
+    if summary.held_back.is_some() {
+        summary.not_started = summary.not_started.max(1);
+    }
+    Ok(summary)
+}
