@@ -8,7 +8,7 @@ use std::process::Command;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::audience::{CsvAudience, PrintSet, RowOutcome};
+use crate::audience::{AudienceError, PrintSet, Recipients, RowOutcome};
 use crate::campaign::model::MessageElement;
 use crate::campaign::{self, LoadedCampaign, checks};
 
@@ -261,20 +261,12 @@ fn text_files(loaded: &LoadedCampaign) -> Vec<Option<(PathBuf, String)>> {
 }
 
 fn recipients(loaded: &LoadedCampaign) -> Result<PrintSet, AgainstError> {
-    let audience = &loaded.campaign.audience;
     let mut set = PrintSet::default();
-    let Some(csv) = &audience.csv else {
-        return Ok(set);
+    let reader = match Recipients::of_campaign(loaded, true) {
+        // A file the other version names that is not there: it had nobody we can compare.
+        Err(AudienceError::Path(_)) => return Ok(set),
+        reader => reader?,
     };
-    let Ok(path) = checks::resolve_inside(&loaded.dir, csv) else {
-        return Ok(set);
-    };
-    let exclude: Vec<PathBuf> = audience
-        .exclude
-        .iter()
-        .filter_map(|e| checks::resolve_inside(&loaded.dir, e).ok())
-        .collect();
-    let reader = CsvAudience::open(&path, &audience.user_id_column, &exclude)?;
     for outcome in reader {
         if let RowOutcome::Recipient(row) = outcome? {
             set.insert(row.print);

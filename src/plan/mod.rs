@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::audience::{self, AudienceError, CsvAudience, RecipientRow, RowOutcome};
+use crate::audience::{self, AudienceError, RecipientRow, Recipients, RowOutcome};
 use crate::campaign::model::{BadRowPolicy, BatchMode};
 use crate::campaign::{LoadedCampaign, checks};
 use crate::im::types::{self as api, Endpoint, MAX_BATCH_RECIPIENTS, MAX_MESSAGE_BYTES};
@@ -397,15 +397,23 @@ pub fn build_with<'a>(
         oversize_warned: false,
         timezone_column: None,
     };
-    match (&campaign.audience.csv, &campaign.audience.official_account) {
-        (Some(csv), _) => builder.csv_audience(csv)?,
-        (None, Some(account)) => builder.official_account(account)?,
+    builder.plan.audience.kind = match (&campaign.audience.csv, &campaign.audience.official_account)
+    {
+        (Some(csv), _) => AudienceKind::Csv {
+            path: checks::resolve_inside(&loaded.dir, csv)
+                .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?,
+        },
+        (None, Some(account)) => AudienceKind::OfficialAccount {
+            account: account.to_owned(),
+            subscribers: None,
+        },
         (None, None) => {
             return Err(PlanError::Campaign(
                 "the campaign has no audience".to_owned(),
             ));
         }
-    }
+    };
+    builder.audience(Recipients::of_campaign(loaded, true)?)?;
     builder.finish();
     if let (Some(account), Some(journal)) = (&campaign.audience.official_account, &journal) {
         official_account_limits(&mut builder.plan, journal.as_ref(), account)?;
@@ -484,21 +492,9 @@ struct Builder<'a> {
 const MAX_PROBLEMS: usize = 20;
 
 impl Builder<'_> {
-    fn csv_audience(&mut self, csv: &str) -> Result<(), PlanError> {
-        let audience = &self.loaded.campaign.audience;
-        let path = checks::resolve_inside(&self.loaded.dir, csv)
-            .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?;
-        let mut exclude = Vec::new();
-        for list in &audience.exclude {
-            exclude.push(
-                checks::resolve_inside(&self.loaded.dir, list).map_err(|p| {
-                    PlanError::Campaign(format!("audience.exclude `{list}`: {p:?}"))
-                })?,
-            );
-        }
-        self.plan.audience.kind = AudienceKind::Csv { path: path.clone() };
-        let mut reader = CsvAudience::open(&path, &audience.user_id_column, &exclude)?;
-        let renderer = CampaignRenderer::new(self.loaded, &reader.header().columns)?;
+    /// Reads, renders and folds every recipient of any source.
+    fn audience(&mut self, mut reader: Recipients) -> Result<(), PlanError> {
+        let renderer = CampaignRenderer::new(self.loaded, reader.columns())?;
         self.timezone_column = self
             .loaded
             .campaign
@@ -506,7 +502,7 @@ impl Builder<'_> {
             .as_ref()
             .and_then(|s| s.window.as_ref())
             .and_then(|w| w.recipient_timezone_column.as_ref())
-            .and_then(|column| reader.header().columns.iter().position(|c| c == column));
+            .and_then(|column| reader.columns().iter().position(|c| c == column));
         let threads = match self.options.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -553,7 +549,7 @@ impl Builder<'_> {
     /// Reads up to a chunk of recipients; false at the end of the file.
     fn read_chunk(
         &mut self,
-        reader: &mut CsvAudience,
+        reader: &mut Recipients,
         chunk: &mut Vec<RecipientRow>,
     ) -> Result<bool, PlanError> {
         while chunk.len() < CHUNK_ROWS {
@@ -589,27 +585,6 @@ impl Builder<'_> {
                 message,
             });
         }
-    }
-
-    fn official_account(&mut self, account: &str) -> Result<(), PlanError> {
-        self.plan.audience.kind = AudienceKind::OfficialAccount {
-            account: account.to_owned(),
-            subscribers: None,
-        };
-        let renderer = CampaignRenderer::new(self.loaded, &[])?;
-        let row = RecipientRow {
-            row: 0,
-            user_id: account.to_owned(),
-            print: audience::fingerprint(account),
-            record: csv::StringRecord::new(),
-        };
-        let outcome = renderer.render(&[]).map(|message| {
-            let facts = self.hasher.facts(&message);
-            (Some(Box::new(message)), facts, 1)
-        });
-        self.plan.audience.rows = 1;
-        self.fold(Rendered { row, outcome });
-        Ok(())
     }
 
     /// Adds one rendered recipient to the plan.
@@ -944,14 +919,11 @@ pub fn find_recipient(
     loaded: &LoadedCampaign,
     user_id: &str,
 ) -> Result<Option<(RecipientRow, Vec<String>)>, PlanError> {
-    let audience = &loaded.campaign.audience;
-    let Some(csv) = &audience.csv else {
+    if loaded.campaign.audience.csv.is_none() {
         return Ok(None);
-    };
-    let path = checks::resolve_inside(&loaded.dir, csv)
-        .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?;
-    let mut reader = CsvAudience::open(&path, &audience.user_id_column, &[])?;
-    let columns = reader.header().columns.clone();
+    }
+    let mut reader = Recipients::of_campaign(loaded, false)?;
+    let columns = reader.columns().to_vec();
     while let Some(outcome) = reader.next_row() {
         if let RowOutcome::Recipient(row) = outcome?
             && row.user_id == user_id

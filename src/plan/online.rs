@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::audience::{CsvAudience, RowOutcome};
-use crate::campaign::{LoadedCampaign, checks};
+use crate::audience::{Recipients, RowOutcome};
+use crate::campaign::LoadedCampaign;
 use crate::error::Error;
 use crate::im::types::{self as api, AccountStatus, MAX_ACCOUNT_CHECK_ITEMS};
 use crate::im::{ConnectionArgs, ImClient};
@@ -76,19 +76,10 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
         };
         return Ok(());
     }
-    let Some(csv) = &campaign.audience.csv else {
+    if campaign.audience.csv.is_none() {
         return Ok(());
-    };
-    let path =
-        checks::resolve_inside(&loaded.dir, csv).map_err(|p| format!("audience.csv: {p:?}"))?;
-    let exclude: Vec<_> = campaign
-        .audience
-        .exclude
-        .iter()
-        .filter_map(|e| checks::resolve_inside(&loaded.dir, e).ok())
-        .collect();
-    let mut reader = CsvAudience::open(&path, &campaign.audience.user_id_column, &exclude)
-        .map_err(|e| e.to_string())?;
+    }
+    let mut reader = Recipients::of_campaign(loaded, true).map_err(|e| e.to_string())?;
     let mut batch: Vec<(u64, String)> = Vec::with_capacity(MAX_ACCOUNT_CHECK_ITEMS);
     let mut missing = 0u64;
     let mut pacer = tokio::time::interval(Duration::from_millis(1000 / ACCOUNT_CHECK_RATE));
