@@ -23,7 +23,7 @@ use super::{
 use crate::campaign::LoadedCampaign;
 use crate::campaign::model::BatchMode;
 use crate::im::ImClient;
-use crate::plan::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
+use crate::plan::quota::HourQuota;
 use crate::plan::request::{self, ContentHash, RequestSettings};
 use crate::plan::{self, DiffState, Plan, PlannedSend};
 use crate::render::RenderedMessage;
@@ -187,18 +187,12 @@ pub async fn execute(
     let journal = options.state.open()?;
     let in_flight = in_flight_sends(journal.as_ref(), &campaign.name)?;
     // An official account takes 2 broadcasts an hour; the journal knows this machine's.
+    // (A resend of the account's own interrupted broadcast is no new broadcast.)
     let official_hour_full = match &campaign.audience.official_account {
-        Some(account) => {
-            let recent = journal.sent_to_since(account, now_ms() - 3_600_000)?.len();
-            let repeat = in_flight.contains_key(account);
-            (recent >= OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR && !repeat).then(|| {
-                format!(
-                    "{account} already broadcast {recent} times in the last hour (at most \
-                     {OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR}); run again later"
-                )
-            })
+        Some(account) if !in_flight.contains_key(account) => {
+            HourQuota::read(journal.as_ref(), account, now_ms())?.held_back()
         }
-        None => None,
+        _ => None,
     };
     let writer = JournalWriter::start(journal);
     let delivery = &campaign.delivery;

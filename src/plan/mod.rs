@@ -6,11 +6,16 @@
 //! one fingerprint per recipient.
 
 pub mod against;
+mod builder;
 
 pub mod online;
 pub mod output;
+pub mod quota;
 pub mod request;
 pub mod saved;
+
+pub use builder::{build, build_with};
+pub use quota::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -303,617 +308,6 @@ fn prefix_of(hash: &request::ContentHash) -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// What the journal says about one recipient.
-struct Prior {
-    content_hash: String,
-    state: SendState,
-    error: Option<String>,
-    retryable: bool,
-}
-
-fn prior_of(record: SendRecord) -> (String, Prior) {
-    let retryable =
-        record.state == SendState::Failed && record.error_class.is_some_and(|c| c.is_retryable());
-    let error = record.error_code.map(|code| {
-        format!("{code} {}", record.error_text.clone().unwrap_or_default())
-            .trim()
-            .to_owned()
-    });
-    (
-        record.recipient,
-        Prior {
-            content_hash: record.content_hash,
-            state: record.state,
-            error,
-            retryable,
-        },
-    )
-}
-
-/// The result of rendering one recipient.
-struct Rendered {
-    row: RecipientRow,
-    outcome: Result<(Option<Box<RenderedMessage>>, ContentFacts, u64), RenderFailure>,
-}
-
-/// Builds the plan of a validated campaign.
-pub fn build(loaded: &LoadedCampaign, options: &PlanOptions) -> Result<Plan, PlanError> {
-    build_with(loaded, options, None)
-}
-
-/// Builds the plan and hands every recipient, in row order, with its message to `sink`.
-pub fn build_with<'a>(
-    loaded: &'a LoadedCampaign,
-    options: &'a PlanOptions,
-    sink: Option<&'a mut dyn FnMut(PlannedSend)>,
-) -> Result<Plan, PlanError> {
-    let campaign = &loaded.campaign;
-    let journal = options.state.open_existing()?;
-    let mut priors: audience::PrintMap<(String, Prior)> = audience::PrintMap::default();
-    if let Some(journal) = &journal {
-        journal.for_each_record(&campaign.name, &mut |record| {
-            let (recipient, prior) = prior_of(record);
-            priors.insert(audience::fingerprint(&recipient), (recipient, prior));
-        })?;
-    }
-    let settings = RequestSettings::from_campaign(campaign);
-    let mut builder = Builder {
-        loaded,
-        options,
-        hasher: ContentHasher::new(&settings),
-        priors,
-        plan: Plan {
-            campaign: campaign.name.clone(),
-            description: campaign.description.clone(),
-            campaign_file: loaded.path.clone(),
-            schedule: campaign.schedule.as_ref().map(crate::schedule::describe),
-            audience: AudienceSummary {
-                kind: AudienceKind::Csv {
-                    path: PathBuf::new(),
-                },
-                rows: 0,
-                recipients: 0,
-                duplicates: 0,
-                excluded: 0,
-                bad_rows: 0,
-                render_errors: 0,
-            },
-            states: BTreeMap::new(),
-            pending: 0,
-            calls: BTreeMap::new(),
-            estimated_seconds: 0.0,
-            warnings: Vec::new(),
-            problems: Vec::new(),
-            blocked: false,
-            samples: BTreeMap::new(),
-            previews: Vec::new(),
-            shared: SharedContent::default(),
-            changes: None,
-        },
-        pending_prefixes: Vec::new(),
-        sink,
-        preview_index: HashMap::new(),
-        stream_calls: 0,
-        oversize_warned: false,
-        timezone_column: None,
-    };
-    builder.plan.audience.kind = match (&campaign.audience.csv, &campaign.audience.official_account)
-    {
-        (Some(csv), _) => AudienceKind::Csv {
-            path: checks::resolve_inside(&loaded.dir, csv)
-                .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?,
-        },
-        (None, Some(account)) => AudienceKind::OfficialAccount {
-            account: account.to_owned(),
-            subscribers: None,
-        },
-        (None, None) => {
-            return Err(PlanError::Campaign(
-                "the campaign has no audience".to_owned(),
-            ));
-        }
-    };
-    builder.audience(Recipients::of_campaign(loaded, true)?)?;
-    builder.finish();
-    if let (Some(account), Some(journal)) = (&campaign.audience.official_account, &journal) {
-        official_account_limits(&mut builder.plan, journal.as_ref(), account)?;
-    }
-    Ok(builder.plan)
-}
-
-/// Broadcasts an official account may make per hour.
-pub const OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR: usize = 2;
-/// The window in which an official account drops identical content.
-pub const OFFICIAL_ACCOUNT_DUPLICATE_WINDOW_MS: i64 = 5 * 60 * 1000;
-
-/// The account's documented limits, from what the journal says it sent lately.
-fn official_account_limits(
-    plan: &mut Plan,
-    journal: &dyn JournalStore,
-    account: &str,
-) -> Result<(), PlanError> {
-    if plan.pending == 0 {
-        return Ok(());
-    }
-    let now = jiff::Timestamp::now().as_millisecond();
-    let hour = 3_600_000;
-    let recent = journal.sent_to_since(account, now - hour)?;
-    let at = |ms: i64| {
-        jiff::Timestamp::from_millisecond(ms)
-            .map(|t| t.strftime("%H:%M:%S UTC").to_string())
-            .unwrap_or_default()
-    };
-    if recent.len() >= OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR {
-        let oldest = recent[recent.len() - OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR].2;
-        plan.warnings.push(format!(
-            "{account} already broadcast {} times in the last hour ({}); the API allows {OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR} an hour, so apply waits until {}",
-            recent.len(),
-            recent.iter().map(|r| at(r.2)).collect::<Vec<_>>().join(", "),
-            at(oldest + hour)
-        ));
-        plan.estimated_seconds = plan
-            .estimated_seconds
-            .max(((oldest + hour - now) as f64 / 1000.0).max(0.0));
-    }
-    let hashes: Vec<&str> = plan
-        .previews
-        .iter()
-        .map(|p| p.content_hash.as_str())
-        .collect();
-    if let Some((campaign, _, when)) = recent.iter().rev().find(|(_, hash, when)| {
-        hashes.contains(&hash.as_str()) && now - when < OFFICIAL_ACCOUNT_DUPLICATE_WINDOW_MS
-    }) {
-        plan.warnings.push(format!(
-            "the same content went to {account} at {} (campaign {campaign}); the server drops identical content sent within 5 minutes",
-            at(*when)
-        ));
-    }
-    Ok(())
-}
-
-struct Builder<'a> {
-    loaded: &'a LoadedCampaign,
-    options: &'a PlanOptions,
-    hasher: ContentHasher,
-    priors: audience::PrintMap<(String, Prior)>,
-    plan: Plan,
-    /// Hash prefix of every pending send: recipients with identical requests can share a batch.
-    pending_prefixes: Vec<u64>,
-    sink: Option<&'a mut dyn FnMut(PlannedSend)>,
-    /// Content hash -> index in `plan.previews`.
-    preview_index: HashMap<[u8; 16], usize>,
-    stream_calls: u64,
-    oversize_warned: bool,
-    /// Index of the CSV column with each recipient's time zone.
-    timezone_column: Option<usize>,
-}
-
-/// Most problems listed in a plan; the rest are counted.
-const MAX_PROBLEMS: usize = 20;
-
-impl Builder<'_> {
-    /// Reads, renders and folds every recipient of any source.
-    fn audience(&mut self, mut reader: Recipients) -> Result<(), PlanError> {
-        let renderer = CampaignRenderer::new(self.loaded, reader.columns())?;
-        self.timezone_column = self
-            .loaded
-            .campaign
-            .schedule
-            .as_ref()
-            .and_then(|s| s.window.as_ref())
-            .and_then(|w| w.recipient_timezone_column.as_ref())
-            .and_then(|column| reader.columns().iter().position(|c| c == column));
-        let threads = match self.options.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        let keep_messages =
-            std::sync::atomic::AtomicBool::new(self.options.previews > 0 || self.sink.is_some());
-        let hasher = self.hasher.clone();
-        let chunk_chars = self.stream_chunk_chars();
-        let this = std::cell::RefCell::new(&mut *self);
-        render_pipeline(
-            &renderer,
-            &hasher,
-            chunk_chars,
-            threads,
-            &keep_messages,
-            |chunk| this.borrow_mut().read_chunk(&mut reader, chunk),
-            |item| {
-                let mut builder = this.borrow_mut();
-                builder.fold(item);
-                if builder.plan.previews.len() >= builder.options.previews && builder.sink.is_none()
-                {
-                    keep_messages.store(false, std::sync::atomic::Ordering::Relaxed);
-                }
-            },
-        )?;
-        // Sent before, gone from the audience now.
-        let mut removed: Vec<(String, Option<String>)> = Vec::new();
-        for (print, (recipient, prior)) in &self.priors {
-            if !reader.has_seen(*print) && prior.state == SendState::Sent {
-                removed.push((recipient.clone(), None));
-            }
-        }
-        removed.sort();
-        for (recipient, detail) in removed {
-            self.count_state(DiffState::Removed, None, &recipient, detail);
-        }
-        Ok(())
-    }
-
-    fn stream_chunk_chars(&self) -> Option<u32> {
-        self.loaded.campaign.stream.as_ref().map(|s| s.chunk_chars)
-    }
-
-    /// Reads up to a chunk of recipients; false at the end of the file.
-    fn read_chunk(
-        &mut self,
-        reader: &mut Recipients,
-        chunk: &mut Vec<RecipientRow>,
-    ) -> Result<bool, PlanError> {
-        while chunk.len() < CHUNK_ROWS {
-            let Some(outcome) = reader.next_row() else {
-                return Ok(false);
-            };
-            self.plan.audience.rows += 1;
-            match outcome? {
-                RowOutcome::Recipient(row) => chunk.push(row),
-                RowOutcome::Bad(bad) => {
-                    self.plan.audience.bad_rows += 1;
-                    self.problem(
-                        Some(bad.row),
-                        None,
-                        format!("row {}: {}", bad.row, bad.reason),
-                    );
-                }
-                RowOutcome::Excluded { .. } => self.plan.audience.excluded += 1,
-                RowOutcome::Duplicate { .. } => self.plan.audience.duplicates += 1,
-            }
-        }
-        Ok(true)
-    }
-
-    fn problem(&mut self, row: Option<u64>, user_id: Option<String>, message: String) {
-        if self.loaded.campaign.audience.on_bad_row == BadRowPolicy::Fail {
-            self.plan.blocked = true;
-        }
-        if self.plan.problems.len() < MAX_PROBLEMS {
-            self.plan.problems.push(RowProblem {
-                row,
-                user_id,
-                message,
-            });
-        }
-    }
-
-    /// Adds one rendered recipient to the plan.
-    fn fold(&mut self, item: Rendered) {
-        let official = self.loaded.campaign.audience.official_account.is_some();
-        let row = (!official).then_some(item.row.row);
-        let timezone = self
-            .timezone_column
-            .and_then(|i| item.row.record.get(i))
-            .map(str::to_owned);
-        let user_id = item.row.user_id;
-        let (message, facts, chunks) = match item.outcome {
-            Ok(ok) => ok,
-            Err(failure) => {
-                self.plan.audience.render_errors += 1;
-                let at = row
-                    .map(|r| format!("row {r} ({user_id})"))
-                    .unwrap_or_else(|| user_id.clone());
-                self.problem(row, Some(user_id), format!("{at}: {failure}"));
-                return;
-            }
-        };
-        if let Some(problem) = self.check_limits(&facts) {
-            self.plan.audience.render_errors += 1;
-            let at = row
-                .map(|r| format!("row {r} ({user_id})"))
-                .unwrap_or_else(|| user_id.clone());
-            self.problem(row, Some(user_id), format!("{at}: {problem}"));
-            return;
-        }
-        self.plan.audience.recipients += 1;
-        let prior = if self.priors.is_empty() {
-            None
-        } else {
-            self.priors.get(&item.row.print).map(|(_, p)| p)
-        };
-        let (state, detail) = match prior {
-            None => (DiffState::New, None),
-            Some(p) => match p.state {
-                SendState::Sent | SendState::Recalled
-                    if p.content_hash == request::hex(&facts.hash) =>
-                {
-                    (DiffState::Unchanged, None)
-                }
-                SendState::Sent | SendState::Recalled => (DiffState::Changed, None),
-                SendState::Intent | SendState::Uncertain => (DiffState::Uncertain, None),
-                SendState::Failed if p.retryable => (DiffState::Retry, p.error.clone()),
-                SendState::Failed => (DiffState::Failed, p.error.clone()),
-            },
-        };
-        let pending = match state {
-            DiffState::New | DiffState::Retry => true,
-            DiffState::Changed => self.options.resend_changed,
-            DiffState::Uncertain => self.options.resend_uncertain,
-            _ => false,
-        };
-        if pending {
-            self.plan.pending += 1;
-            self.pending_prefixes.push(prefix_of(&facts.hash));
-            self.stream_calls += chunks;
-        }
-        self.count_state(state, row, &user_id, detail);
-        match (self.preview_index.get(&facts.hash), &message) {
-            (Some(&index), _) => self.plan.previews[index].recipients += 1,
-            (None, Some(message)) if self.plan.previews.len() < self.options.previews => {
-                self.preview_index
-                    .insert(facts.hash, self.plan.previews.len());
-                self.plan.previews.push(Preview {
-                    recipients: 1,
-                    example_user_id: user_id.clone(),
-                    content_hash: request::hex(&facts.hash),
-                    text: output::message_text(message),
-                    message: (**message).clone(),
-                });
-            }
-            (None, _) => {}
-        }
-        if let (Some(sink), Some(message)) = (self.sink.as_mut(), message) {
-            sink(PlannedSend {
-                row,
-                user_id,
-                state,
-                pending,
-                message: *message,
-                content_hash: facts.hash,
-                timezone,
-            });
-        }
-    }
-
-    fn check_limits(&mut self, facts: &ContentFacts) -> Option<String> {
-        if facts.message_bytes > MAX_MESSAGE_BYTES {
-            return Some(format!(
-                "the message is {} bytes; the API takes at most {MAX_MESSAGE_BYTES} (12 KB): shorten the text or the custom data",
-                facts.message_bytes
-            ));
-        }
-        if facts.push_text_bytes > checks::MAX_PUSH_TEXT_BYTES {
-            return Some(format!(
-                "push desc + ext are {} bytes; keep them within {} (3 KB) for APNs",
-                facts.push_text_bytes,
-                checks::MAX_PUSH_TEXT_BYTES
-            ));
-        }
-        if facts.message_bytes > OLD_MESSAGE_LIMIT_BYTES && !self.oversize_warned {
-            self.oversize_warned = true;
-            self.plan.warnings.push(format!(
-                "some messages are over 8 KB ({} bytes): older API documents and SDKs give 8 KB as the limit",
-                facts.message_bytes
-            ));
-        }
-        None
-    }
-
-    fn count_state(
-        &mut self,
-        state: DiffState,
-        row: Option<u64>,
-        user_id: &str,
-        detail: Option<String>,
-    ) {
-        *self.plan.states.entry(state).or_default() += 1;
-        let samples = self.plan.samples.entry(state).or_default();
-        if samples.len() < self.options.samples {
-            samples.push(Sample {
-                row,
-                user_id: user_id.to_owned(),
-                detail,
-            });
-        }
-    }
-
-    /// Turns the pending groups into API calls and a duration.
-    fn finish(&mut self) {
-        let campaign = &self.loaded.campaign;
-        let mut calls: BTreeMap<Endpoint, CallCount> = BTreeMap::new();
-        let mut add = |endpoint: Endpoint, calls_made: u64, recipients: u64| {
-            let entry = calls.entry(endpoint).or_default();
-            entry.calls += calls_made;
-            entry.recipients += recipients;
-        };
-        if campaign.audience.official_account.is_some() {
-            if self.plan.pending > 0 {
-                add(Endpoint::SendOfficialAccountMsg, 1, 1);
-            }
-        } else if campaign.stream.is_some() {
-            if self.plan.pending > 0 {
-                add(
-                    Endpoint::SendStreamMsg,
-                    self.stream_calls,
-                    self.plan.pending,
-                );
-            }
-        } else {
-            let prefixes = std::mem::take(&mut self.pending_prefixes);
-            let total = prefixes.len() as u64;
-            self.plan.shared = SharedContent::from_prefixes(prefixes);
-            let mut in_batches = 0;
-            if campaign.delivery.batch == BatchMode::Auto {
-                for size in self.plan.shared.sizes() {
-                    add(
-                        Endpoint::BatchSendMsg,
-                        size.div_ceil(MAX_BATCH_RECIPIENTS as u64),
-                        size,
-                    );
-                    in_batches += size;
-                }
-            }
-            if total > in_batches {
-                add(Endpoint::SendMsg, total - in_batches, total - in_batches);
-            }
-        }
-        let delivery = &campaign.delivery;
-        let rate = if delivery.rate > 0.0 {
-            delivery.rate
-        } else {
-            1.0
-        };
-        let mut seconds: f64 = 0.0;
-        for (endpoint, count) in &calls {
-            let mut t = count.calls as f64 / rate;
-            if *endpoint == Endpoint::BatchSendMsg {
-                let per_minute = f64::from(delivery.recipients_per_minute.max(1));
-                t = t.max(count.recipients as f64 * 60.0 / per_minute);
-            }
-            if *endpoint == Endpoint::SendStreamMsg
-                && let Some(stream) = &campaign.stream
-            {
-                // Each recipient's chunks follow one another; recipients stream side by side.
-                let per_recipient = (count.calls as f64 / count.recipients.max(1) as f64)
-                    * stream.interval_ms as f64
-                    / 1000.0;
-                let lanes = f64::from(delivery.concurrency.max(1));
-                t = t.max(per_recipient * (count.recipients as f64 / lanes).ceil());
-            }
-            seconds = seconds.max(t);
-        }
-        self.plan.calls = calls;
-        self.plan.estimated_seconds = seconds;
-        if let Some(count) = self.plan.calls.get(&Endpoint::SendOfficialAccountMsg)
-            && count.calls > 0
-        {
-            self.plan.warnings.push(
-                "an official account takes at most 2 broadcasts an hour, and drops identical content sent within 5 minutes".to_owned(),
-            );
-        }
-        let changed = self.plan.count(DiffState::Changed);
-        if changed > 0 {
-            self.plan.warnings.push(if self.options.resend_changed {
-                format!("this plan resends to {changed} recipients whose message changed since it was sent")
-            } else {
-                format!("{changed} recipients got an earlier version of this message; it is not resent (use --resend-changed)")
-            });
-        }
-        let uncertain = self.plan.count(DiffState::Uncertain);
-        if uncertain > 0 && !self.options.resend_uncertain {
-            self.plan.warnings.push(format!(
-                "{uncertain} sends were in flight when a run stopped; apply resends them only inside the server's duplicate window, or with --resend-uncertain"
-            ));
-        }
-        let bad = self.plan.audience.bad_rows + self.plan.audience.render_errors;
-        if bad > 0 {
-            self.plan.warnings.push(if self.plan.blocked {
-                format!("{bad} rows cannot be sent: fix them, or set `audience.on_bad_row: skip` to send the rest")
-            } else {
-                format!("{bad} rows cannot be sent and are skipped")
-            });
-        }
-    }
-}
-
-/// A pool of rendering threads fed chunks of rows; results come back in row order.
-///
-/// The threads live for the whole plan (spawning per chunk costs more than rendering), and
-/// the channels are bounded so that reading never runs far ahead of rendering.
-fn render_pipeline(
-    renderer: &CampaignRenderer,
-    hasher: &ContentHasher,
-    stream_chunk_chars: Option<u32>,
-    threads: usize,
-    keep_messages: &std::sync::atomic::AtomicBool,
-    mut read: impl FnMut(&mut Vec<RecipientRow>) -> Result<bool, PlanError>,
-    mut fold: impl FnMut(Rendered),
-) -> Result<(), PlanError> {
-    use std::sync::atomic::Ordering;
-    use std::sync::mpsc;
-    let render_one = |row: RecipientRow| {
-        let fields: Vec<&str> = row.record.iter().collect();
-        let outcome = renderer.render(&fields).map(|message| {
-            let facts = hasher.facts(&message);
-            let chunks = stream_chunk_chars.map_or(1, |size| {
-                request::stream_chunk_count(&request::stream_text(&message), size)
-            });
-            let message = if keep_messages.load(Ordering::Relaxed) {
-                Some(Box::new(message))
-            } else {
-                None
-            };
-            (message, facts, chunks)
-        });
-        drop(fields);
-        Rendered { row, outcome }
-    };
-    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<RecipientRow>)>(threads * 2);
-    let work_rx = std::sync::Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::sync_channel::<(usize, Vec<Rendered>)>(threads * 2);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            let render_one = &render_one;
-            scope.spawn(move || {
-                loop {
-                    let next = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((index, rows)) = next else { return };
-                    let rendered: Vec<Rendered> = rows.into_iter().map(render_one).collect();
-                    if done_tx.send((index, rendered)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        let mut pending: BTreeMap<usize, Vec<Rendered>> = BTreeMap::new();
-        let (mut sent, mut next_to_fold) = (0usize, 0usize);
-        let mut more = true;
-        let mut result = Ok(());
-        while more || next_to_fold < sent {
-            // Keep every thread busy, but never more than a few chunks in flight.
-            while more && sent - next_to_fold < threads * 2 {
-                let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-                match read(&mut chunk) {
-                    Ok(has_more) => more = has_more,
-                    Err(e) => {
-                        result = Err(e);
-                        more = false;
-                    }
-                }
-                if chunk.is_empty() {
-                    continue;
-                }
-                if work_tx.send((sent, chunk)).is_err() {
-                    more = false;
-                    break;
-                }
-                sent += 1;
-            }
-            if next_to_fold == sent {
-                break;
-            }
-            match done_rx.recv() {
-                Ok((index, rendered)) => {
-                    pending.insert(index, rendered);
-                }
-                Err(_) => break,
-            }
-            while let Some(rendered) = pending.remove(&next_to_fold) {
-                rendered.into_iter().for_each(&mut fold);
-                next_to_fold += 1;
-            }
-        }
-        drop(work_tx);
-        result
-    })
-}
-
 /// Distinct recipients and their rows, for `preview` and tests.
 pub fn find_recipient(
     loaded: &LoadedCampaign,
@@ -966,4 +360,43 @@ pub fn preview_request(
         serde_json::to_value(settings.send_msg(message, to, identity))
     };
     value.unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(first: u8) -> request::ContentHash {
+        let mut h = request::ContentHash::default();
+        h[0] = first;
+        h
+    }
+
+    #[test]
+    fn shared_content_counts_only_messages_two_or_more_recipients_share() {
+        let shared = SharedContent::from_prefixes(
+            [1u8, 2, 1, 3, 1, 2]
+                .iter()
+                .map(|b| prefix_of(&hash(*b)))
+                .collect(),
+        );
+        assert_eq!(shared.recipients_with(&hash(1)), 3);
+        assert_eq!(shared.recipients_with(&hash(2)), 2);
+        // Alone, or never seen: a message of one's own.
+        assert_eq!(shared.recipients_with(&hash(3)), 1);
+        assert_eq!(shared.recipients_with(&hash(9)), 1);
+        let mut sizes: Vec<u64> = shared.sizes().collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [2, 3]);
+    }
+
+    #[test]
+    fn every_diff_state_has_its_own_mark_and_label() {
+        let marks: std::collections::HashSet<&str> =
+            DiffState::ALL.iter().map(|s| s.symbol()).collect();
+        let labels: std::collections::HashSet<&str> =
+            DiffState::ALL.iter().map(|s| s.label()).collect();
+        assert_eq!(marks.len(), DiffState::ALL.len());
+        assert_eq!(labels.len(), DiffState::ALL.len());
+    }
 }
