@@ -1,11 +1,15 @@
 //! Diagnostics: one problem in one file, located and rendered as `file:line:col: message` with
-//! the line of source, a caret under the offending text and a hint.
+//! the source it points at, a marker under the offending text and a hint.
 //!
-//! Rendering is our own, not a terminal-width-dependent handler: the output is the same on a
-//! terminal, in CI logs and in snapshot tests.
+//! Rendering is done by `annotate-snippets` with its plain renderer and a fixed width, not a
+//! terminal-dependent handler: the output is the same on a terminal, in CI logs and in snapshot
+//! tests, and markers are placed by display width, so they stay under CJK text and emoji.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::yaml::Span;
 
@@ -63,27 +67,33 @@ impl Diagnostic {
     }
 
     /// Renders the diagnostic against the text of its file (`None` when it could not be read).
+    ///
+    /// The first line is `error: file:line:col: message` (the location editors and CI parse);
+    /// the snippet below it carries no `-->` line, which would repeat that location.
     pub fn render(&self, source: Option<&str>) -> String {
-        let mut out = String::new();
-        let kind = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
         };
         let file = self.file.display();
-        let _ = match self.span {
-            Some(span) => writeln!(
-                out,
-                "{kind}: {file}:{}:{}: {}",
-                span.line, span.column, self.message
-            ),
-            None => writeln!(out, "{kind}: {file}: {}", self.message),
+        let title = match self.span {
+            Some(span) => format!("{file}:{}:{}: {}", span.line, span.column, self.message),
+            None => format!("{file}: {}", self.message),
         };
+        let mut group = Group::with_title(level.primary_title(title));
         if let (Some(span), Some(source)) = (self.span, source) {
-            render_snippet(&mut out, source, span, self.label.as_deref());
+            let annotation = AnnotationKind::Primary.span(byte_range(source, span));
+            let annotation = match &self.label {
+                Some(label) => annotation.label(label.as_str()),
+                None => annotation,
+            };
+            group = group.element(Snippet::source(source).annotation(annotation));
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "  = help: {help}");
+            group = group.element(Level::HELP.message(help.as_str()));
         }
+        let mut out = Renderer::plain().render(&[group]);
+        out.push('\n');
         out
     }
 }
@@ -94,37 +104,37 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// The source line of `span` with carets under the spanned text (first line only).
-fn render_snippet(out: &mut String, source: &str, span: Span, label: Option<&str>) {
-    // Past the last line (an empty file, an error at the very end): show an empty line.
-    let line_text = source
-        .lines()
-        .nth(span.line.saturating_sub(1))
-        .unwrap_or_default();
-    let line_text = line_text.trim_end_matches('\r');
-    let number = span.line.to_string();
-    let gutter = " ".repeat(number.len());
-    let start_col = span.column.max(1);
-    let rest: String = line_text.chars().skip(start_col - 1).collect();
-    // Carets cover the span's text on this line, at least one character.
-    let span_chars = source
-        .get(span.offset..span.offset + span.len)
-        .map_or(0, |s| s.lines().next().unwrap_or_default().chars().count());
-    let width = span_chars.clamp(1, rest.chars().count().max(1));
-    let pad: String = line_text
-        .chars()
-        .take(start_col - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let _ = writeln!(out, "{gutter} |");
-    let _ = writeln!(out, "{number} | {line_text}");
-    let _ = write!(out, "{gutter} | {pad}{}", "^".repeat(width));
-    match label {
-        Some(label) => {
-            let _ = writeln!(out, " {label}");
-        }
-        None => out.push('\n'),
+/// The bytes of `source` that `span` covers. The start comes from the span's line and column
+/// (in characters), the location the header prints, so the marker always stands where the
+/// header says; the length is the span's. The range stays inside the text and on character
+/// boundaries (a span computed from a mangled file must not make rendering panic).
+fn byte_range(source: &str, span: Span) -> Range<usize> {
+    let start = line_column_offset(source, span.line, span.column);
+    let mut end = start.saturating_add(span.len).min(source.len());
+    while !source.is_char_boundary(end) {
+        end -= 1;
     }
+    start..end.max(start)
+}
+
+/// Byte offset of a 1-based line and column, the column clamped to the end of its line; the
+/// end of the text for a line past the last one.
+fn line_column_offset(source: &str, line: usize, column: usize) -> usize {
+    let mut line_start = 0;
+    for _ in 1..line.max(1) {
+        match source[line_start..].find('\n') {
+            Some(newline) => line_start += newline + 1,
+            None => return source.len(),
+        }
+    }
+    let text = &source[line_start..];
+    let text = &text[..text.find(['\r', '\n']).unwrap_or(text.len())];
+    let within: usize = text
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
+    line_start + within
 }
 
 #[cfg(test)]
@@ -145,7 +155,81 @@ mod tests {
             .with_help("did you mean `rate`?");
         assert_eq!(
             d.render(Some(source)),
-            "error: c.yaml:3:3: unknown key `raet`\n  |\n3 |   raet: 200\n  |   ^^^^ not a key of `delivery`\n  = help: did you mean `rate`?\n"
+            "error: c.yaml:3:3: unknown key `raet`\n  |\n3 |   raet: 200\n  |   ^^^^ not a key of `delivery`\n  |\n  = help: did you mean `rate`?\n"
         );
+    }
+
+    /// Display columns of `text`: CJK ideographs and fullwidth punctuation take two.
+    fn display_width(text: &str) -> usize {
+        text.chars()
+            .map(|c| match c {
+                '\u{3000}'..='\u{303f}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ff60}' => 2,
+                _ => 1,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn the_marker_stands_under_text_after_cjk_characters() {
+        let line = "  - text: \"你好，{{first_nmae}}！\"";
+        let source = format!("version: 1\nmessage:\n{line}\n");
+        let before = "  - text: \"你好，{{";
+        let span = Span {
+            offset: source.find("first_nmae").unwrap(),
+            len: "first_nmae".len(),
+            line: 3,
+            column: before.chars().count() + 1,
+        };
+        let d = Diagnostic::error(Path::new("c.yaml"), Some(span), "unknown variable")
+            .with_label("not a column")
+            .with_help("check the spelling");
+        let out = d.render(Some(&source));
+        assert!(
+            out.starts_with("error: c.yaml:3:17: unknown variable\n"),
+            "{out}"
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines.iter().position(|l| l.ends_with(line)).unwrap();
+        let marker = lines[shown + 1];
+        let gutter = lines[shown].len() - line.len();
+        let caret = marker.find('^').unwrap();
+        // `  - text: "` is 11 columns, `你好，` 6, `{{` 2: the caret stands in column 20.
+        assert_eq!(display_width(before), 19);
+        assert_eq!(caret - gutter, display_width(before), "{out}");
+        assert_eq!(&marker[caret..], "^^^^^^^^^^ not a column", "{out}");
+    }
+
+    #[test]
+    fn a_span_over_several_lines_marks_where_it_starts_and_ends() {
+        let source = "message:\n  - text: |\n      你好\n      {{x}}\n";
+        let start = source.find("你好").unwrap();
+        let end = source.find("}}").unwrap() + 2;
+        let span = Span {
+            offset: start,
+            len: end - start,
+            line: 3,
+            column: 7,
+        };
+        let d = Diagnostic::warning(Path::new("c.yaml"), Some(span), "two lines");
+        assert_eq!(
+            d.render(Some(source)),
+            "warning: c.yaml:3:7: two lines\n  |\n3 | /       你好\n4 | |       {{x}}\n  | |___________^\n"
+        );
+    }
+
+    #[test]
+    fn without_its_source_a_diagnostic_keeps_its_location_and_hint() {
+        let span = Span {
+            offset: 99,
+            len: 3,
+            line: 9,
+            column: 4,
+        };
+        let d = Diagnostic::error(Path::new("c.yaml"), Some(span), "bad").with_help("fix it");
+        let out = d.to_string();
+        assert!(out.starts_with("error: c.yaml:9:4: bad\n"), "{out}");
+        assert!(out.contains("= help: fix it"), "{out}");
+        // A span beyond the text (a mangled or changed file) renders without panicking.
+        assert!(d.render(Some("short\n")).contains('^'));
     }
 }
