@@ -19,6 +19,7 @@ pub mod report;
 pub mod sandbox;
 pub mod schedule;
 pub mod session;
+pub mod template;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -7,6 +7,7 @@
 
 pub mod against;
 mod builder;
+mod pipeline;
 
 pub mod online;
 pub mod output;

@@ -1,0 +1,155 @@
+//! Request and response bodies of the IM REST endpoints timcast uses, with their wire names.
+//!
+//! These are plain data: the client serializes them, the planner builds them from rendered
+//! templates, and the sandbox may read valid bodies with them. Validation lives elsewhere (the
+//! planner's checks and, independently, the sandbox's), so these types accept anything that has
+//! the documented shape. Optional fields are left out of the JSON when `None`, because the
+//! server treats an absent field differently from a zero (e.g. `MsgLifeTime`).
+//!
+//! This file owns what every call shares: [`Endpoint`], the documented limits, the reply
+//! [`Envelope`] and the [`Reply`] trait; each call family's bodies live in a file of its own.
+
+use serde::{Deserialize, Serialize};
+
+/// One endpoint of the REST API: its path after `v4/` and its documented per-call limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    SendMsg,
+    BatchSendMsg,
+    SendOfficialAccountMsg,
+    OfficialAccountMsgRecall,
+    GetOfficialAccountInfo,
+    SendStreamMsg,
+    GetAllRobots,
+    AdminMsgWithdraw,
+    AccountCheck,
+}
+
+impl Endpoint {
+    /// Every endpoint, for tables and counters.
+    pub const ALL: [Endpoint; 9] = [
+        Endpoint::SendMsg,
+        Endpoint::BatchSendMsg,
+        Endpoint::SendOfficialAccountMsg,
+        Endpoint::OfficialAccountMsgRecall,
+        Endpoint::GetOfficialAccountInfo,
+        Endpoint::SendStreamMsg,
+        Endpoint::GetAllRobots,
+        Endpoint::AdminMsgWithdraw,
+        Endpoint::AccountCheck,
+    ];
+
+    /// The path after `v4/`, e.g. `openim/sendmsg`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::SendMsg => "openim/sendmsg",
+            Endpoint::BatchSendMsg => "openim/batchsendmsg",
+            Endpoint::SendOfficialAccountMsg => {
+                "official_account_open_http_svc/send_official_account_msg"
+            }
+            Endpoint::OfficialAccountMsgRecall => {
+                "official_account_open_http_svc/official_account_msg_recall"
+            }
+            Endpoint::GetOfficialAccountInfo => {
+                "official_account_open_http_svc/get_official_account_info"
+            }
+            Endpoint::SendStreamMsg => "openim_robot_http_svc/send_stream_msg",
+            Endpoint::GetAllRobots => "openim_robot_http_svc/get_all_robots",
+            Endpoint::AdminMsgWithdraw => "openim/admin_msgwithdraw",
+            Endpoint::AccountCheck => "im_open_login_svc/account_check",
+        }
+    }
+
+    /// The endpoint whose path after `v4/` is `path`.
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    }
+
+    /// Documented calls per second for this endpoint (API.md §2.0).
+    pub fn documented_calls_per_second(self) -> u32 {
+        match self {
+            Endpoint::AccountCheck => 100,
+            _ => 200,
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.path())
+    }
+}
+
+/// Most recipients one `batchsendmsg` call may carry (more → 90011).
+pub const MAX_BATCH_RECIPIENTS: usize = 500;
+/// Most UserIDs one `account_check` call may carry.
+pub const MAX_ACCOUNT_CHECK_ITEMS: usize = 100;
+/// Longest offline retention, `MsgLifeTime`, in seconds (more → 90026).
+pub const MAX_MSG_LIFETIME_SECS: u32 = 604_800;
+/// Largest message body the current docs allow (12 KB; 93000 / 80002 beyond it).
+pub const MAX_MESSAGE_BYTES: usize = 12 * 1024;
+
+/// The envelope every reply carries. `ErrorCode` 0 is success.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "ActionStatus", default)]
+    pub action_status: String,
+    #[serde(rename = "ErrorCode", default)]
+    pub error_code: i64,
+    #[serde(rename = "ErrorInfo", default)]
+    pub error_info: String,
+    #[serde(rename = "RequestId", default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Envelope {
+    /// A success envelope, as the server writes it.
+    pub fn ok() -> Self {
+        Envelope {
+            action_status: "OK".to_owned(),
+            ..Envelope::default()
+        }
+    }
+
+    /// A failure envelope with `code` and `info`.
+    pub fn fail(code: i64, info: impl Into<String>) -> Self {
+        Envelope {
+            action_status: "FAIL".to_owned(),
+            error_code: code,
+            error_info: info.into(),
+            request_id: None,
+        }
+    }
+}
+
+/// A reply type: gives access to its envelope so the client can check the outcome generically.
+pub trait Reply {
+    fn envelope(&self) -> &Envelope;
+}
+
+macro_rules! reply {
+    ($($t:ty),* $(,)?) => {$(
+        impl Reply for $t {
+            fn envelope(&self) -> &Envelope {
+                &self.envelope
+            }
+        }
+    )*};
+}
+
+mod account;
+mod elements;
+mod official;
+mod push;
+mod robot;
+mod sendmsg;
+mod withdraw;
+
+pub use account::*;
+pub use elements::*;
+pub use official::*;
+pub use push::*;
+pub use robot::*;
+pub use sendmsg::*;
+pub use withdraw::*;

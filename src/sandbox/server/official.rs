@@ -1,0 +1,167 @@
+//! Official accounts: `send_official_account_msg` (with its duplicate rule and per-account
+//! limits), its recall, and `get_official_account_info`.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::im::Endpoint;
+use crate::sandbox::state::{Bucket, Delivery, FirstSend, OfficialDedupKey};
+use crate::sandbox::validate::{self, Refusal};
+
+use super::{App, ok_reply, sent_reply};
+
+impl App {
+    fn admin(&self) -> Option<&str> {
+        self.config.admins.iter().next().map(String::as_str)
+    }
+
+    pub(super) fn official(&self, body: &[u8], now: u64) -> Result<Map<String, Value>, Refusal> {
+        self.size_check(body, 80002)?;
+        let obj = validate::object(body, 10004)?;
+        let send = validate::official(&obj)?;
+        let Some(&subscribers) = self.config.directory.official_accounts.get(&send.account) else {
+            return Err((
+                10010,
+                format!("official account {:?} does not exist", send.account),
+            ));
+        };
+        if let Some(&code) = self.config.scripted_errors.get(&send.account) {
+            return Err((code, format!("scripted error for {}", send.account)));
+        }
+        let key = OfficialDedupKey {
+            account: send.account.clone(),
+            random: send.random,
+            content: send.body.to_string(),
+        };
+        let mut state = self.lock();
+        state.expire_dedup(now);
+        // A repeat is answered like the original (the docs leave the shape unverified) and
+        // does not count against the account's limits, since nothing is sent.
+        if let Some(first) = state.official_seen.get(&key) {
+            let (msg_key, msg_time) = (first.msg_key.clone(), first.msg_time);
+            state.stats.duplicates_dropped += 1;
+            return Ok(sent_reply(msg_time, msg_key));
+        }
+        let limits = &self.config.limits;
+        if limits.enabled {
+            let per_second = state
+                .official_second
+                .entry(send.account.clone())
+                .or_insert_with(|| {
+                    Bucket::new(
+                        limits.official_messages_per_second,
+                        Duration::from_secs(1),
+                        now,
+                    )
+                })
+                .clone();
+            let hour = state.official_hour.entry(send.account.clone()).or_default();
+            while hour
+                .front()
+                .is_some_and(|t| now.saturating_sub(*t) >= 3_600_000)
+            {
+                hour.pop_front();
+            }
+            let hour_full = hour.len() >= limits.official_broadcasts_per_hour as usize;
+            let mut second = per_second;
+            if hour_full || !second.take(1.0, now) {
+                state.stats.rate_limited += 1;
+                return Err((
+                    10023,
+                    "sending too often: at most 1 message per second and 2 broadcasts per hour \
+                     per official account"
+                        .to_owned(),
+                ));
+            }
+            state.official_second.insert(send.account.clone(), second);
+            state
+                .official_hour
+                .entry(send.account.clone())
+                .or_default()
+                .push_back(now);
+        }
+        let seq = state.next_seq();
+        let msg_time = now / 1000;
+        let msg_key = format!("{seq}_1_{msg_time}");
+        state.deliver(Delivery {
+            seq: 0,
+            endpoint: Endpoint::SendOfficialAccountMsg,
+            sender: send.account.clone(),
+            recipient: send.account.clone(),
+            msg_key: msg_key.clone(),
+            msg_time,
+            time_ms: now,
+            body: send.body,
+            subscribers: Some(subscribers),
+            recalled: false,
+        });
+        state.official_seen.insert(
+            key.clone(),
+            FirstSend {
+                at_ms: now,
+                msg_key: msg_key.clone(),
+                msg_time,
+            },
+        );
+        state.official_order.push_back((now, key));
+        Ok(sent_reply(msg_time, msg_key))
+    }
+
+    pub(super) fn official_recall(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+        let obj = validate::object(body, 10004)?;
+        let (account, keys) = validate::official_recall(&obj)?;
+        if !self
+            .config
+            .directory
+            .official_accounts
+            .contains_key(&account)
+        {
+            return Err((
+                10010,
+                format!("official account {account:?} does not exist"),
+            ));
+        }
+        let mut state = self.lock();
+        let mut indexes = Vec::new();
+        for key in &keys {
+            let Some(&i) = state
+                .by_key
+                .get(&(account.clone(), account.clone(), key.clone()))
+            else {
+                return Err((20022, format!("no message {key:?} of {account}")));
+            };
+            if state.deliveries.get(i).is_some_and(|d| d.recalled) {
+                return Err((20023, format!("message {key:?} was already recalled")));
+            }
+            indexes.push(i);
+        }
+        for i in indexes {
+            if let Some(d) = state.deliveries.get_mut(i) {
+                d.recalled = true;
+            }
+            state.stats.recalls += 1;
+        }
+        Ok(ok_reply())
+    }
+
+    pub(super) fn official_info(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+        let obj = validate::object(body, 10004)?;
+        let ids = validate::official_ids(&obj)?;
+        let mut list = Vec::new();
+        for id in ids {
+            let Some(&subscribers) = self.config.directory.official_accounts.get(&id) else {
+                return Err((10010, format!("official account {id:?} does not exist")));
+            };
+            list.push(json!({
+                "Official_Account": id,
+                "Name": id.trim_start_matches("@TOA#"),
+                "Owner_Account": self.admin().unwrap_or("administrator"),
+                "SubscriberNum": subscribers,
+            }));
+        }
+        let mut reply = ok_reply();
+        reply.insert("OfficialAccountInfoList".into(), Value::Array(list));
+        Ok(reply)
+    }
+}

@@ -1,0 +1,133 @@
+//! What a template refers to — variables, helpers, partials — read from its syntax tree.
+
+use std::collections::BTreeSet;
+
+use handlebars::template::{HelperTemplate, Parameter, Template, TemplateElement};
+use handlebars::{Path, PathSeg};
+
+use super::{BUILTIN_HELPERS, CAMPAIGN_HELPERS, CONTEXT_CHANGING};
+
+/// What a template refers to, found in its syntax tree.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TemplateUses {
+    /// Top-level variable names (`first_name` for `{{first_name}}` and `{{upper first_name.x}}`).
+    pub variables: BTreeSet<String>,
+    /// Helper names called with parameters or as blocks.
+    pub helpers: BTreeSet<String>,
+    /// Partials referenced (`{{> name}}`): campaigns have none to offer.
+    pub partials: BTreeSet<String>,
+}
+
+/// Compiles a template's text; errors carry the line and column inside the template.
+pub fn compile(source: &str) -> Result<Template, handlebars::TemplateError> {
+    Template::compile(source)
+}
+
+/// Collects the variables, helpers and partials a compiled template uses.
+pub fn uses(template: &Template) -> TemplateUses {
+    let mut found = TemplateUses::default();
+    walk_template(template, &mut found);
+    found
+}
+
+fn walk_template(template: &Template, found: &mut TemplateUses) {
+    for element in &template.elements {
+        match element {
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+                walk_expression(h, found);
+            }
+            TemplateElement::HelperBlock(h) => {
+                let name = name_of(&h.name);
+                walk_params(h, found);
+                if let Some(name) = &name {
+                    found.helpers.insert(name.clone());
+                }
+                let changes_context = name
+                    .as_deref()
+                    .is_some_and(|n| CONTEXT_CHANGING.contains(&n));
+                if !changes_context && let Some(body) = &h.template {
+                    walk_template(body, found);
+                }
+                if let Some(inverse) = &h.inverse {
+                    walk_template(inverse, found);
+                }
+            }
+            TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
+                if let Some(name) = name_of(&d.name) {
+                    found.partials.insert(name);
+                }
+            }
+            TemplateElement::RawString(_)
+            | TemplateElement::Comment(_)
+            | TemplateElement::DecoratorExpression(_)
+            | TemplateElement::DecoratorBlock(_) => {}
+            _ => {}
+        }
+    }
+}
+
+/// `{{name}}` is a variable unless `name` is a helper; `{{helper a b}}` uses helper and params.
+fn walk_expression(h: &HelperTemplate, found: &mut TemplateUses) {
+    let is_call = !h.params.is_empty() || !h.hash.is_empty();
+    match (&h.name, is_call) {
+        (Parameter::Name(name), true) => {
+            found.helpers.insert(name.clone());
+        }
+        (Parameter::Name(name), false) => {
+            if CAMPAIGN_HELPERS.contains(&name.as_str()) || BUILTIN_HELPERS.contains(&name.as_str())
+            {
+                found.helpers.insert(name.clone());
+            } else {
+                found.variables.insert(name.clone());
+            }
+        }
+        (other, _) => walk_parameter(other, found),
+    }
+    walk_params(h, found);
+}
+
+fn walk_params(h: &HelperTemplate, found: &mut TemplateUses) {
+    for param in h.params.iter().chain(h.hash.values()) {
+        walk_parameter(param, found);
+    }
+}
+
+fn walk_parameter(param: &Parameter, found: &mut TemplateUses) {
+    match param {
+        Parameter::Path(path) => {
+            if let Some(head) = path_head(path) {
+                found.variables.insert(head);
+            }
+        }
+        Parameter::Subexpression(sub) => {
+            if let TemplateElement::Expression(h) = sub.as_element() {
+                walk_expression(h, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The first segment of a relative path (`user` of `user.name`); `this`, `@index`, `../x` skipped.
+fn path_head(path: &Path) -> Option<String> {
+    match path {
+        Path::Relative((segments, raw)) => {
+            if raw.starts_with('@') || raw.starts_with("this") || raw.starts_with("..") {
+                return None;
+            }
+            match segments.first() {
+                Some(PathSeg::Named(name)) => Some(name.clone()),
+                _ => None,
+            }
+        }
+        Path::Local(_) => None,
+    }
+}
+
+fn name_of(param: &Parameter) -> Option<String> {
+    match param {
+        Parameter::Name(name) => Some(name.clone()),
+        Parameter::Path(Path::Relative((_, raw))) => Some(raw.clone()),
+        _ => None,
+    }
+}
