@@ -1,25 +1,27 @@
 //! timcast: declarative broadcast campaigns for the Tencent Cloud IM (Chat) REST API.
 //!
 //! The flow is the one in DESIGN.md: a campaign file is loaded and validated
-//! ([`campaign`]), its recipients read ([`audience`]) and rendered ([`render`]),
-//! and the commands of [`cli`] drive those stages.
+//! ([`campaign`]), its recipients read and rendered, planned against the [`journal`]
+//! ([`plan`]) and sent ([`apply`]). The public modules are what the integration tests and
+//! benches drive directly; the rest is internal to the binary. README's "Contributing"
+//! section maps every module.
 
 pub mod apply;
-pub mod audience;
+mod audience;
 pub mod campaign;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod error;
+mod cli;
+mod commands;
+mod config;
+mod error;
 pub mod im;
 pub mod journal;
 pub mod plan;
-pub mod render;
+mod render;
 pub mod report;
 pub mod sandbox;
 pub mod schedule;
-pub mod session;
-pub mod template;
+mod session;
+mod template;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

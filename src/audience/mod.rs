@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::campaign::{LoadedCampaign, checks};
 
-pub use csv_file::{CsvHeader, CsvSource, open_csv, read_header, sniff_delimiter};
+pub use csv_file::{CsvHeader, CsvSource, read_header};
 
 /// Problems reading an audience file.
 #[derive(Debug, thiserror::Error)]
@@ -201,11 +201,6 @@ impl Recipients {
         self.seen.contains(&print)
     }
 
-    /// How many distinct recipients the suppression lists hold.
-    pub fn excluded_count(&self) -> usize {
-        self.excluded.len()
-    }
-
     /// The next row, or `None` at the end; an error when the source cannot be read at all.
     pub fn next_row(&mut self) -> Option<Result<RowOutcome, AudienceError>> {
         Some(self.source.next_raw()?.map(|raw| self.classify(raw)))
@@ -296,6 +291,7 @@ pub fn fingerprint(user_id: &str) -> u128 {
 
 #[cfg(test)]
 mod tests {
+    use super::csv_file::sniff_delimiter;
     use super::*;
     use std::io::Write;
 

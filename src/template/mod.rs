@@ -9,7 +9,7 @@
 mod analysis;
 mod helpers;
 
-pub use analysis::{TemplateUses, compile, uses};
+pub use analysis::{compile, uses};
 pub use helpers::registry;
 
 /// Helpers that campaign copy can use, beyond Handlebars' built-ins.
@@ -28,6 +28,7 @@ const CONTEXT_CHANGING: &[&str] = &["each", "with"];
 
 #[cfg(test)]
 mod tests {
+    use super::analysis::TemplateUses;
     use super::*;
     use serde_json::json;
 
