@@ -272,6 +272,20 @@ fn json(report: &Report) -> String {
     text
 }
 
+/// A row of the Markdown and HTML recipient tables: user ID, state, MsgKey, error, attempts
+/// and time, each through `escape` (a no-op on the state and the count).
+fn recipient_cells(row: &ReportRow, escape: fn(&str) -> String) -> [String; 6] {
+    [
+        row.user_id.as_str(),
+        row.state,
+        row.msg_key.as_deref().unwrap_or(""),
+        &error_of(row),
+        &row.attempts.to_string(),
+        &row.time,
+    ]
+    .map(escape)
+}
+
 fn md_cell(value: &str) -> String {
     value.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
@@ -299,15 +313,10 @@ fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(out, "|---|---|---|---|---:|---|");
     for r in &report.rows {
+        let [user, state, key, error, attempts, time] = recipient_cells(r, md_cell);
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} |",
-            md_cell(&r.user_id),
-            r.state,
-            md_cell(r.msg_key.as_deref().unwrap_or("")),
-            md_cell(&error_of(r)),
-            r.attempts,
-            r.time
+            "| `{user}` | {state} | {key} | {error} | {attempts} | {time} |"
         );
     }
     out
@@ -417,16 +426,10 @@ table{{border-collapse:collapse;font-size:.9rem}} td,th{{border-bottom:1px solid
         "<h2>Recipients</h2>\n<table>\n<thead><tr><th>user ID</th><th>state</th><th>MsgKey</th><th>error</th><th class=\"num\">attempts</th><th>time</th></tr></thead>\n<tbody>"
     );
     for r in &report.rows {
+        let [user, state, key, error, attempts, time] = recipient_cells(r, esc);
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            esc(&r.user_id),
-            r.state,
-            r.state,
-            esc(r.msg_key.as_deref().unwrap_or("")),
-            esc(&error_of(r)),
-            r.attempts,
-            esc(&r.time)
+            "<tr><td>{user}</td><td class=\"{state}\">{state}</td><td>{key}</td><td>{error}</td><td class=\"num\">{attempts}</td><td>{time}</td></tr>"
         );
     }
     out.push_str("</tbody>\n</table>\n</body>\n</html>\n");

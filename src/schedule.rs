@@ -308,6 +308,19 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn wait(until: &str, reason: WaitReason) -> Gate {
+        Gate::Wait {
+            until: t(until),
+            reason,
+        }
+    }
+
+    fn open_until(until: &str) -> Gate {
+        Gate::Open {
+            until: Some(t(until)),
+        }
+    }
+
     fn window(from: &str, to: &str, tz: &str, days: &[Weekday]) -> Window {
         Window {
             from: TimeOfDay::parse(from).unwrap(),
@@ -368,16 +381,11 @@ mod tests {
         );
         assert_eq!(
             gate(Some(&s), t("2026-11-27T00:30:00Z"), None),
-            Gate::Wait {
-                until: t("2026-11-27T01:00:00Z"),
-                reason: WaitReason::Start
-            }
+            wait("2026-11-27T01:00:00Z", WaitReason::Start)
         );
         assert_eq!(
             gate(Some(&s), t("2026-11-27T05:00:00Z"), None),
-            Gate::Open {
-                until: Some(t("2026-11-27T13:00:00Z"))
-            }
+            open_until("2026-11-27T13:00:00Z")
         );
         assert!(matches!(
             gate(Some(&s), t("2026-11-27T13:00:01Z"), None),
@@ -395,17 +403,12 @@ mod tests {
         // 22:00 in Shanghai: closed until 09:00 the next morning.
         assert_eq!(
             gate(Some(&s), t("2026-11-24T14:00:00Z"), None),
-            Gate::Wait {
-                until: t("2026-11-25T01:00:00Z"),
-                reason: WaitReason::Window
-            }
+            wait("2026-11-25T01:00:00Z", WaitReason::Window)
         );
         // 10:00 in Shanghai: open until 21:00.
         assert_eq!(
             gate(Some(&s), t("2026-11-25T02:00:00Z"), None),
-            Gate::Open {
-                until: Some(t("2026-11-25T13:00:00Z"))
-            }
+            open_until("2026-11-25T13:00:00Z")
         );
     }
 
@@ -414,9 +417,7 @@ mod tests {
         let night = schedule(None, None, Some(window("22:00", "02:00", "UTC", &[])));
         assert_eq!(
             gate(Some(&night), t("2026-11-25T01:00:00Z"), None),
-            Gate::Open {
-                until: Some(t("2026-11-25T02:00:00Z"))
-            }
+            open_until("2026-11-25T02:00:00Z")
         );
         // Weekdays only: Saturday 2026-11-28 at noon waits for Monday 09:00.
         let weekdays = schedule(
@@ -437,10 +438,7 @@ mod tests {
         );
         assert_eq!(
             gate(Some(&weekdays), t("2026-11-28T12:00:00Z"), None),
-            Gate::Wait {
-                until: t("2026-11-30T09:00:00Z"),
-                reason: WaitReason::Window
-            }
+            wait("2026-11-30T09:00:00Z", WaitReason::Window)
         );
     }
 
@@ -454,25 +452,17 @@ mod tests {
         // 21:00 in Tokyo: just closed; 07:00 in New York: opens at 09:00 local (14:00 UTC).
         assert_eq!(
             gate(Some(&s), now, Some(&tokyo)),
-            Gate::Wait {
-                until: t("2026-11-25T00:00:00Z"),
-                reason: WaitReason::Window
-            }
+            wait("2026-11-25T00:00:00Z", WaitReason::Window)
         );
         assert_eq!(
             gate(Some(&s), now, Some(&new_york)),
-            Gate::Wait {
-                until: t("2026-11-24T14:00:00Z"),
-                reason: WaitReason::Window
-            }
+            wait("2026-11-24T14:00:00Z", WaitReason::Window)
         );
         // An unknown zone in the CSV falls back to the window's own.
         let fallback = window_zone(&w, Some("Not/AZone"));
         assert_eq!(
             gate(Some(&s), now, Some(&fallback)),
-            Gate::Open {
-                until: Some(t("2026-11-24T21:00:00Z"))
-            }
+            open_until("2026-11-24T21:00:00Z")
         );
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::limiter::Limits;
-use super::timing::ScheduleWait;
+use super::timing::{ScheduleWait, countdown};
 
 /// What a run has done so far.
 #[derive(Debug, Default)]
@@ -79,14 +79,7 @@ fn eta(remaining: u64, rate: f64) -> String {
     if rate <= 0.0 {
         return "?".into();
     }
-    let secs = (remaining as f64 / rate).ceil() as u64;
-    if secs >= 3600 {
-        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
-    } else if secs >= 60 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    }
+    countdown((remaining as f64 / rate).ceil() as u64)
 }
 
 /// A running display; [`Display::finish`] stops it.

@@ -29,13 +29,14 @@ pub struct ScheduleWait {
 impl ScheduleWait {
     /// The label with the time left, e.g. "… (in 1h02m)".
     pub fn text(&self) -> String {
-        let left = self.until.duration_since(self.clock.now()).as_secs().max(0);
+        let left = self.until.duration_since(self.clock.now()).as_secs();
+        let left = u64::try_from(left).unwrap_or(0);
         format!("waiting: {} (in {})", self.label, countdown(left))
     }
 }
 
 /// Seconds as a short countdown: `45s`, `12m05s`, `3h07m`.
-pub fn countdown(secs: i64) -> String {
+pub fn countdown(secs: u64) -> String {
     if secs >= 3600 {
         format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
     } else if secs >= 60 {

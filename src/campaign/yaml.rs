@@ -69,20 +69,21 @@ pub struct Node {
     pub span: Span,
 }
 
-/// The kinds of YAML value a campaign file may hold.
+/// The kinds of YAML value a campaign file may hold, with child nodes of type `N` (the
+/// parser's own nodes while reading, then [`Node`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<N = Node> {
     Null,
     Bool(bool),
     Int(i128),
     Float(f64),
     String(String),
-    Seq(Vec<Node>),
+    Seq(Vec<N>),
     /// Keys in file order; duplicates were already refused by the parser.
-    Map(Vec<(Node, Node)>),
+    Map(Vec<(N, N)>),
 }
 
-impl Value {
+impl<N> Value<N> {
     /// The word a diagnostic uses for this kind of value.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -223,29 +224,21 @@ fn syntax_message(err: &serde_saphyr::Error) -> String {
 /// The tree as serde-saphyr hands it over: spans still as its own `Location`s.
 struct RawNode(Spanned<RawValue>);
 
-enum RawValue {
-    Null,
-    Bool(bool),
-    Int(i128),
-    Float(f64),
-    String(String),
-    Seq(Vec<RawNode>),
-    Map(Vec<(RawNode, RawNode)>),
-}
+type RawValue = Value<RawNode>;
 
 impl RawNode {
     fn into_node(self, source: &str) -> Node {
         let span = Span::from_location(&self.0.referenced, source);
         let value = match self.0.value {
-            RawValue::Null => Value::Null,
-            RawValue::Bool(b) => Value::Bool(b),
-            RawValue::Int(i) => Value::Int(i),
-            RawValue::Float(f) => Value::Float(f),
-            RawValue::String(s) => Value::String(s),
-            RawValue::Seq(items) => {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Int(i) => Value::Int(i),
+            Value::Float(f) => Value::Float(f),
+            Value::String(s) => Value::String(s),
+            Value::Seq(items) => {
                 Value::Seq(items.into_iter().map(|n| n.into_node(source)).collect())
             }
-            RawValue::Map(entries) => Value::Map(
+            Value::Map(entries) => Value::Map(
                 entries
                     .into_iter()
                     .map(|(k, v)| (k.into_node(source), v.into_node(source)))

@@ -119,6 +119,17 @@ struct Inner {
     usersig: UserSigCache,
 }
 
+/// The typed call of each endpoint: `name(Request) -> Response = Endpoint;`, each a method
+/// that sends the request to that endpoint with [`ImClient::call`].
+macro_rules! endpoint_methods {
+    ($($(#[$doc:meta])* $name:ident($req:ty) -> $reply:ty = $endpoint:ident;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, req: &$req) -> Result<$reply, ClientError> {
+            self.call(Endpoint::$endpoint, req).await
+        }
+    )*};
+}
+
 impl ImClient {
     /// Builds the client.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
@@ -265,72 +276,33 @@ impl ImClient {
         Ok(reply)
     }
 
-    /// `openim/sendmsg`.
-    pub async fn send_msg(&self, req: &SendMsgRequest) -> Result<SendMsgResponse, ClientError> {
-        self.call(Endpoint::SendMsg, req).await
-    }
-
-    /// `openim/batchsendmsg`. Partial failures come back in `ErrorList`; split them with
-    /// [`crate::im::batch_outcomes`].
-    pub async fn batch_send_msg(
-        &self,
-        req: &BatchSendMsgRequest,
-    ) -> Result<BatchSendMsgResponse, ClientError> {
-        self.call(Endpoint::BatchSendMsg, req).await
-    }
-
-    /// `send_official_account_msg`.
-    pub async fn send_official_account_msg(
-        &self,
-        req: &SendOfficialAccountMsgRequest,
-    ) -> Result<SendOfficialAccountMsgResponse, ClientError> {
-        self.call(Endpoint::SendOfficialAccountMsg, req).await
-    }
-
-    /// `official_account_msg_recall`.
-    pub async fn official_account_msg_recall(
-        &self,
-        req: &OfficialAccountMsgRecallRequest,
-    ) -> Result<OfficialAccountMsgRecallResponse, ClientError> {
-        self.call(Endpoint::OfficialAccountMsgRecall, req).await
-    }
-
-    /// `get_official_account_info`.
-    pub async fn get_official_account_info(
-        &self,
-        req: &GetOfficialAccountInfoRequest,
-    ) -> Result<GetOfficialAccountInfoResponse, ClientError> {
-        self.call(Endpoint::GetOfficialAccountInfo, req).await
-    }
-
-    /// `send_stream_msg`: one chunk.
-    pub async fn send_stream_msg(
-        &self,
-        req: &SendStreamMsgRequest,
-    ) -> Result<SendStreamMsgResponse, ClientError> {
-        self.call(Endpoint::SendStreamMsg, req).await
+    endpoint_methods! {
+        /// `openim/sendmsg`.
+        send_msg(SendMsgRequest) -> SendMsgResponse = SendMsg;
+        /// `openim/batchsendmsg`. Partial failures come back in `ErrorList`; split them with
+        /// [`crate::im::batch_outcomes`].
+        batch_send_msg(BatchSendMsgRequest) -> BatchSendMsgResponse = BatchSendMsg;
+        /// `send_official_account_msg`.
+        send_official_account_msg(SendOfficialAccountMsgRequest)
+            -> SendOfficialAccountMsgResponse = SendOfficialAccountMsg;
+        /// `official_account_msg_recall`.
+        official_account_msg_recall(OfficialAccountMsgRecallRequest)
+            -> OfficialAccountMsgRecallResponse = OfficialAccountMsgRecall;
+        /// `get_official_account_info`.
+        get_official_account_info(GetOfficialAccountInfoRequest)
+            -> GetOfficialAccountInfoResponse = GetOfficialAccountInfo;
+        /// `send_stream_msg`: one chunk.
+        send_stream_msg(SendStreamMsgRequest) -> SendStreamMsgResponse = SendStreamMsg;
+        /// `admin_msgwithdraw`. 20023 (already recalled) counts as done for the caller.
+        admin_msg_withdraw(MsgWithdrawRequest) -> MsgWithdrawResponse = AdminMsgWithdraw;
+        /// `account_check`: up to 100 UserIDs.
+        account_check(AccountCheckRequest) -> AccountCheckResponse = AccountCheck;
     }
 
     /// `get_all_robots`.
     pub async fn get_all_robots(&self) -> Result<GetAllRobotsResponse, ClientError> {
         self.call(Endpoint::GetAllRobots, &GetAllRobotsRequest {})
             .await
-    }
-
-    /// `admin_msgwithdraw`. 20023 (already recalled) counts as done for the caller.
-    pub async fn admin_msg_withdraw(
-        &self,
-        req: &MsgWithdrawRequest,
-    ) -> Result<MsgWithdrawResponse, ClientError> {
-        self.call(Endpoint::AdminMsgWithdraw, req).await
-    }
-
-    /// `account_check`: up to 100 UserIDs.
-    pub async fn account_check(
-        &self,
-        req: &AccountCheckRequest,
-    ) -> Result<AccountCheckResponse, ClientError> {
-        self.call(Endpoint::AccountCheck, req).await
     }
 }
 

@@ -28,6 +28,16 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// Every class, in the order of the enum.
+    pub const ALL: [ErrorClass; 6] = [
+        ErrorClass::Retry,
+        ErrorClass::RateLimited,
+        ErrorClass::RenewUserSig,
+        ErrorClass::PermanentRecipient,
+        ErrorClass::PermanentRequest,
+        ErrorClass::FatalRun,
+    ];
+
     /// Whether resending the same request may succeed.
     pub fn is_retryable(self) -> bool {
         matches!(
@@ -53,16 +63,7 @@ impl ErrorClass {
     /// Reads [`ErrorClass::as_str`]; also the kebab-case spelling older builds printed.
     pub fn parse(text: &str) -> Option<ErrorClass> {
         let text = text.replace('-', "_");
-        [
-            ErrorClass::Retry,
-            ErrorClass::RateLimited,
-            ErrorClass::RenewUserSig,
-            ErrorClass::PermanentRecipient,
-            ErrorClass::PermanentRequest,
-            ErrorClass::FatalRun,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == text)
+        ErrorClass::ALL.into_iter().find(|c| c.as_str() == text)
     }
 }
 
@@ -77,74 +78,31 @@ use ErrorClass::{
 };
 
 /// `(code, class, meaning)` for every documented code, sorted by code.
+#[rustfmt::skip]
 pub const ERROR_CODES: &[(i64, ErrorClass, &str)] = &[
     (10002, Retry, "internal error, retry"),
     (10004, PermanentRequest, "invalid parameters"),
     (10005, PermanentRequest, "too many accounts in the request"),
     (10006, RateLimited, "operation frequency limit"),
     (10007, FatalRun, "insufficient permission"),
-    (
-        10008,
-        FatalRun,
-        "invalid request (needs admin, or robot cap reached)",
-    ),
+    (10008, FatalRun, "invalid request (needs admin, or robot cap reached)"),
     (10010, FatalRun, "official account missing or dissolved"),
     (10015, FatalRun, "official account UserID invalid"),
-    (
-        10016,
-        PermanentRecipient,
-        "refused by the app's third-party callback",
-    ),
+    (10016, PermanentRecipient, "refused by the app's third-party callback"),
     (10017, FatalRun, "sender is muted"),
-    (
-        10023,
-        RateLimited,
-        "sending too often; widen the gap between messages",
-    ),
-    (
-        20001,
-        PermanentRequest,
-        "request packet invalid (check that sender and receiver exist)",
-    ),
+    (10023, RateLimited, "sending too often; widen the gap between messages"),
+    (20001, PermanentRequest, "request packet invalid (check that sender and receiver exist)"),
     (20002, RenewUserSig, "UserSig or A2 invalid"),
-    (
-        20003,
-        PermanentRecipient,
-        "sender or recipient UserID invalid or not imported",
-    ),
+    (20003, PermanentRecipient, "sender or recipient UserID invalid or not imported"),
     (20004, Retry, "network error, retry"),
     (20005, Retry, "internal server error, retry"),
-    (
-        20006,
-        PermanentRecipient,
-        "the before-send callback refused the message",
-    ),
-    (
-        20007,
-        PermanentRecipient,
-        "the recipient blocklisted the sender",
-    ),
-    (
-        20009,
-        PermanentRecipient,
-        "friend-relationship check failed",
-    ),
-    (
-        20010,
-        PermanentRecipient,
-        "friend-relationship check failed",
-    ),
-    (
-        20011,
-        PermanentRecipient,
-        "friend-relationship check failed",
-    ),
+    (20006, PermanentRecipient, "the before-send callback refused the message"),
+    (20007, PermanentRecipient, "the recipient blocklisted the sender"),
+    (20009, PermanentRecipient, "friend-relationship check failed"),
+    (20010, PermanentRecipient, "friend-relationship check failed"),
+    (20011, PermanentRecipient, "friend-relationship check failed"),
     (20012, FatalRun, "sender muted"),
-    (
-        20022,
-        PermanentRecipient,
-        "the message to recall does not exist",
-    ),
+    (20022, PermanentRecipient, "the message to recall does not exist"),
     (20023, PermanentRecipient, "already recalled"),
     (60002, FatalRun, "HTTP parse error (check the URL)"),
     (60003, FatalRun, "request JSON parse error"),
@@ -173,78 +131,38 @@ pub const ERROR_CODES: &[(i64, ErrorClass, &str)] = &[
     (70009, FatalRun, "the signing key is not this SDKAppID's"),
     (70013, FatalRun, "URL identifier differs from the UserSig's"),
     (70014, FatalRun, "URL SDKAppID differs from the UserSig's"),
-    (
-        70016,
-        FatalRun,
-        "key not found: SDKAppID and data centre differ (wrong region)",
-    ),
-    (
-        70020,
-        FatalRun,
-        "SDKAppID not found: SDKAppID and data centre differ (wrong region)",
-    ),
-    (
-        70050,
-        FatalRun,
-        "too many failed UserSig checks; wait at least 60 s",
-    ),
+    (70016, FatalRun, "key not found: SDKAppID and data centre differ (wrong region)"),
+    (70020, FatalRun, "SDKAppID not found: SDKAppID and data centre differ (wrong region)"),
+    (70050, FatalRun, "too many failed UserSig checks; wait at least 60 s"),
     (70051, PermanentRecipient, "account blocklisted"),
     (70052, RenewUserSig, "UserSig invalidated, sign a new one"),
     (70107, PermanentRecipient, "account not imported"),
-    (
-        70114,
-        PermanentRecipient,
-        "blocked by a security restriction",
-    ),
+    (70114, PermanentRecipient, "blocked by a security restriction"),
     (70169, Retry, "internal timeout, retry"),
     (70206, PermanentRequest, "invalid batch count"),
     (70398, FatalRun, "account count over the free-tier cap"),
     (70402, PermanentRequest, "invalid parameters"),
     (70403, FatalRun, "admin permission required"),
     (70500, Retry, "internal error, retry"),
-    (
-        80001,
-        PermanentRecipient,
-        "content flagged by the sensitive-word filter",
-    ),
+    (80001, PermanentRecipient, "content flagged by the sensitive-word filter"),
     (80002, PermanentRequest, "message body too long"),
     (90001, PermanentRequest, "body JSON could not be parsed"),
-    (
-        90002,
-        PermanentRequest,
-        "MsgBody not per the TIMMsgElement spec",
-    ),
-    (
-        90003,
-        PermanentRequest,
-        "To_Account missing or not a String",
-    ),
-    (
-        90005,
-        PermanentRequest,
-        "MsgRandom missing or not an Integer",
-    ),
+    (90002, PermanentRequest, "MsgBody not per the TIMMsgElement spec"),
+    (90003, PermanentRequest, "To_Account missing or not a String"),
+    (90005, PermanentRequest, "MsgRandom missing or not an Integer"),
     (90006, PermanentRequest, "MsgTimeStamp not an Integer"),
     (90007, PermanentRequest, "MsgBody not an Array"),
     (90008, PermanentRequest, "From_Account missing or unknown"),
     (90009, FatalRun, "App admin permission required"),
     (90010, PermanentRequest, "body not per the message spec"),
     (90011, PermanentRequest, "more than 500 batch recipients"),
-    (
-        90012,
-        PermanentRecipient,
-        "To_Account not registered or misspelt",
-    ),
+    (90012, PermanentRecipient, "To_Account not registered or misspelt"),
     (90026, PermanentRequest, "MsgLifeTime over 7 days"),
     (90031, PermanentRequest, "SyncOtherMachine not an Integer"),
     (90044, PermanentRequest, "MsgLifeTime not an Integer"),
     (90048, PermanentRecipient, "account does not exist"),
     (90054, PermanentRequest, "invalid MsgKey"),
-    (
-        90992,
-        Retry,
-        "internal error, retry (check the app's callback server if it persists)",
-    ),
+    (90992, Retry, "internal error, retry (check the app's callback server if it persists)"),
     (90994, Retry, "internal error, retry"),
     (90995, Retry, "internal error, retry"),
     (91000, Retry, "internal error, retry"),
@@ -329,14 +247,7 @@ mod tests {
 
     #[test]
     fn a_class_has_one_spelling_that_reads_back_and_older_spellings_still_read() {
-        for class in [
-            ErrorClass::Retry,
-            ErrorClass::RateLimited,
-            ErrorClass::RenewUserSig,
-            ErrorClass::PermanentRecipient,
-            ErrorClass::PermanentRequest,
-            ErrorClass::FatalRun,
-        ] {
+        for class in ErrorClass::ALL {
             assert_eq!(ErrorClass::parse(class.as_str()), Some(class));
             assert_eq!(class.to_string(), class.as_str());
         }

@@ -89,23 +89,19 @@ pub fn hmac_sig(
     expire: u64,
     userbuf: Option<&str>,
 ) -> String {
-    STANDARD.encode(raw_hmac(key, identifier, sdkappid, time, expire, userbuf))
+    let content = content_to_sign(identifier, sdkappid, time, expire, userbuf);
+    // HMAC accepts keys of any length, so this never fails; the fallback keeps it panic-free.
+    let raw = keyed_mac(key, &content)
+        .map(|mac| mac.finalize().into_bytes().to_vec())
+        .unwrap_or_default();
+    STANDARD.encode(raw)
 }
 
-fn raw_hmac(
-    key: &SecretKey,
-    identifier: &str,
-    sdkappid: u64,
-    time: u64,
-    expire: u64,
-    userbuf: Option<&str>,
-) -> Vec<u8> {
-    // HMAC accepts keys of any length, so this never fails; the fallback keeps it panic-free.
-    let Ok(mut mac) = HmacSha256::new_from_slice(key.expose().as_bytes()) else {
-        return Vec::new();
-    };
-    mac.update(content_to_sign(identifier, sdkappid, time, expire, userbuf).as_bytes());
-    mac.finalize().into_bytes().to_vec()
+/// HMAC-SHA256 under `key`, fed `content`; `None` only if the key were refused.
+fn keyed_mac(key: &SecretKey, content: &str) -> Option<HmacSha256> {
+    let mut mac = HmacSha256::new_from_slice(key.expose().as_bytes()).ok()?;
+    mac.update(content.as_bytes());
+    Some(mac)
 }
 
 /// Signs a UserSig at unix time `time`, valid for `expire` seconds.
@@ -249,19 +245,16 @@ pub fn check_signature(doc: &UserSigDoc, key: &SecretKey) -> Result<(), VerifyEr
     let claimed = STANDARD
         .decode(doc.sig.as_bytes())
         .map_err(|_| VerifyError::BadSignature)?;
-    let Ok(mut mac) = HmacSha256::new_from_slice(key.expose().as_bytes()) else {
+    let content = content_to_sign(
+        &doc.identifier,
+        doc.sdkappid,
+        doc.time,
+        doc.expire,
+        doc.userbuf.as_deref(),
+    );
+    let Some(mac) = keyed_mac(key, &content) else {
         return Err(VerifyError::BadSignature);
     };
-    mac.update(
-        content_to_sign(
-            &doc.identifier,
-            doc.sdkappid,
-            doc.time,
-            doc.expire,
-            doc.userbuf.as_deref(),
-        )
-        .as_bytes(),
-    );
     mac.verify_slice(&claimed)
         .map_err(|_| VerifyError::BadSignature)
 }

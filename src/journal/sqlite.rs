@@ -56,14 +56,7 @@ impl SqliteJournal {
                 source,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| JournalError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        let journal = SqliteJournal {
-            conn,
-            path: path.to_owned(),
-        };
+        let journal = SqliteJournal::connect(path, OpenFlags::default())?;
         journal.configure()?;
         journal.migrate()?;
         Ok(journal)
@@ -74,18 +67,10 @@ impl SqliteJournal {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(
+        let journal = SqliteJournal::connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| JournalError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        let journal = SqliteJournal {
-            conn,
-            path: path.to_owned(),
-        };
+        )?;
         let version = journal.version()?;
         if version > SCHEMA_VERSION {
             return Err(JournalError::TooNew {
@@ -99,6 +84,19 @@ impl SqliteJournal {
             return SqliteJournal::open(path).map(Some);
         }
         Ok(Some(journal))
+    }
+
+    /// A connection to the database at `path`, opened with `flags`.
+    fn connect(path: &Path, flags: OpenFlags) -> Result<SqliteJournal, JournalError> {
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| JournalError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(SqliteJournal {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -3,6 +3,7 @@
 //! and does no I/O except the optional delivery log line.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hash;
 use std::io::Write;
 
 use rand::SeedableRng;
@@ -40,6 +41,31 @@ pub struct Delivery {
     /// Withdrawn since.
     #[serde(default)]
     pub recalled: bool,
+}
+
+impl Delivery {
+    /// A delivery at sandbox time `now_ms`, not yet numbered (see [`State::deliver`]).
+    pub fn new(
+        endpoint: Endpoint,
+        sender: String,
+        recipient: String,
+        msg_key: String,
+        now_ms: u64,
+        body: Value,
+    ) -> Self {
+        Delivery {
+            seq: 0,
+            endpoint,
+            sender,
+            recipient,
+            msg_key,
+            msg_time: now_ms / 1000,
+            time_ms: now_ms,
+            body,
+            subscribers: None,
+            recalled: false,
+        }
+    }
 }
 
 /// Counters per endpoint.
@@ -141,6 +167,53 @@ pub(crate) struct FirstSend {
     pub msg_time: u64,
 }
 
+/// The first sends of one duplicate rule, remembered for `window_ms`, oldest first.
+pub(crate) struct DedupWindow<K> {
+    window_ms: u64,
+    seen: HashMap<K, FirstSend>,
+    order: VecDeque<(u64, K)>,
+}
+
+impl<K: Clone + Eq + Hash> DedupWindow<K> {
+    pub fn new(window_ms: u64) -> Self {
+        DedupWindow {
+            window_ms,
+            seen: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// The first send with this key, if it is still remembered.
+    pub fn get(&self, key: &K) -> Option<&FirstSend> {
+        self.seen.get(key)
+    }
+
+    /// Remembers `delivery` as the first send with this key.
+    pub fn remember(&mut self, key: K, delivery: &Delivery) {
+        let first = FirstSend {
+            at_ms: delivery.time_ms,
+            msg_key: delivery.msg_key.clone(),
+            msg_time: delivery.msg_time,
+        };
+        self.seen.insert(key.clone(), first);
+        self.order.push_back((delivery.time_ms, key));
+    }
+
+    /// Forgets the first sends older than the window.
+    fn expire(&mut self, now_ms: u64) {
+        while let Some((at, _)) = self.order.front() {
+            if now_ms.saturating_sub(*at) <= self.window_ms {
+                break;
+            }
+            if let Some((at, key)) = self.order.pop_front()
+                && self.seen.get(&key).is_some_and(|f| f.at_ms == at)
+            {
+                self.seen.remove(&key);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Stream {
     pub from: String,
@@ -153,10 +226,8 @@ pub(crate) struct State {
     pub deliveries: Vec<Delivery>,
     /// (sender, recipient, MsgKey) → index in `deliveries`, for recall.
     pub by_key: HashMap<(String, String, String), usize>,
-    pub sendmsg_seen: HashMap<SendDedupKey, FirstSend>,
-    pub sendmsg_order: VecDeque<(u64, SendDedupKey)>,
-    pub official_seen: HashMap<OfficialDedupKey, FirstSend>,
-    pub official_order: VecDeque<(u64, OfficialDedupKey)>,
+    pub sendmsg_seen: DedupWindow<SendDedupKey>,
+    pub official_seen: DedupWindow<OfficialDedupKey>,
     pub streams: HashMap<String, Stream>,
     pub call_buckets: HashMap<Endpoint, Bucket>,
     pub batch_recipients: Option<Bucket>,
@@ -174,10 +245,8 @@ impl State {
             next_seq: 0,
             deliveries: Vec::new(),
             by_key: HashMap::new(),
-            sendmsg_seen: HashMap::new(),
-            sendmsg_order: VecDeque::new(),
-            official_seen: HashMap::new(),
-            official_order: VecDeque::new(),
+            sendmsg_seen: DedupWindow::new(SENDMSG_DEDUP_MS),
+            official_seen: DedupWindow::new(OFFICIAL_DEDUP_MS),
             streams: HashMap::new(),
             call_buckets: HashMap::new(),
             batch_recipients: None,
@@ -212,26 +281,15 @@ impl State {
 
     /// Forgets dedup entries older than their windows.
     pub fn expire_dedup(&mut self, now_ms: u64) {
-        while let Some((at, _)) = self.sendmsg_order.front() {
-            if now_ms.saturating_sub(*at) <= SENDMSG_DEDUP_MS {
-                break;
-            }
-            if let Some((at, key)) = self.sendmsg_order.pop_front()
-                && self.sendmsg_seen.get(&key).is_some_and(|f| f.at_ms == at)
-            {
-                self.sendmsg_seen.remove(&key);
-            }
-        }
-        while let Some((at, _)) = self.official_order.front() {
-            if now_ms.saturating_sub(*at) <= OFFICIAL_DEDUP_MS {
-                break;
-            }
-            if let Some((at, key)) = self.official_order.pop_front()
-                && self.official_seen.get(&key).is_some_and(|f| f.at_ms == at)
-            {
-                self.official_seen.remove(&key);
-            }
-        }
+        self.sendmsg_seen.expire(now_ms);
+        self.official_seen.expire(now_ms);
+    }
+
+    /// A fresh `MsgKey` for a send at `now_ms`, with its `MsgTime` (unix seconds).
+    pub fn mint_msg_key(&mut self, random: u32, now_ms: u64) -> (String, u64) {
+        let seq = self.next_seq();
+        let msg_time = now_ms / 1000;
+        (format!("{seq}_{random}_{msg_time}"), msg_time)
     }
 
     /// Records a delivery, indexes it for recall and appends it to the log.

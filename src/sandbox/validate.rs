@@ -12,6 +12,14 @@ fn refuse<T>(code: i64, text: impl Into<String>) -> Result<T, Refusal> {
     Err((code, text.into()))
 }
 
+/// The non-empty string field `name`, refused with `code` when it is missing or not one.
+fn required_string(obj: &Map<String, Value>, name: &str, code: i64) -> Result<String, Refusal> {
+    match obj.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => refuse(code, format!("{name} is missing or not a String")),
+    }
+}
+
 /// Parses a body as a JSON object.
 pub fn object(body: &[u8], bad_json_code: i64) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(body) {
@@ -243,10 +251,7 @@ pub struct C2cSend {
 
 /// `openim/sendmsg` (seed 003's error table).
 pub fn sendmsg(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
-    let to = match obj.get("To_Account") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return refuse(90003, "To_Account is missing or not a String"),
-    };
+    let to = required_string(obj, "To_Account", 90003)?;
     let mut send = c2c_common(obj)?;
     if obj.get("MsgTimeStamp").is_some_and(|v| !v.is_u64()) {
         return refuse(90006, "MsgTimeStamp is not an Integer");
@@ -354,10 +359,7 @@ pub struct OfficialSend {
 
 /// `send_official_account_msg` (seed 001).
 pub fn official(obj: &Map<String, Value>) -> Result<OfficialSend, Refusal> {
-    let account = match obj.get("Official_Account") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return refuse(10004, "Official_Account is missing or not a String"),
-    };
+    let account = required_string(obj, "Official_Account", 10004)?;
     if !account.starts_with("@TOA#") || !super::config::valid_user_id(&account) {
         return refuse(
             10015,
@@ -414,10 +416,7 @@ pub struct StreamChunk {
 
 /// `send_stream_msg`: only 10002 and 10004 are documented, so every problem is 10004.
 pub fn stream(obj: &Map<String, Value>) -> Result<StreamChunk, Refusal> {
-    let required = |name: &str| match obj.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => refuse(10004, format!("{name} is missing or not a String")),
-    };
+    let required = |name: &str| required_string(obj, name, 10004);
     let from = required("From_Account")?;
     let to = required("To_Account")?;
     let chunk = match obj.get("Chunk") {
@@ -445,14 +444,8 @@ pub fn stream(obj: &Map<String, Value>) -> Result<StreamChunk, Refusal> {
 
 /// `admin_msgwithdraw`: (From, To, MsgKey).
 pub fn withdraw(obj: &Map<String, Value>) -> Result<(String, String, String), Refusal> {
-    let from = match obj.get("From_Account") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return refuse(90008, "From_Account is missing or not a String"),
-    };
-    let to = match obj.get("To_Account") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return refuse(90003, "To_Account is missing or not a String"),
-    };
+    let from = required_string(obj, "From_Account", 90008)?;
+    let to = required_string(obj, "To_Account", 90003)?;
     let key = match obj.get("MsgKey") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 50 => s.clone(),
         _ => return refuse(90054, "MsgKey is missing or invalid"),
@@ -501,10 +494,7 @@ pub fn official_ids(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
 
 /// `official_account_msg_recall`: the account and its keys.
 pub fn official_recall(obj: &Map<String, Value>) -> Result<(String, Vec<String>), Refusal> {
-    let account = match obj.get("Official_Account") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => return refuse(10004, "Official_Account is missing or not a String"),
-    };
+    let account = required_string(obj, "Official_Account", 10004)?;
     match obj.get("MsgKeyList").and_then(string_array) {
         Some(keys) if !keys.is_empty() => {
             Ok((account, keys.into_iter().map(str::to_owned).collect()))

@@ -207,22 +207,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.csv"), "user_id\n").unwrap();
         assert!(resolve_inside(dir.path(), "a.csv").is_ok());
-        assert_eq!(
-            resolve_inside(dir.path(), "/etc/passwd"),
-            Err(PathProblem::Absolute)
-        );
-        assert_eq!(
-            resolve_inside(dir.path(), "../../etc/passwd"),
-            Err(PathProblem::Escapes)
-        );
-        assert_eq!(
-            resolve_inside(dir.path(), "x/../../a.csv"),
-            Err(PathProblem::Escapes)
-        );
-        assert_eq!(
-            resolve_inside(dir.path(), "nope.csv"),
-            Err(PathProblem::Missing)
-        );
+        for (path, problem) in [
+            ("/etc/passwd", PathProblem::Absolute),
+            ("../../etc/passwd", PathProblem::Escapes),
+            ("x/../../a.csv", PathProblem::Escapes),
+            ("nope.csv", PathProblem::Missing),
+        ] {
+            assert_eq!(resolve_inside(dir.path(), path), Err(problem), "{path}");
+        }
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();

@@ -118,31 +118,45 @@ impl Timestamp {
     }
 }
 
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Timestamp::parse(&text).map_err(serde::de::Error::custom)
-    }
+/// Serde and JSON Schema for a value the file writes as a string: written with its `Display`,
+/// read with its `parse`, described by `$schema` under the name `$name`.
+macro_rules! text_value {
+    ($t:ty, $name:literal, $schema:tt) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                <$t>::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $t {
+            fn schema_name() -> Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    };
 }
 
-impl JsonSchema for Timestamp {
-    fn schema_name() -> Cow<'static, str> {
-        "Timestamp".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "RFC 3339 time with an offset, e.g. `2026-11-27T09:00:00+08:00`.",
-            "type": "string",
-            "format": "date-time"
-        })
-    }
-}
+text_value!(Timestamp, "Timestamp", {
+    "description": "RFC 3339 time with an offset, e.g. `2026-11-27T09:00:00+08:00`.",
+    "type": "string",
+    "format": "date-time"
+});
 
 /// A time of day, `HH:MM` (24-hour clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -177,32 +191,12 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
-impl Serialize for TimeOfDay {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeOfDay {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        TimeOfDay::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for TimeOfDay {
-    fn schema_name() -> Cow<'static, str> {
-        "TimeOfDay".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A time of day, `HH:MM` on a 24-hour clock.",
-            "type": "string",
-            "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
-            "format": "time-of-day"
-        })
-    }
-}
+text_value!(TimeOfDay, "TimeOfDay", {
+    "description": "A time of day, `HH:MM` on a 24-hour clock.",
+    "type": "string",
+    "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "format": "time-of-day"
+});
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,13 @@
 //! `account_check`: whether each UserID is in the sandbox's directory.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::sandbox::validate::{self, Refusal};
+use crate::sandbox::validate;
 
-use super::{App, ok_reply};
+use super::{App, Handled, ok_reply};
 
 impl App {
-    pub(super) fn account_check(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn account_check(&self, body: &[u8]) -> Handled {
         let obj = validate::object(body, 90001)?;
         let ids = validate::account_check(&obj)?;
         let items: Vec<Value> = ids

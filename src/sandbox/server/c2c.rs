@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::im::Endpoint;
-use crate::sandbox::state::{Bucket, Delivery, FirstSend, SENDMSG_DEDUP_MS, SendDedupKey};
-use crate::sandbox::validate::{self, Refusal};
+use crate::sandbox::state::{Bucket, Delivery, SENDMSG_DEDUP_MS, SendDedupKey};
+use crate::sandbox::validate::{self, C2cSend, Refusal};
 
-use super::{App, ok_reply, sent_reply};
+use super::{App, Handled, ok_reply, sent_reply};
 
 impl App {
     /// `From_Account`, or the calling admin when it is absent; it must exist.
@@ -26,16 +26,23 @@ impl App {
         }
     }
 
-    pub(super) fn sendmsg(
+    /// The checks `sendmsg` and `batchsendmsg` share: size, JSON, the body's fields (by
+    /// `fields`) and the sender, which comes back with the send.
+    fn c2c_send(
         &self,
         body: &[u8],
-        now: u64,
         caller: &str,
-    ) -> Result<Map<String, Value>, Refusal> {
+        fields: fn(&Map<String, Value>) -> Result<C2cSend, Refusal>,
+    ) -> Result<(C2cSend, String), Refusal> {
         self.size_check(body, 93000)?;
         let obj = validate::object(body, 90001)?;
-        let send = validate::sendmsg(&obj)?;
+        let send = fields(&obj)?;
         let from = self.sender_of(send.from.as_ref(), caller)?;
+        Ok((send, from))
+    }
+
+    pub(super) fn sendmsg(&self, body: &[u8], now: u64, caller: &str) -> Handled {
+        let (send, from) = self.c2c_send(body, caller, validate::sendmsg)?;
         let to = send.to.first().cloned().unwrap_or_default();
         if !self.config.directory.is_account(&to) {
             return Err((90012, format!("To_Account {to:?} is not registered")));
@@ -59,43 +66,15 @@ impl App {
             state.stats.duplicates_dropped += 1;
             return Ok(sent_reply(msg_time, msg_key));
         }
-        let seq = state.next_seq();
-        let msg_time = now / 1000;
-        let msg_key = format!("{seq}_{}_{msg_time}", send.msg_random);
-        state.deliver(Delivery {
-            seq: 0,
-            endpoint: Endpoint::SendMsg,
-            sender: from,
-            recipient: to,
-            msg_key: msg_key.clone(),
-            msg_time,
-            time_ms: now,
-            body: send.body,
-            subscribers: None,
-            recalled: false,
-        });
-        state.sendmsg_seen.insert(
-            key.clone(),
-            FirstSend {
-                at_ms: now,
-                msg_key: msg_key.clone(),
-                msg_time,
-            },
-        );
-        state.sendmsg_order.push_back((now, key));
+        let (msg_key, msg_time) = state.mint_msg_key(send.msg_random, now);
+        let delivery = Delivery::new(Endpoint::SendMsg, from, to, msg_key.clone(), now, send.body);
+        state.sendmsg_seen.remember(key, &delivery);
+        state.deliver(delivery);
         Ok(sent_reply(msg_time, msg_key))
     }
 
-    pub(super) fn batchsendmsg(
-        &self,
-        body: &[u8],
-        now: u64,
-        caller: &str,
-    ) -> Result<Map<String, Value>, Refusal> {
-        self.size_check(body, 93000)?;
-        let obj = validate::object(body, 90001)?;
-        let send = validate::batchsendmsg(&obj)?;
-        let from = self.sender_of(send.from.as_ref(), caller)?;
+    pub(super) fn batchsendmsg(&self, body: &[u8], now: u64, caller: &str) -> Handled {
+        let (send, from) = self.c2c_send(body, caller, validate::batchsendmsg)?;
         let mut state = self.lock();
         let limits = &self.config.limits;
         if limits.enabled {
@@ -131,22 +110,16 @@ impl App {
         if delivered.is_empty() {
             return Err((90012, "invalid To_Account".into()));
         }
-        let seq = state.next_seq();
-        let msg_time = now / 1000;
-        let msg_key = format!("{seq}_{}_{msg_time}", send.msg_random);
+        let (msg_key, _) = state.mint_msg_key(send.msg_random, now);
         for to in delivered {
-            state.deliver(Delivery {
-                seq: 0,
-                endpoint: Endpoint::BatchSendMsg,
-                sender: from.clone(),
-                recipient: to,
-                msg_key: msg_key.clone(),
-                msg_time,
-                time_ms: now,
-                body: send.body.clone(),
-                subscribers: None,
-                recalled: false,
-            });
+            state.deliver(Delivery::new(
+                Endpoint::BatchSendMsg,
+                from.clone(),
+                to,
+                msg_key.clone(),
+                now,
+                send.body.clone(),
+            ));
         }
         let mut reply = ok_reply();
         reply.insert("MsgKey".into(), msg_key.into());
@@ -156,7 +129,7 @@ impl App {
         Ok(reply)
     }
 
-    pub(super) fn withdraw(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn withdraw(&self, body: &[u8]) -> Handled {
         let obj = validate::object(body, 90001)?;
         let (from, to, key) = validate::withdraw(&obj)?;
         let mut state = self.lock();

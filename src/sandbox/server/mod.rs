@@ -41,6 +41,9 @@ enum Answer {
     Status(u16),
 }
 
+/// What an endpoint handler answers: the reply's fields on an OK envelope, or a refusal.
+type Handled = Result<Map<String, Value>, Refusal>;
+
 fn ok_reply() -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("ActionStatus".into(), "OK".into());

@@ -3,20 +3,20 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::im::Endpoint;
-use crate::sandbox::state::{Bucket, Delivery, FirstSend, OfficialDedupKey};
-use crate::sandbox::validate::{self, Refusal};
+use crate::sandbox::state::{Bucket, Delivery, OfficialDedupKey};
+use crate::sandbox::validate;
 
-use super::{App, ok_reply, sent_reply};
+use super::{App, Handled, ok_reply, sent_reply};
 
 impl App {
     fn admin(&self) -> Option<&str> {
         self.config.admins.iter().next().map(String::as_str)
     }
 
-    pub(super) fn official(&self, body: &[u8], now: u64) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn official(&self, body: &[u8], now: u64) -> Handled {
         self.size_check(body, 80002)?;
         let obj = validate::object(body, 10004)?;
         let send = validate::official(&obj)?;
@@ -81,34 +81,25 @@ impl App {
                 .or_default()
                 .push_back(now);
         }
-        let seq = state.next_seq();
-        let msg_time = now / 1000;
-        let msg_key = format!("{seq}_1_{msg_time}");
-        state.deliver(Delivery {
-            seq: 0,
-            endpoint: Endpoint::SendOfficialAccountMsg,
-            sender: send.account.clone(),
-            recipient: send.account.clone(),
-            msg_key: msg_key.clone(),
-            msg_time,
-            time_ms: now,
-            body: send.body,
+        let (msg_key, msg_time) = state.mint_msg_key(1, now);
+        let account = send.account.clone();
+        let delivery = Delivery {
             subscribers: Some(subscribers),
-            recalled: false,
-        });
-        state.official_seen.insert(
-            key.clone(),
-            FirstSend {
-                at_ms: now,
-                msg_key: msg_key.clone(),
-                msg_time,
-            },
-        );
-        state.official_order.push_back((now, key));
+            ..Delivery::new(
+                Endpoint::SendOfficialAccountMsg,
+                account.clone(),
+                account,
+                msg_key.clone(),
+                now,
+                send.body,
+            )
+        };
+        state.official_seen.remember(key, &delivery);
+        state.deliver(delivery);
         Ok(sent_reply(msg_time, msg_key))
     }
 
-    pub(super) fn official_recall(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn official_recall(&self, body: &[u8]) -> Handled {
         let obj = validate::object(body, 10004)?;
         let (account, keys) = validate::official_recall(&obj)?;
         if !self
@@ -145,7 +136,7 @@ impl App {
         Ok(ok_reply())
     }
 
-    pub(super) fn official_info(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn official_info(&self, body: &[u8]) -> Handled {
         let obj = validate::object(body, 10004)?;
         let ids = validate::official_ids(&obj)?;
         let mut list = Vec::new();

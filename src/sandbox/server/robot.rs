@@ -1,16 +1,16 @@
 //! Chatbots: `send_stream_msg` (a stream's chunks under one `MsgKey`) and `get_all_robots`.
 
 use rand::RngExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::im::Endpoint;
 use crate::sandbox::state::{Delivery, Stream};
-use crate::sandbox::validate::{self, Refusal};
+use crate::sandbox::validate;
 
-use super::{App, ok_reply};
+use super::{App, Handled, ok_reply};
 
 impl App {
-    pub(super) fn stream(&self, body: &[u8], now: u64) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn stream(&self, body: &[u8], now: u64) -> Handled {
         let obj = validate::object(body, 10004)?;
         let chunk = validate::stream(&obj)?;
         if !self.config.directory.is_robot(&chunk.from) {
@@ -28,8 +28,8 @@ impl App {
         let mut state = self.lock();
         let msg_key = match &chunk.msg_key {
             None => {
-                let seq = state.next_seq();
-                let key = format!("{seq}_{}_{}", state.rng.random::<u32>(), now / 1000);
+                let random = state.rng.random::<u32>();
+                let (key, _) = state.mint_msg_key(random, now);
                 state.streams.insert(
                     key.clone(),
                     Stream {
@@ -56,24 +56,20 @@ impl App {
         {
             s.finished = true;
         }
-        state.deliver(Delivery {
-            seq: 0,
-            endpoint: Endpoint::SendStreamMsg,
-            sender: chunk.from,
-            recipient: chunk.to,
-            msg_key: msg_key.clone(),
-            msg_time: now / 1000,
-            time_ms: now,
-            body: json!({"Chunk": chunk.chunk, "Finish": u8::from(chunk.finish)}),
-            subscribers: None,
-            recalled: false,
-        });
+        state.deliver(Delivery::new(
+            Endpoint::SendStreamMsg,
+            chunk.from,
+            chunk.to,
+            msg_key.clone(),
+            now,
+            json!({"Chunk": chunk.chunk, "Finish": u8::from(chunk.finish)}),
+        ));
         let mut reply = ok_reply();
         reply.insert("MsgKey".into(), msg_key.into());
         Ok(reply)
     }
 
-    pub(super) fn robots(&self, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    pub(super) fn robots(&self, body: &[u8]) -> Handled {
         validate::object(body, 10004)?;
         let mut reply = ok_reply();
         reply.insert(
