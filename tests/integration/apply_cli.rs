@@ -3,66 +3,19 @@
 //! Ctrl-C and resume, the campaign lock, confirmation off a terminal, and a secret that
 //! appears in no output, journal or report.
 
-use crate::common;
+use crate::common::{self, CampaignWriter, Outcome, Session};
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use timcast::im::SecretKey;
-use timcast::im::settings::{DEMO_SDKAPPID, DEMO_SECRET_KEY};
+use timcast::im::settings::DEMO_SECRET_KEY;
 use timcast::sandbox::{Faults, Limits, SandboxHandle, SystemClock};
 
-const BIN: &str = env!("CARGO_BIN_EXE_timcast");
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `timcast` with a clean environment pointing at `endpoint` with `secret`.
-fn timcast(dir: &Path, endpoint: Option<&str>, secret: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_remove("TIMCAST_STATE")
-        .env_remove("TIM_REGION")
-        .env_remove("TIM_SECRET_KEY_FILE")
-        .env_remove("TIM_ENDPOINT")
-        .env("NO_COLOR", "1")
-        .env("TIM_SDKAPPID", DEMO_SDKAPPID.to_string())
-        .env("TIM_ADMIN", common::ADMIN)
-        .env("TIM_SECRET_KEY", secret)
-        .stdin(Stdio::null());
-    if let Some(endpoint) = endpoint {
-        cmd.env("TIM_ENDPOINT", endpoint);
-    }
-    cmd
-}
-
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn campaign(dir: &Path, name: &str, n: usize, delivery: &str) -> PathBuf {
-    let mut csv = String::from("user_id,first_name\n");
-    for i in 0..n {
-        csv.push_str(&format!("{name}-u{i},Name{i}\n"));
-    }
-    std::fs::write(dir.join(format!("{name}.csv")), csv).unwrap();
-    let yaml = format!(
-        "version: 1\nname: {name}\naudience:\n  csv: {name}.csv\nmessage:\n  - text: \"Hi {{{{first_name}}}}, your order shipped\"\ndelivery:\n{delivery}\n"
-    );
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, yaml).unwrap();
-    path
-}
+/// The campaigns' one text, personalised.
+const SHIPPED: &str = "Hi {{first_name}}, your order shipped";
 
 async fn sandbox_with(latency_ms: u64, secret: &str) -> SandboxHandle {
     let (mut config, _) = common::config();
@@ -89,43 +42,43 @@ async fn apply_sandbox_runs_every_example_offline_and_a_rerun_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     for example in ["welcome", "promotion", "announcement", "chatbot"] {
-        let path = repo().join(format!("campaigns/{example}.yaml"));
-        let mut cmd = timcast(dir.path(), None, "unused");
-        cmd.env_remove("TIM_SECRET_KEY")
-            .env_remove("TIM_SDKAPPID")
+        let path = common::repo().join(format!("campaigns/{example}.yaml"));
+        // No app and no key: the demo needs neither.
+        let out = Session::new()
+            .current_dir(dir.path())
+            .admin(common::ADMIN)
             .arg("apply")
             .arg("--sandbox")
             .arg(&path)
             .arg("--state")
-            .arg(&state);
-        let out = output(cmd).await;
-        let stdout = text(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{example}: {stdout}\n{}",
-            text(&out.stderr)
-        );
-        assert!(stdout.contains("failed 0, uncertain 0"), "{stdout}");
+            .arg(&state)
+            .run_async()
+            .await;
+        assert_eq!(out.code, 0, "{example}: {}\n{}", out.stdout, out.stderr);
         assert!(
-            stdout.contains("deliveries recorded by the emulator"),
-            "{stdout}"
+            out.stdout.contains("failed 0, uncertain 0"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("deliveries recorded by the emulator"),
+            "{}",
+            out.stdout
         );
 
-        let mut again = timcast(dir.path(), None, "unused");
-        again
+        let out = Session::new()
+            .current_dir(dir.path())
+            .demo_app()
+            .secret("unused")
             .arg("apply")
             .arg("--sandbox")
             .arg(&path)
             .arg("--state")
-            .arg(&state);
-        let out = output(again).await;
-        assert_eq!(out.status.code(), Some(0));
-        assert!(
-            text(&out.stdout).contains("nothing to send"),
-            "{}",
-            text(&out.stdout)
-        );
+            .arg(&state)
+            .run_async()
+            .await;
+        assert_eq!(out.code, 0);
+        assert!(out.stdout.contains("nothing to send"), "{}", out.stdout);
     }
     // The demo wrote its own journal, never the real one.
     assert!(dir.path().join("sandbox.db").exists());
@@ -136,28 +89,35 @@ async fn apply_sandbox_runs_every_example_offline_and_a_rerun_sends_nothing() {
 async fn off_a_terminal_apply_refuses_without_yes_and_a_bad_plan_file_is_refused() {
     let sandbox = sandbox_with(0, DEMO_SECRET_KEY).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "ask", 3, "  rate: 50");
-    let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-    cmd.arg("apply").arg(&path);
-    let out = output(cmd).await;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("ask: 3 to send"),
-        "{}",
-        text(&out.stderr)
-    );
+    let path = CampaignWriter::new(dir.path(), "ask")
+        .recipients(3)
+        .text(SHIPPED)
+        .delivery("  rate: 50")
+        .write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .arg("apply")
+        .arg(&path)
+        .run_async()
+        .await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(out.stderr.contains("ask: 3 to send"), "{}", out.stderr);
     assert!(sandbox.deliveries().is_empty());
 
     std::fs::write(dir.path().join("x.plan"), "{}").unwrap();
-    let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-    cmd.args(["apply", "x.plan", "--yes"]);
-    let out = output(cmd).await;
-    assert_eq!(out.status.code(), Some(1));
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .args(["apply", "x.plan", "--yes"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 1);
     assert!(
-        text(&out.stderr).contains("x.plan is not a timcast plan"),
+        out.stderr.contains("x.plan is not a timcast plan"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
 }
 
@@ -171,20 +131,21 @@ async fn kill_9_at_random_moments_then_resume_delivers_everyone_exactly_once() {
         let sandbox = sandbox_with(40, DEMO_SECRET_KEY).await;
         let dir = tempfile::tempdir().unwrap();
         let n = 30;
-        let path = campaign(
-            dir.path(),
-            &format!("crash{trial}"),
-            n,
+        let path = CampaignWriter::new(dir.path(), &format!("crash{trial}"))
+            .recipients(n)
+            .text(SHIPPED)
             // 30 sends at 50/s take at least 0.6 s: every kill below lands mid-run.
-            "  rate: 50\n  concurrency: 6\n  batch: off",
-        );
-        let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-        cmd.arg("apply")
+            .delivery("  rate: 50\n  concurrency: 6\n  batch: off")
+            .write();
+        let mut child = Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .arg("apply")
             .arg(&path)
             .arg("--yes")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
+            .stderr(Stdio::null())
+            .spawn();
         let delay = Duration::from_millis(rng.random_range(20..450));
         tokio::time::sleep(delay).await;
         if child.try_wait().unwrap().is_none() {
@@ -193,17 +154,23 @@ async fn kill_9_at_random_moments_then_resume_delivers_everyone_exactly_once() {
         child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
 
-        let mut resume = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-        resume.arg("apply").arg(&path).arg("--yes");
-        let out = output(resume).await;
+        let out = Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .arg("apply")
+            .arg(&path)
+            .arg("--yes")
+            .run_async()
+            .await;
         assert_eq!(
-            out.status.code(),
-            Some(0),
+            out.code, 0,
             "trial {trial} (killed after {delay:?}): {}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
+            out.stdout, out.stderr
         );
-        if text(&out.stdout).contains("resent inside the server's duplicate window") {
+        if out
+            .stdout
+            .contains("resent inside the server's duplicate window")
+        {
             resumed_in_window += 1;
         }
         duplicates_absorbed += sandbox.stats().duplicates_dropped;
@@ -234,28 +201,32 @@ async fn ctrl_c_exits_4_a_second_apply_is_refused_and_the_same_command_resumes()
     let dir = tempfile::tempdir().unwrap();
     // 100 sends at 20/s take at least 5 s: the interrupt surely lands mid-run.
     let n = 100;
-    let path = campaign(dir.path(), "slow", n, "  rate: 20\n  concurrency: 4");
-    let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-    cmd.arg("apply")
-        .arg(&path)
-        .arg("--yes")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let path = CampaignWriter::new(dir.path(), "slow")
+        .recipients(n)
+        .text(SHIPPED)
+        .delivery("  rate: 20\n  concurrency: 4")
+        .write();
+    let apply = || {
+        Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .arg("apply")
+            .arg(&path)
+            .arg("--yes")
+    };
+    let child = apply().spawn();
     let deadline = Instant::now() + Duration::from_secs(20);
     while sandbox.deliveries().len() < 3 {
         assert!(Instant::now() < deadline, "the run never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let mut second = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-    second.arg("apply").arg(&path).arg("--yes");
-    let out = output(second).await;
-    assert_eq!(out.status.code(), Some(1));
+    let out = apply().run_async().await;
+    assert_eq!(out.code, 1);
     assert!(
-        text(&out.stderr).contains("being applied by another process"),
+        out.stderr.contains("being applied by another process"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
 
     let interrupted_at = Instant::now();
@@ -265,20 +236,19 @@ async fn ctrl_c_exits_4_a_second_apply_is_refused_and_the_same_command_resumes()
         .status()
         .unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = Outcome::wait_async(child).await;
     assert!(interrupted_at.elapsed() < Duration::from_secs(5));
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("Resume with the same command"), "{stderr}");
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Resume with the same command"),
+        "{}",
+        out.stderr
+    );
     let delivered = sandbox.deliveries().len();
     assert!(delivered < n, "the run finished before the interrupt");
 
-    let mut resume = timcast(dir.path(), Some(&sandbox.base_url()), DEMO_SECRET_KEY);
-    resume.arg("apply").arg(&path).arg("--yes");
-    let out = output(resume).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = apply().run_async().await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let per = per_recipient(&sandbox);
     assert_eq!(per.len(), n);
     assert!(per.values().all(|c| *c == 1), "{per:?}");
@@ -289,17 +259,26 @@ async fn the_secret_key_appears_in_no_output_journal_or_report() {
     let secret = "s3cret-7f3a9c1e5b-do-not-leak-0042";
     let sandbox = sandbox_with(0, secret).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "leak", 5, "  rate: 100");
+    let path = CampaignWriter::new(dir.path(), "leak")
+        .recipients(5)
+        .text(SHIPPED)
+        .delivery("  rate: 100")
+        .write();
     std::fs::write(dir.path().join("key.txt"), format!("{secret}\n")).unwrap();
     let mut outputs: Vec<String> = Vec::new();
     let run = |args: Vec<String>, env_secret: bool| {
-        let mut cmd = timcast(dir.path(), Some(&sandbox.base_url()), secret);
-        if !env_secret {
-            cmd.env_remove("TIM_SECRET_KEY")
-                .env("TIM_SECRET_KEY_FILE", dir.path().join("key.txt"));
+        let session = Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .secret(secret)
+            .args(args);
+        if env_secret {
+            session
+        } else {
+            session
+                .env_remove("TIM_SECRET_KEY")
+                .secret_file(dir.path().join("key.txt"))
         }
-        cmd.args(args);
-        cmd
     };
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
     let p = path.to_string_lossy().into_owned();
@@ -322,12 +301,8 @@ async fn the_secret_key_appears_in_no_output_journal_or_report() {
         (s(&["recall", &p, "--yes"]), true),
     ];
     for (args, env_secret) in commands {
-        let out = output(run(args.clone(), env_secret)).await;
-        outputs.push(format!(
-            "{args:?}\n{}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        ));
+        let out = run(args.clone(), env_secret).run_async().await;
+        outputs.push(format!("{args:?}\n{}\n{}", out.stdout, out.stderr));
     }
     assert!(outputs[0].contains("70009"), "{}", outputs[0]);
     // Calls already in flight when the fatal answer came may have gone through; by the text

@@ -4,10 +4,10 @@
 //! fatal errors, canaries and recall. Assertions are on what the sandbox delivered, not on
 //! timcast's own journal.
 
-use crate::common;
+use crate::common::{self, CampaignWriter};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use timcast::apply::{ApplyOptions, RunSummary, Stop, apply_file};
@@ -15,25 +15,10 @@ use timcast::im::{Endpoint, ImClient, SecretKey};
 use timcast::journal::{SendState, State};
 use timcast::sandbox::{Faults, Limits, SandboxHandle};
 
-/// Writes a campaign and its CSV of `n` recipients `{prefix}{i}` into `dir`.
-fn campaign(dir: &Path, name: &str, n: usize, personalised: bool, delivery: &str) -> PathBuf {
-    let mut csv = String::from("user_id,first_name\n");
-    for i in 0..n {
-        csv.push_str(&format!("{name}-u{i},Name{i}\n"));
-    }
-    std::fs::write(dir.join(format!("{name}.csv")), csv).unwrap();
-    let text = if personalised {
-        "Hi {{first_name}}, welcome aboard"
-    } else {
-        "Hello everyone, the sale starts now"
-    };
-    let yaml = format!(
-        "version: 1\nname: {name}\naudience:\n  csv: {name}.csv\nmessage:\n  - text: \"{text}\"\ndelivery:\n{delivery}\n"
-    );
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, yaml).unwrap();
-    path
-}
+/// A text with a per-recipient field: one sendmsg per recipient.
+const PERSONAL: &str = "Hi {{first_name}}, welcome aboard";
+/// A text everyone shares: batches.
+const SHARED: &str = "Hello everyone, the sale starts now";
 
 fn fast_delivery(batch: &str, max_attempts: u32) -> String {
     format!(
@@ -99,7 +84,11 @@ async fn run(path: &Path, options: &ApplyOptions, client: ImClient) -> RunSummar
 async fn ten_thousand_personalised_sends_arrive_exactly_once_despite_faults() {
     let dir = tempfile::tempdir().unwrap();
     let n = 10_000;
-    let path = campaign(dir.path(), "bulk", n, true, &fast_delivery("auto", 12));
+    let path = CampaignWriter::new(dir.path(), "bulk")
+        .recipients(n)
+        .text(PERSONAL)
+        .delivery(&fast_delivery("auto", 12))
+        .write();
     let scripted: Vec<(String, i64)> = [17, 4242, 9999]
         .iter()
         .map(|i| (format!("bulk-u{i}"), 20007))
@@ -135,7 +124,11 @@ async fn ten_thousand_personalised_sends_arrive_exactly_once_despite_faults() {
 async fn batches_deliver_everyone_and_duplicates_only_come_from_uncertain_batches() {
     let dir = tempfile::tempdir().unwrap();
     let n = 10_000;
-    let path = campaign(dir.path(), "promo", n, false, &fast_delivery("auto", 12));
+    let path = CampaignWriter::new(dir.path(), "promo")
+        .recipients(n)
+        .text(SHARED)
+        .delivery(&fast_delivery("auto", 12))
+        .write();
     let sandbox = sandbox(
         Faults {
             fault_rate: 0.10,
@@ -187,7 +180,11 @@ async fn batches_deliver_everyone_and_duplicates_only_come_from_uncertain_batche
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fatal_error_stops_the_run_quickly_and_leaves_the_rest_pending() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "fatal", 2000, true, &fast_delivery("off", 5));
+    let path = CampaignWriter::new(dir.path(), "fatal")
+        .recipients(2000)
+        .text(PERSONAL)
+        .delivery(&fast_delivery("off", 5))
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
     // Signed with the wrong key: 70009 on every call.
     let client = common::client_with(
@@ -226,13 +223,11 @@ async fn a_fatal_error_stops_the_run_quickly_and_leaves_the_rest_pending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_rate_is_kept_without_a_single_rejection() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(
-        dir.path(),
-        "paced",
-        300,
-        true,
-        "  rate: 200\n  concurrency: 16\n  batch: off",
-    );
+    let path = CampaignWriter::new(dir.path(), "paced")
+        .recipients(300)
+        .text(PERSONAL)
+        .delivery("  rate: 200\n  concurrency: 16\n  batch: off")
+        .write();
     let sandbox = sandbox(
         Faults {
             latency: Duration::from_millis(30),
@@ -254,7 +249,11 @@ async fn the_documented_rate_is_kept_without_a_single_rejection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_rate_limit_answers_slow_the_run_down_and_are_retried() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "throttled", 50, true, &fast_delivery("off", 8));
+    let path = CampaignWriter::new(dir.path(), "throttled")
+        .recipients(50)
+        .text(PERSONAL)
+        .delivery(&fast_delivery("off", 8))
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
     sandbox.inject(
         Some(Endpoint::SendMsg),
@@ -271,7 +270,11 @@ async fn server_rate_limit_answers_slow_the_run_down_and_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canary_sends_to_the_first_n_and_leaves_the_rest_pending() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "canary", 40, true, &fast_delivery("off", 5));
+    let path = CampaignWriter::new(dir.path(), "canary")
+        .recipients(40)
+        .text(PERSONAL)
+        .delivery(&fast_delivery("off", 5))
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
     let mut options = options(dir.path());
     options.limit = Some(5);
@@ -300,17 +303,14 @@ async fn a_canary_sends_to_the_first_n_and_leaves_the_rest_pending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chatbot_streams_its_chunks_in_order_and_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bot.csv"),
-        "user_id,first_name\nann,Ann\nben,Ben\n",
-    )
-    .unwrap();
-    let path = dir.path().join("bot.yaml");
-    std::fs::write(
-        &path,
-        "version: 1\nname: bot\naudience:\n  csv: bot.csv\nsender: \"@RBT#helper\"\nmessage:\n  - text: \"Hi {{first_name}}, here is a tip that streams in pieces\"\nstream:\n  chunk_chars: 10\n  interval_ms: 5\ndelivery:\n  batch: off\n",
-    )
-    .unwrap();
+    let path = CampaignWriter::new(dir.path(), "bot")
+        .columns(["user_id", "first_name"])
+        .rows([["ann", "Ann"], ["ben", "Ben"]])
+        .sender("@RBT#helper")
+        .text("Hi {{first_name}}, here is a tip that streams in pieces")
+        .section("stream", "  chunk_chars: 10\n  interval_ms: 5")
+        .delivery("  batch: off")
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::documented(), &[]).await;
     let summary = run(&path, &options(dir.path()), common::client(&sandbox)).await;
     assert_eq!(summary.sent, 2, "{summary:?}");
@@ -338,7 +338,11 @@ async fn a_chatbot_streams_its_chunks_in_order_and_finishes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recall_withdraws_sends_and_batches_per_recipient() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "oops", 30, false, &fast_delivery("auto", 5));
+    let path = CampaignWriter::new(dir.path(), "oops")
+        .recipients(30)
+        .text(SHARED)
+        .delivery(&fast_delivery("auto", 5))
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
     let options = options(dir.path());
     let summary = run(&path, &options, common::client(&sandbox)).await;
@@ -376,12 +380,10 @@ async fn recall_withdraws_sends_and_batches_per_recipient() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("news.yaml");
-    std::fs::write(
-        &path,
-        "version: 1\nname: news\naudience:\n  official_account: \"@TOA#news\"\nmessage:\n  - text: \"Maintenance tonight\"\n",
-    )
-    .unwrap();
+    let path = CampaignWriter::new(dir.path(), "news")
+        .official_account("@TOA#news")
+        .text("Maintenance tonight")
+        .write();
     let (mut config, _) = common::config();
     config.clock = std::sync::Arc::new(timcast::sandbox::SystemClock);
     config
@@ -455,7 +457,11 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outside_it() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "resume", 4, true, &fast_delivery("off", 5));
+    let path = CampaignWriter::new(dir.path(), "resume")
+        .recipients(4)
+        .text(PERSONAL)
+        .delivery(&fast_delivery("off", 5))
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
     let options = options(dir.path());
     assert_eq!(run(&path, &options, common::client(&sandbox)).await.sent, 4);
@@ -499,10 +505,12 @@ async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outsid
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_sent_past_the_schedule_unless_the_schedule_is_not_enforced() {
     let dir = tempfile::tempdir().unwrap();
-    let path = campaign(dir.path(), "late", 3, true, &fast_delivery("off", 5));
-    let yaml =
-        std::fs::read_to_string(&path).unwrap() + "schedule:\n  not_after: 2020-01-01T00:00:00Z\n";
-    std::fs::write(&path, yaml).unwrap();
+    let path = CampaignWriter::new(dir.path(), "late")
+        .recipients(3)
+        .text(PERSONAL)
+        .delivery(&fast_delivery("off", 5))
+        .schedule("  not_after: 2020-01-01T00:00:00Z")
+        .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
     let mut options = options(dir.path());
     let summary = run(&path, &options, common::client(&sandbox)).await;

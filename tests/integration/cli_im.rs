@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // test helpers may unwrap
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+use crate::common::Session;
+
+use std::process::Stdio;
+
 use timcast::im::SecretKey;
 use timcast::im::usersig;
 
@@ -13,42 +15,15 @@ const REAL_KEY: &str = "c0ffee0ddba11-user-secret-9f8e7d6c5b4a";
 /// API.md §6.3 vector A, signed in 2023 for one day: long expired.
 const EXPIRED: &str = "eJyrVgrxCdYrSy1SslJQMtIzUNJRAItkpqTmlWSmZUIkKjIT87NK82CSxSnZiQUFmSlAKUMTAyiAyqVWFGQWpQJlLMxM4IIlmbkgIUNzNMXFmekg44P93EzccsOcA0qT8yOKnfwLksLcjNPcnNNMzb0Ccg1Sq6IMs1LDPH1ywpJtlWoBk68y0A__";
 
-fn timcast() -> Command {
-    let mut cmd = Command::cargo_bin("timcast").unwrap();
-    for var in [
-        "TIM_SDKAPPID",
-        "TIM_ADMIN",
-        "TIM_SECRET_KEY",
-        "TIM_SECRET_KEY_FILE",
-        "TIM_ENDPOINT",
-        "TIM_REGION",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn output_text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn usersig_prints_a_signature_that_verifies() {
-    let out = timcast()
+    let out = Session::new()
         .args(["usersig", "administrator", "--expire", "86400"])
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("TIM_SECRET_KEY", REAL_KEY)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
-    let sig = String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .trim()
-        .to_owned();
+        .sdkappid("1400000000")
+        .secret(REAL_KEY)
+        .run();
+    let out = out.expect_code(0);
+    let sig = out.stdout.trim().to_owned();
     let doc = usersig::verify(
         &sig,
         &SecretKey::new(REAL_KEY),
@@ -57,17 +32,20 @@ fn usersig_prints_a_signature_that_verifies() {
     )
     .unwrap();
     assert_eq!(doc.expire, 86_400);
-    assert!(!output_text(&out).contains(REAL_KEY));
+    assert!(!out.text().contains(REAL_KEY));
 
-    timcast()
+    let out = Session::new()
         .args(["usersig", "administrator", "--verify", &sig])
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("TIM_SECRET_KEY", REAL_KEY)
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with(
-            "valid: UserSig for \"administrator\"",
-        ));
+        .sdkappid("1400000000")
+        .secret(REAL_KEY)
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stdout
+            .starts_with("valid: UserSig for \"administrator\""),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -104,7 +82,7 @@ fn usersig_verify_names_the_reason_and_exits_1() {
             REAL_KEY.to_owned()
         };
         std::fs::write(&key_file, &key).unwrap();
-        let out = timcast()
+        let out = Session::new()
             .args([
                 "usersig",
                 identifier,
@@ -115,10 +93,9 @@ fn usersig_verify_names_the_reason_and_exits_1() {
             ])
             .arg("--secret-key-file")
             .arg(&key_file)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{identifier}");
-        let text = output_text(&out);
+            .run();
+        assert_eq!(out.code, 1, "{identifier}");
+        let text = out.text();
         assert!(text.contains("invalid:") && text.contains(reason), "{text}");
         assert!(!text.contains(&key), "{text}");
     }
@@ -126,43 +103,44 @@ fn usersig_verify_names_the_reason_and_exits_1() {
 
 #[test]
 fn usersig_without_a_key_says_where_to_put_it() {
-    timcast()
+    let out = Session::new()
         .args(["usersig", "administrator", "--sdkappid", "1400000000"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("TIM_SECRET_KEY"));
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("TIM_SECRET_KEY"), "{}", out.stderr);
 }
 
 #[test]
 fn the_secret_key_is_not_a_command_line_flag() {
-    timcast()
+    let out = Session::new()
         .args(["usersig", "administrator", "--secret-key", REAL_KEY])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(REAL_KEY).not());
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(!out.stderr.contains(REAL_KEY), "{}", out.stderr);
 }
 
 #[test]
 fn help_texts_carry_an_example() {
     for command in ["usersig", "robots", "sandbox"] {
-        timcast()
+        let out = Session::new()
             .args([command, "--help"])
-            .assert()
-            .success()
-            .stdout(
-                predicate::str::contains("Example: ").and(predicate::str::contains("timcast ")),
-            );
+            .run()
+            .expect_code(0);
+        assert!(
+            out.stdout.contains("Example: ") && out.stdout.contains("timcast "),
+            "{command}: {}",
+            out.stdout
+        );
     }
 }
 
 #[test]
 fn sandbox_prints_its_exports_and_stops_by_itself() {
-    let out = timcast()
+    let out = Session::new()
         .args(["sandbox", "--listen", "127.0.0.1:0", "--exit-after", "0.3"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+        .run();
+    let out = out.expect_code(0);
+    let stdout = &out.stdout;
     let endpoint = stdout
         .lines()
         .find_map(|l| l.strip_prefix("export TIM_ENDPOINT="))
@@ -177,14 +155,14 @@ fn sandbox_prints_its_exports_and_stops_by_itself() {
         "export TIM_SECRET_KEY={}",
         timcast::im::settings::DEMO_SECRET_KEY
     )));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = &out.stderr;
     assert!(stderr.contains("demo secret key"), "{stderr}");
     assert!(stderr.contains("sandbox stopped"), "{stderr}");
 }
 
 #[test]
 fn sandbox_with_a_real_key_never_prints_it() {
-    let out = timcast()
+    let out = Session::new()
         .args([
             "sandbox",
             "--listen",
@@ -194,11 +172,10 @@ fn sandbox_with_a_real_key_never_prints_it() {
             "--sdkappid",
             "1400000123",
         ])
-        .env("TIM_SECRET_KEY", REAL_KEY)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = output_text(&out);
+        .secret(REAL_KEY)
+        .run();
+    let out = out.expect_code(0);
+    let text = out.text();
     assert!(text.contains("export TIM_SDKAPPID=1400000123"), "{text}");
     assert!(!text.contains("export TIM_SECRET_KEY"), "{text}");
     assert!(!text.contains(REAL_KEY), "{text}");
@@ -206,11 +183,15 @@ fn sandbox_with_a_real_key_never_prints_it() {
 
 #[test]
 fn sandbox_refuses_a_public_address() {
-    timcast()
+    let out = Session::new()
         .args(["sandbox", "--listen", "0.0.0.0:0", "--exit-after", "0"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("refusing to listen on 0.0.0.0:0"));
+        .run()
+        .expect_code(1);
+    assert!(
+        out.stderr.contains("refusing to listen on 0.0.0.0:0"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -223,32 +204,24 @@ fn robots_lists_the_chatbots_of_a_running_sandbox() {
     let sandbox = runtime
         .block_on(timcast::sandbox::Sandbox::start(config))
         .unwrap();
-    let out = timcast()
-        .arg("robots")
-        .env("TIM_ENDPOINT", sandbox.base_url())
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("TIM_ADMIN", "ops")
-        .env("TIM_SECRET_KEY", REAL_KEY)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
-    assert_eq!(
-        String::from_utf8(out.stdout.clone()).unwrap(),
-        "@RBT#deals_bot\n@RBT#help\n"
-    );
-    assert!(!output_text(&out).contains(REAL_KEY));
+    let robots = |key: &str| {
+        Session::new()
+            .arg("robots")
+            .endpoint(sandbox.base_url())
+            .sdkappid("1400000000")
+            .admin("ops")
+            .secret(key)
+            .run()
+    };
+    let out = robots(REAL_KEY);
+    let out = out.expect_code(0);
+    assert_eq!(out.stdout, "@RBT#deals_bot\n@RBT#help\n");
+    assert!(!out.text().contains(REAL_KEY));
 
     // With the wrong key the API refuses, and the report still does not show the key.
-    let out = timcast()
-        .arg("robots")
-        .env("TIM_ENDPOINT", sandbox.base_url())
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("TIM_ADMIN", "ops")
-        .env("TIM_SECRET_KEY", "another-secret-of-the-user")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = output_text(&out);
+    let out = robots("another-secret-of-the-user");
+    assert_eq!(out.code, 1);
+    let text = out.text();
     assert!(text.contains("70009"), "{text}");
     assert!(
         !text.contains("another-secret-of-the-user") && !text.contains("usersig="),
@@ -259,14 +232,14 @@ fn robots_lists_the_chatbots_of_a_running_sandbox() {
 
 #[test]
 fn robots_refuses_plain_http_to_a_remote_host() {
-    timcast()
+    let out = Session::new()
         .arg("robots")
-        .env("TIM_ENDPOINT", "http://example.com")
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("TIM_SECRET_KEY", REAL_KEY)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("bad endpoint"));
+        .endpoint("http://example.com")
+        .sdkappid("1400000000")
+        .secret(REAL_KEY)
+        .run()
+        .expect_code(1);
+    assert!(out.stderr.contains("bad endpoint"), "{}", out.stderr);
 }
 
 /// A user's session: start `timcast sandbox` with an accounts file, point timcast at it with
@@ -282,20 +255,14 @@ fn a_sandbox_process_serves_the_accounts_of_its_file() {
     )
     .unwrap();
     let log = dir.path().join("deliveries.jsonl");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("timcast"))
+    let mut child = Session::new()
         .args(["sandbox", "--listen", "127.0.0.1:0", "--exit-after", "10"])
         .arg("--accounts")
         .arg(&accounts)
         .arg("--delivery-log")
         .arg(&log)
-        .env_remove("TIM_SECRET_KEY")
-        .env_remove("TIM_SECRET_KEY_FILE")
-        .env_remove("TIM_SDKAPPID")
-        .env_remove("TIM_ADMIN")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null())
+        .spawn();
     let mut exports = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -307,15 +274,14 @@ fn a_sandbox_process_serves_the_accounts_of_its_file() {
             break;
         }
     }
-    let mut robots = timcast();
-    robots.arg("robots");
+    let mut robots = Session::new().arg("robots");
     for (name, value) in &exports {
-        robots.env(name, value);
+        robots = robots.env(name, value);
     }
-    let out = robots.output().unwrap();
+    let out = robots.run();
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(exports.len(), 4, "{exports:?}");
-    assert!(out.status.success(), "{}", output_text(&out));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "@RBT#deals_bot\n");
+    let out = out.expect_code(0);
+    assert_eq!(out.stdout, "@RBT#deals_bot\n");
 }

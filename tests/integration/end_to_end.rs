@@ -4,23 +4,19 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use crate::common;
-use common::copy_dir;
+use crate::common::{self, Outcome, Session};
 
-use std::path::PathBuf;
-
-use assert_cmd::Command;
-use timcast::im::settings::DEMO_SECRET_KEY;
 use timcast::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
-struct Session {
+/// A scratch copy of the examples and a sandbox knowing their chatbot.
+struct Demo {
     dir: tempfile::TempDir,
     sandbox: SandboxHandle,
     _runtime: tokio::runtime::Runtime,
 }
 
-impl Session {
-    fn new() -> Session {
+impl Demo {
+    fn new() -> Demo {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -29,37 +25,20 @@ impl Session {
         let mut config = SandboxConfig::demo();
         config.directory.add("@RBT#welcome_bot");
         let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(
-            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("campaigns"),
-            &dir.path().join("campaigns"),
-        );
-        Session {
-            dir,
+        Demo {
+            dir: common::workspace(),
             sandbox,
             _runtime: runtime,
         }
     }
 
-    fn timcast(&self, args: &[&str]) -> (i32, String, String) {
-        let output = Command::cargo_bin("timcast")
-            .unwrap()
+    /// Runs timcast in the scratch directory against the sandbox.
+    fn timcast(&self, args: &[&str]) -> Outcome {
+        Session::new()
             .current_dir(self.dir.path())
-            .env("TIM_ENDPOINT", self.sandbox.base_url())
-            .env("TIM_SDKAPPID", "1400000000")
-            .env("TIM_ADMIN", "administrator")
-            .env("TIM_SECRET_KEY", DEMO_SECRET_KEY)
-            .env_remove("TIM_SECRET_KEY_FILE")
-            .env_remove("TIMCAST_STATE")
-            .env("NO_COLOR", "1")
+            .sandbox(&self.sandbox)
             .args(args)
-            .output()
-            .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
+            .run()
     }
 
     fn delivered_to(&self) -> Vec<String> {
@@ -83,23 +62,27 @@ impl Session {
 
 #[test]
 fn plan_apply_plan_then_only_the_new_rows() {
-    let s = Session::new();
+    let s = Demo::new();
     let campaign = "campaigns/welcome.yaml";
-    let (code, stdout, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    let Outcome { code, stdout, .. } = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
     assert_eq!(code, 2, "8 sends pending: {stdout}");
 
-    let (code, stdout, stderr) = s.timcast(&["apply", campaign, "--yes"]);
+    let Outcome {
+        code,
+        stdout,
+        stderr,
+    } = s.timcast(&["apply", campaign, "--yes"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(s.delivered_to().len(), 8);
 
-    let (code, stdout, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    let Outcome { code, stdout, .. } = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
     assert_eq!(code, 0, "everything was sent: {stdout}");
     assert!(stdout.contains("=         8  already sent"), "{stdout}");
 
     s.add_rows(
         "u1009,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\nu1010,Tony,Oxford,WELCOME-BBBB,2026-11-24\n",
     );
-    let (code, stdout, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    let Outcome { code, stdout, .. } = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
     assert_eq!(code, 2, "{stdout}");
     assert!(
         stdout.contains("+         2  send") && stdout.contains("=         8  already sent"),
@@ -110,7 +93,11 @@ fn plan_apply_plan_then_only_the_new_rows() {
         "{stdout}"
     );
 
-    let (code, stdout, stderr) = s.timcast(&["apply", campaign, "--yes"]);
+    let Outcome {
+        code,
+        stdout,
+        stderr,
+    } = s.timcast(&["apply", campaign, "--yes"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let delivered = s.delivered_to();
     assert_eq!(
@@ -125,21 +112,25 @@ fn plan_apply_plan_then_only_the_new_rows() {
             .count(),
         2
     );
-    let (code, _, _) = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
+    let Outcome { code, .. } = s.timcast(&["plan", campaign, "--detailed-exitcode"]);
     assert_eq!(code, 0);
 }
 
 #[test]
 fn a_saved_plan_is_applied_once_and_refused_when_stale() {
-    let s = Session::new();
-    let (code, _, stderr) =
+    let s = Demo::new();
+    let Outcome { code, stderr, .. } =
         s.timcast(&["plan", "campaigns/welcome.yaml", "--out", "reviewed.plan"]);
     assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) = s.timcast(&["apply", "reviewed.plan", "--yes"]);
+    let Outcome {
+        code,
+        stdout,
+        stderr,
+    } = s.timcast(&["apply", "reviewed.plan", "--yes"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(s.delivered_to().len(), 8);
 
-    let (code, _, stderr) = s.timcast(&["apply", "reviewed.plan", "--yes"]);
+    let Outcome { code, stderr, .. } = s.timcast(&["apply", "reviewed.plan", "--yes"]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("was already applied; a plan can be applied once"),
@@ -147,10 +138,10 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
     );
 
     s.add_rows("u1009,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\n");
-    let (code, _, _) = s.timcast(&["plan", "campaigns/welcome.yaml", "--out", "next.plan"]);
+    let Outcome { code, .. } = s.timcast(&["plan", "campaigns/welcome.yaml", "--out", "next.plan"]);
     assert_eq!(code, 0);
     s.add_rows("u1010,Tony,Oxford,WELCOME-BBBB,2026-11-24\n");
-    let (code, _, stderr) = s.timcast(&["apply", "next.plan", "--yes"]);
+    let Outcome { code, stderr, .. } = s.timcast(&["apply", "next.plan", "--yes"]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains(

@@ -1,44 +1,27 @@
 //! Exit codes a script can act on: 1 when the user must fix a file or a flag, 5 when the
 //! environment failed (try again later), and a closed stdout that is not an error at all.
 
+use crate::common::{self, Outcome, Session};
+
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use timcast::im::Endpoint;
 use timcast::journal::{SendRecord, SendState, State};
 
-const BIN: &str = env!("CARGO_BIN_EXE_timcast");
-
-fn timcast(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .env_remove("TIMCAST_STATE")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn example(dir: &Path) -> String {
-    let campaigns = Path::new(env!("CARGO_MANIFEST_DIR")).join("campaigns");
-    crate::common::copy_dir(&campaigns, &dir.join("campaigns"));
-    "campaigns/welcome.yaml".to_owned()
-}
-
 #[test]
 fn a_state_file_that_is_not_a_database_is_the_environment_exit_5() {
-    let dir = tempfile::tempdir().unwrap();
-    let campaign = example(dir.path());
+    let dir = common::workspace();
+    let campaign = "campaigns/welcome.yaml";
     std::fs::write(
         dir.path().join("notes.txt"),
         "these are my notes, not a journal\n".repeat(100),
     )
     .unwrap();
-    let run = timcast(dir.path(), &["plan", &campaign, "--state", "notes.txt"]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(5), "{stderr}");
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", campaign, "--state", "notes.txt"])
+        .run();
+    assert_eq!(code, 5, "{stderr}");
     assert!(stderr.contains("notes.txt"), "{stderr}");
     assert!(stderr.contains("try again"), "{stderr}");
     // The cause is printed once, not once per layer.
@@ -49,9 +32,11 @@ fn a_state_file_that_is_not_a_database_is_the_environment_exit_5() {
 fn a_missing_campaign_file_is_a_user_error_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     for command in ["plan", "apply", "preview", "recall"] {
-        let run = timcast(dir.path(), &[command, "nowhere.yaml"]);
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(1), "{command}: {stderr}");
+        let Outcome { code, stderr, .. } = Session::new()
+            .current_dir(dir.path())
+            .args([command, "nowhere.yaml"])
+            .run();
+        assert_eq!(code, 1, "{command}: {stderr}");
         assert!(stderr.contains("nowhere.yaml"), "{command}: {stderr}");
     }
 }
@@ -86,23 +71,18 @@ fn a_report_piped_into_head_ends_quietly_with_0() {
         .upsert(&records)
         .unwrap();
     for format in ["text", "csv", "json"] {
-        let mut child = Command::new(BIN)
+        let mut child = Session::new()
             .current_dir(dir.path())
             .args(["report", "big", "--state", "state.db", "--format", format])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .spawn();
         let mut first = String::new();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         stdout.read_line(&mut first).unwrap();
         assert!(!first.is_empty(), "{format}");
         // `head -1` exits here: the rest of the report meets a closed pipe.
         drop(stdout);
-        let output = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{format}: {stderr}");
+        let Outcome { code, stderr, .. } = Outcome::wait(child);
+        assert_eq!(code, 0, "{format}: {stderr}");
         assert!(stderr.is_empty(), "{format}: {stderr}");
     }
 }

@@ -4,45 +4,12 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use crate::common;
-use common::copy_dir;
+use crate::common::{Outcome, Session, workspace};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use timcast::journal::{SendRecord, SendState, State};
 use timcast::plan::saved::{self, SavedSend};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A scratch copy of the examples, so that tests can edit CSVs and write journals.
-fn workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("campaigns"), &dir.path().join("campaigns"));
-    dir
-}
-
-/// Runs timcast in `dir` with no connection settings from the environment.
-fn timcast(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::cargo_bin("timcast")
-        .unwrap()
-        .current_dir(dir)
-        .env_remove("TIM_ENDPOINT")
-        .env_remove("TIM_SECRET_KEY")
-        .env_remove("TIM_SECRET_KEY_FILE")
-        .env_remove("TIMCAST_STATE")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn example_plans_in_every_format() {
@@ -50,7 +17,14 @@ fn example_plans_in_every_format() {
     for campaign in ["welcome", "promotion", "announcement", "chatbot"] {
         let file = format!("campaigns/{campaign}.yaml");
         for format in ["text", "markdown", "json"] {
-            let (code, stdout, stderr) = timcast(dir.path(), &["plan", &file, "--format", format]);
+            let Outcome {
+                code,
+                stdout,
+                stderr,
+            } = Session::new()
+                .current_dir(dir.path())
+                .args(["plan", &file, "--format", format])
+                .run();
             assert_eq!(code, 0, "{file} {format}: {stderr}");
             insta::assert_snapshot!(format!("example_{campaign}_{format}"), stdout);
         }
@@ -89,10 +63,10 @@ fn record(campaign: &str, send: &SavedSend, state: SendState, hash: &str) -> Sen
 
 /// A journal where the welcome campaign's recipients stand in every state the plan knows.
 fn journal_with_every_state(dir: &Path) {
-    let (code, _, stderr) = timcast(
-        dir,
-        &["plan", "campaigns/welcome.yaml", "--out", "first.plan"],
-    );
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir)
+        .args(["plan", "campaigns/welcome.yaml", "--out", "first.plan"])
+        .run();
     assert_eq!(code, 0, "{stderr}");
     let sends = saved_sends(&dir.join("first.plan"));
     assert_eq!(sends.len(), 8);
@@ -145,9 +119,13 @@ fn a_journal_with_every_diff_state() {
     let dir = workspace();
     journal_with_every_state(dir.path());
     for format in ["text", "markdown", "json"] {
-        let (code, stdout, stderr) = timcast(
-            dir.path(),
-            &[
+        let Outcome {
+            code,
+            stdout,
+            stderr,
+        } = Session::new()
+            .current_dir(dir.path())
+            .args([
                 "plan",
                 "campaigns/welcome.yaml",
                 "--format",
@@ -155,15 +133,15 @@ fn a_journal_with_every_diff_state() {
                 "--detailed-exitcode",
                 "--previews",
                 "1",
-            ],
-        );
+            ])
+            .run();
         assert_eq!(code, 2, "sends are pending: {stderr}");
         insta::assert_snapshot!(format!("every_state_{format}"), stdout);
     }
-    let (_, json, _) = timcast(
-        dir.path(),
-        &["plan", "campaigns/welcome.yaml", "--format", "json"],
-    );
+    let Outcome { stdout: json, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml", "--format", "json"])
+        .run();
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     let states = &plan["states"];
     for (state, n) in [
@@ -179,17 +157,17 @@ fn a_journal_with_every_diff_state() {
     }
     assert_eq!(plan["pending"], 4, "3 new + 1 retry");
     // Asked to, the plan also resends the changed and the uncertain.
-    let (_, json, _) = timcast(
-        dir.path(),
-        &[
+    let Outcome { stdout: json, .. } = Session::new()
+        .current_dir(dir.path())
+        .args([
             "plan",
             "campaigns/welcome.yaml",
             "--format",
             "json",
             "--resend-changed",
             "--resend-uncertain",
-        ],
-    );
+        ])
+        .run();
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plan["pending"], 6);
 }
@@ -197,10 +175,10 @@ fn a_journal_with_every_diff_state() {
 #[test]
 fn detailed_exitcode_is_zero_when_everything_was_sent() {
     let dir = workspace();
-    let (_, _, _) = timcast(
-        dir.path(),
-        &["plan", "campaigns/welcome.yaml", "--out", "p.plan"],
-    );
+    Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml", "--out", "p.plan"])
+        .run();
     let sends = saved_sends(&dir.path().join("p.plan"));
     let mut journal = State::sqlite(dir.path().join(".timcast/state.db"))
         .open()
@@ -210,10 +188,10 @@ fn detailed_exitcode_is_zero_when_everything_was_sent() {
         .map(|s| record("welcome-2026-11", s, SendState::Sent, &s.content_hash))
         .collect();
     journal.upsert(&records).unwrap();
-    let (code, stdout, _) = timcast(
-        dir.path(),
-        &["plan", "campaigns/welcome.yaml", "--detailed-exitcode"],
-    );
+    let Outcome { code, stdout, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml", "--detailed-exitcode"])
+        .run();
     assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.starts_with("Plan: welcome-2026-11: nothing to send (8 already sent)"),
@@ -226,16 +204,18 @@ fn detailed_exitcode_is_zero_when_everything_was_sent() {
         "u2001,Niklaus,Zurich,WELCOME-AAAA,2026-11-24\nu2002,Tony,Oxford,WELCOME-BBBB,2026-11-24\n",
     );
     std::fs::write(&csv, text).unwrap();
-    let (code, json, _) = timcast(
-        dir.path(),
-        &[
+    let Outcome {
+        code, stdout: json, ..
+    } = Session::new()
+        .current_dir(dir.path())
+        .args([
             "plan",
             "campaigns/welcome.yaml",
             "--detailed-exitcode",
             "--format",
             "json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(code, 2);
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plan["pending"], 2);
@@ -251,10 +231,10 @@ fn detailed_exitcode_is_zero_when_everything_was_sent() {
 #[test]
 fn a_saved_plan_is_refused_once_stale_or_used() {
     let dir = workspace();
-    let (code, _, stderr) = timcast(
-        dir.path(),
-        &["plan", "campaigns/promotion.yaml", "--out", "promo.plan"],
-    );
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/promotion.yaml", "--out", "promo.plan"])
+        .run();
     assert_eq!(code, 0);
     assert!(stderr.contains("Saved the plan to promo.plan"), "{stderr}");
     let plan = dir.path().join("promo.plan");
@@ -266,14 +246,17 @@ fn a_saved_plan_is_refused_once_stale_or_used() {
     // A used plan cannot be applied again.
     header.journal = State::sqlite(dir.path().join(header.journal.path()));
     saved::mark_applied(&header).unwrap();
-    let (code, _, stderr) = timcast(dir.path(), &["apply", "promo.plan"]);
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["apply", "promo.plan"])
+        .run();
     assert_eq!(code, 1);
     assert!(stderr.contains("already applied"), "{stderr}");
     // A plan whose CSV changed is stale.
-    let (code, _, _) = timcast(
-        dir.path(),
-        &["plan", "campaigns/promotion.yaml", "--out", "again.plan"],
-    );
+    let Outcome { code, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/promotion.yaml", "--out", "again.plan"])
+        .run();
     assert_eq!(code, 0);
     let suppression = dir.path().join("campaigns/data/unsubscribed.csv");
     std::fs::write(
@@ -281,7 +264,10 @@ fn a_saved_plan_is_refused_once_stale_or_used() {
         "user_id,unsubscribed_at\nu2004,2026-10-02\nu2005,2026-11-25\n",
     )
     .unwrap();
-    let (code, _, stderr) = timcast(dir.path(), &["apply", "again.plan"]);
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["apply", "again.plan"])
+        .run();
     assert_eq!(code, 1);
     assert!(
         stderr.contains("exclude campaigns/data/unsubscribed.csv changed since it was made"),
@@ -298,7 +284,10 @@ fn bad_rows_block_the_plan_or_are_skipped_as_the_campaign_says() {
         "u1009,TooFew\n,NoId,Paris,C-1,2026-11-24\nu1001,Duplicate,Paris,C-2,2026-11-24\n",
     );
     std::fs::write(&csv, text).unwrap();
-    let (code, stdout, _) = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]);
+    let Outcome { code, stdout, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml"])
+        .run();
     assert_eq!(code, 1, "on_bad_row defaults to fail: {stdout}");
     assert!(
         stdout.contains("row 10: has 2 fields, the header has 5"),
@@ -312,7 +301,10 @@ fn bad_rows_block_the_plan_or_are_skipped_as_the_campaign_says() {
         "  user_id_column: user_id\n  on_bad_row: skip",
     );
     std::fs::write(&yaml, text).unwrap();
-    let (code, stdout, _) = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]);
+    let Outcome { code, stdout, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml"])
+        .run();
     assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.contains("2 rows cannot be sent and are skipped"),
@@ -334,7 +326,10 @@ fn a_message_over_the_size_limit_is_an_error_for_that_recipient() {
         "x".repeat(13_000)
     ));
     std::fs::write(&csv, text).unwrap();
-    let (code, stdout, _) = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]);
+    let Outcome { code, stdout, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml"])
+        .run();
     assert_eq!(code, 1);
     assert!(
         stdout.contains("row 10 (u1009): the message is"),
@@ -354,9 +349,13 @@ fn against_an_older_version_shows_settings_templates_and_audience() {
         .replace("lifetime: 3d", "lifetime: 2d")
         .replace("welcome aboard!", "welcome!");
     std::fs::write(&yaml, text).unwrap();
-    let (code, stdout, stderr) = timcast(
-        dir.path(),
-        &[
+    let Outcome {
+        code,
+        stdout,
+        stderr,
+    } = Session::new()
+        .current_dir(dir.path())
+        .args([
             "plan",
             "campaigns/welcome.yaml",
             "--against",
@@ -365,8 +364,8 @@ fn against_an_older_version_shows_settings_templates_and_audience() {
             "0",
             "--samples",
             "0",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("against_file", stdout);
 }
@@ -396,9 +395,13 @@ fn against_a_git_revision() {
         .unwrap()
         .replace("rate: 200", "rate: 150");
     std::fs::write(&yaml, text).unwrap();
-    let (code, stdout, stderr) = timcast(
-        dir.path(),
-        &[
+    let Outcome {
+        code,
+        stdout,
+        stderr,
+    } = Session::new()
+        .current_dir(dir.path())
+        .args([
             "plan",
             "campaigns/welcome.yaml",
             "--against-git",
@@ -409,8 +412,8 @@ fn against_a_git_revision() {
             "0",
             "--samples",
             "0",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("Changes since <code>HEAD:campaigns/welcome.yaml</code>"),
@@ -429,22 +432,23 @@ fn against_a_git_revision() {
 #[test]
 fn preview_shows_what_one_recipient_receives() {
     let dir = workspace();
-    let (code, stdout, _) = timcast(
-        dir.path(),
-        &["preview", "campaigns/welcome.yaml", "--recipient", "u1003"],
-    );
+    let Outcome { code, stdout, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["preview", "campaigns/welcome.yaml", "--recipient", "u1003"])
+        .run();
     assert_eq!(code, 0);
     insta::assert_snapshot!("preview_u1003", stdout);
-    let (code, _, stderr) = timcast(
-        dir.path(),
-        &["preview", "campaigns/welcome.yaml", "--recipient", "nobody"],
-    );
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["preview", "campaigns/welcome.yaml", "--recipient", "nobody"])
+        .run();
     assert_eq!(code, 1);
     assert!(stderr.contains("`nobody` is not in the campaign's audience"));
 }
 
 #[test]
 fn online_checks_ask_the_api_which_recipients_exist() {
+    use timcast::im::settings::{DEMO_SDKAPPID, DEMO_SECRET_KEY};
     use timcast::sandbox::{Directory, Sandbox, SandboxConfig};
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -459,13 +463,11 @@ fn online_checks_ask_the_api_which_recipients_exist() {
     config.directory = directory;
     let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
     let dir = workspace();
-    let output = Command::cargo_bin("timcast")
-        .unwrap()
+    let Outcome { code, stdout, .. } = Session::new()
         .current_dir(dir.path())
-        .env("TIM_ENDPOINT", sandbox.base_url())
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("TIM_SECRET_KEY", timcast::im::settings::DEMO_SECRET_KEY)
-        .env_remove("TIM_SECRET_KEY_FILE")
+        .endpoint(sandbox.base_url())
+        .sdkappid(DEMO_SDKAPPID)
+        .secret(DEMO_SECRET_KEY)
         .args([
             "plan",
             "campaigns/welcome.yaml",
@@ -473,14 +475,8 @@ fn online_checks_ask_the_api_which_recipients_exist() {
             "--previews",
             "0",
         ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "the chatbot sender does not exist: {stdout}"
-    );
+        .run();
+    assert_eq!(code, 1, "the chatbot sender does not exist: {stdout}");
     assert!(
         stdout.contains(
             "the sender @RBT#welcome_bot is not one of the app's chatbots (@RBT#someone_else)"
@@ -495,5 +491,5 @@ fn online_checks_ask_the_api_which_recipients_exist() {
         stdout.contains("1 recipients are not imported accounts"),
         "{stdout}"
     );
-    assert!(!stdout.contains(timcast::im::settings::DEMO_SECRET_KEY));
+    assert!(!stdout.contains(DEMO_SECRET_KEY));
 }

@@ -4,45 +4,16 @@
 //! applied and which skipped (and why), exit codes, the lock that keeps a second concurrent
 //! run off a campaign, and a campaign that is not sent twice.
 
-use crate::common;
+use crate::common::{self, CampaignWriter, Session};
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use timcast::im::settings::{DEMO_SDKAPPID, DEMO_SECRET_KEY};
 use timcast::journal::State;
 use timcast::sandbox::{SandboxHandle, SystemClock};
 
-const BIN: &str = env!("CARGO_BIN_EXE_timcast");
 /// A Tuesday, 03:00 UTC.
 const NOW: &str = "2026-11-24T03:00:00Z";
-
-fn timcast(dir: &Path, sandbox: &SandboxHandle, now: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_remove("TIMCAST_STATE")
-        .env_remove("TIM_REGION")
-        .env_remove("TIM_SECRET_KEY_FILE")
-        .env("NO_COLOR", "1")
-        .env("TIM_ENDPOINT", sandbox.base_url())
-        .env("TIM_SDKAPPID", DEMO_SDKAPPID.to_string())
-        .env("TIM_ADMIN", common::ADMIN)
-        .env("TIM_SECRET_KEY", DEMO_SECRET_KEY)
-        .env("TIMCAST_NOW", now)
-        .stdin(Stdio::null());
-    cmd
-}
-
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 async fn sandbox() -> SandboxHandle {
     let (mut config, _) = common::config();
@@ -50,26 +21,17 @@ async fn sandbox() -> SandboxHandle {
     common::start(config).await
 }
 
-/// Writes campaign `name` (2 recipients `{name}-a`, `{name}-b`) into `dir`.
+/// Writes campaign `name` (2 recipients `{name}-a`, `{name}-b`, in `data/{name}.csv`) into
+/// `dir`, with a `schedule` section unless `schedule` is empty.
 fn campaign(dir: &Path, name: &str, schedule: &str) {
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(
-        dir.join(format!("data/{name}.csv")),
-        format!("user_id\n{name}-a\n{name}-b\n"),
-    )
-    .unwrap();
-    let schedule = if schedule.is_empty() {
-        String::new()
+    let writer = CampaignWriter::new(dir, name)
+        .csv_at(&format!("data/{name}.csv"))
+        .user_ids([format!("{name}-a"), format!("{name}-b")]);
+    if schedule.is_empty() {
+        writer.write()
     } else {
-        format!("schedule:\n{schedule}\n")
+        writer.schedule(schedule).write()
     };
-    std::fs::write(
-        dir.join(format!("{name}.yaml")),
-        format!(
-            "version: 1\nname: {name}\naudience:\n  csv: data/{name}.csv\nmessage:\n  - text: \"Hello\"\n{schedule}"
-        ),
-    )
-    .unwrap();
 }
 
 fn per_campaign(sandbox: &SandboxHandle) -> BTreeMap<String, usize> {
@@ -108,12 +70,16 @@ async fn run_due_applies_what_is_due_and_skips_the_rest_with_a_reason() {
     std::fs::write(dir.join("data/draft.yaml"), "not: a campaign").unwrap();
     std::fs::write(dir.join("notes.txt"), "not yaml").unwrap();
 
-    let mut cmd = timcast(root.path(), &sandbox, NOW);
-    cmd.args(["run", "campaigns", "--due"]);
-    let out = output(cmd).await;
-    let stdout = text(&out.stdout);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now(NOW)
+        .args(["run", "campaigns", "--due"])
+        .run_async()
+        .await;
+    let stdout = &out.stdout;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stdout}\n{stderr}");
     for line in [
         "skip campaigns/evening.yaml: outside the sending window until 2026-11-24T18:00:00Z",
         "skip campaigns/expired.yaml: past not_after (2026-11-23T00:00:00Z)",
@@ -141,12 +107,16 @@ async fn run_due_applies_what_is_due_and_skips_the_rest_with_a_reason() {
     // The next call finds nothing left; a new invalid campaign makes it exit 1, and a dry run
     // says what it would do without sending.
     std::fs::write(dir.join("broken.yml"), "version: 1\nname: broken\n").unwrap();
-    let mut cmd = timcast(root.path(), &sandbox, NOW);
-    cmd.args(["run", "campaigns", "--due"]);
-    let out = output(cmd).await;
-    let stdout = text(&out.stdout);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now(NOW)
+        .args(["run", "campaigns", "--due"])
+        .run_async()
+        .await;
+    let stdout = &out.stdout;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("skip campaigns/plain.yaml: nothing to send"),
         "{stdout}"
@@ -155,10 +125,14 @@ async fn run_due_applies_what_is_due_and_skips_the_rest_with_a_reason() {
     assert_eq!(sandbox.deliveries().len(), 6, "nothing sent twice");
 
     // Later that evening the window is open.
-    let mut cmd = timcast(root.path(), &sandbox, "2026-11-24T19:00:00Z");
-    cmd.args(["run", "campaigns", "--due", "--dry-run"]);
-    let out = output(cmd).await;
-    let stdout = text(&out.stdout);
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now("2026-11-24T19:00:00Z")
+        .args(["run", "campaigns", "--due", "--dry-run"])
+        .run_async()
+        .await;
+    let stdout = &out.stdout;
     assert!(
         stdout.contains("would apply campaigns/evening.yaml"),
         "{stdout}"
@@ -177,17 +151,16 @@ async fn a_campaign_another_process_is_applying_is_skipped() {
     let journal = State::sqlite(&state).open().unwrap();
     let held = journal.lock("busy").unwrap();
 
-    let mut cmd = timcast(root.path(), &sandbox, NOW);
-    cmd.args(["run", "campaigns", "--due", "--state"])
-        .arg(&state);
-    let out = output(cmd).await;
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now(NOW)
+        .args(["run", "campaigns", "--due", "--state"])
+        .arg(&state)
+        .run_async()
+        .await;
+    let stdout = &out.stdout;
+    assert_eq!(out.code, 0, "{stdout}\n{}", out.stderr);
     assert!(
         stdout.contains("skip campaigns/busy.yaml: already running (locked)"),
         "{stdout}"
@@ -199,11 +172,15 @@ async fn a_campaign_another_process_is_applying_is_skipped() {
 
     // Released: the next call sends it.
     drop(held);
-    let mut cmd = timcast(root.path(), &sandbox, NOW);
-    cmd.env("TIMCAST_STATE", &state)
-        .args(["run", "campaigns", "--due"]);
-    let out = output(cmd).await;
-    assert_eq!(out.status.code(), Some(0));
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now(NOW)
+        .env("TIMCAST_STATE", &state)
+        .args(["run", "campaigns", "--due"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0);
     assert_eq!(per_campaign(&sandbox).get("busy"), Some(&2));
 }
 
@@ -217,11 +194,15 @@ async fn apply_no_wait_exits_0_before_the_start_and_apply_waits_otherwise() {
         "  at: 2026-11-24T05:00:00Z\n  not_after: 2026-11-24T06:00:00Z",
     );
 
-    let mut cmd = timcast(root.path(), &sandbox, NOW);
-    cmd.args(["apply", "later.yaml", "--yes", "--no-wait"]);
-    let out = output(cmd).await;
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now(NOW)
+        .args(["apply", "later.yaml", "--yes", "--no-wait"])
+        .run_async()
+        .await;
+    let stdout = &out.stdout;
+    assert_eq!(out.code, 0, "{stdout}{}", out.stderr);
     assert!(
         stdout.contains("later: not due until 2026-11-24T05:00:00Z; nothing sent (--no-wait)"),
         "{stdout}"
@@ -229,35 +210,42 @@ async fn apply_no_wait_exits_0_before_the_start_and_apply_waits_otherwise() {
     assert!(sandbox.deliveries().is_empty());
 
     // Past `not_after`: refused.
-    let mut cmd = timcast(root.path(), &sandbox, "2026-11-24T07:00:00Z");
-    cmd.args(["apply", "later.yaml", "--yes"]);
-    let out = output(cmd).await;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("schedule.not_after"));
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now("2026-11-24T07:00:00Z")
+        .args(["apply", "later.yaml", "--yes"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("schedule.not_after"));
 
     // Without --no-wait it waits for `at` (the pinned clock lets the wait pass at once).
-    let mut cmd = timcast(root.path(), &sandbox, NOW);
-    cmd.args(["apply", "later.yaml", "--yes"]);
-    let out = output(cmd).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{}{stderr}", text(&out.stdout));
+    let out = Session::new()
+        .current_dir(root.path())
+        .sandbox(&sandbox)
+        .now(NOW)
+        .args(["apply", "later.yaml", "--yes"])
+        .run_async()
+        .await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{}{stderr}", out.stdout);
     assert!(stderr.contains("apply waits until then"), "{stderr}");
     assert_eq!(sandbox.deliveries().len(), 2);
 }
 
 #[test]
 fn run_requires_due_and_a_readable_directory() {
-    let out = Command::new(BIN)
-        .args(["run", "campaigns"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = Session::new().args(["run", "campaigns"]).run();
+    assert_eq!(out.code, 1);
     let root = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
+    let out = Session::new()
         .current_dir(root.path())
         .args(["run", "missing", "--due"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot read the campaign directory missing"));
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("cannot read the campaign directory missing")
+    );
 }

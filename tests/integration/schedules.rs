@@ -5,9 +5,9 @@
 //! carry past its duplicate window. Assertions are on what the sandbox delivered, and in which
 //! order; nothing here sleeps on the wall clock.
 
-use crate::common;
+use crate::common::{self, CampaignWriter};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,43 +21,19 @@ fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-/// A campaign whose CSV has a `tz` column; `personal` gives each recipient their own message
-/// (one sendmsg each), else they share one (batches).
-fn campaign(
-    dir: &Path,
-    name: &str,
-    rows: &[(&str, &str)],
-    personal: bool,
-    schedule: &str,
-) -> PathBuf {
-    let mut csv = String::from("user_id,tz\n");
-    for (user, tz) in rows {
-        csv.push_str(&format!("{user},{tz}\n"));
-    }
-    std::fs::write(dir.join(format!("{name}.csv")), csv).unwrap();
-    let text = if personal {
-        "Hi {{user_id}}, the sale is on"
-    } else {
-        "The sale is on"
-    };
-    let yaml = format!(
-        "version: 1\nname: {name}\naudience:\n  csv: {name}.csv\nmessage:\n  - text: \"{text}\"\n\
-         delivery:\n  rate: 100000\n  recipients_per_minute: 10000000\n  batch: auto\n  concurrency: 1\n\
-         schedule:\n{schedule}\n"
-    );
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, yaml).unwrap();
-    path
-}
+/// Campaigns here have a `tz` column and send fast, one call at a time.
+const COLUMNS: [&str; 2] = ["user_id", "tz"];
+const DELIVERY: &str =
+    "  rate: 100000\n  recipients_per_minute: 10000000\n  batch: auto\n  concurrency: 1";
+/// Each recipient their own message: one sendmsg each.
+const PERSONAL: &str = "Hi {{user_id}}, the sale is on";
+/// A message they share: batches.
+const SHARED: &str = "The sale is on";
 
 fn users(n: usize) -> Vec<(String, String)> {
     (0..n)
         .map(|i| (format!("u{i:02}"), String::new()))
         .collect()
-}
-
-fn refs(rows: &[(String, String)]) -> Vec<(&str, &str)> {
-    rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
 }
 
 async fn sandbox() -> SandboxHandle {
@@ -95,13 +71,13 @@ fn delivered(sandbox: &SandboxHandle) -> Vec<String> {
 async fn apply_waits_for_schedule_at_and_no_wait_leaves_it_pending() {
     let dir = tempfile::tempdir().unwrap();
     let rows = users(3);
-    let path = campaign(
-        dir.path(),
-        "start",
-        &refs(&rows),
-        true,
-        "  at: 2026-11-27T09:00:00+08:00",
-    );
+    let path = CampaignWriter::new(dir.path(), "start")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(PERSONAL)
+        .delivery(DELIVERY)
+        .schedule("  at: 2026-11-27T09:00:00+08:00")
+        .write();
     let sandbox = sandbox().await;
     let clock = FixedClock::new(t("2026-11-27T00:00:00Z"));
 
@@ -139,13 +115,13 @@ async fn apply_waits_for_schedule_at_and_no_wait_leaves_it_pending() {
 async fn nothing_is_sent_past_not_after_on_the_run_clock() {
     let dir = tempfile::tempdir().unwrap();
     let rows = users(3);
-    let path = campaign(
-        dir.path(),
-        "late",
-        &refs(&rows),
-        true,
-        "  not_after: 2026-11-27T21:00:00+08:00",
-    );
+    let path = CampaignWriter::new(dir.path(), "late")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(PERSONAL)
+        .delivery(DELIVERY)
+        .schedule("  not_after: 2026-11-27T21:00:00+08:00")
+        .write();
     let sandbox = sandbox().await;
     let clock = Arc::new(FixedClock::new(t("2026-11-27T13:00:01Z")));
     let summary = run(&path, &options(dir.path(), clock, true), &sandbox).await;
@@ -161,13 +137,13 @@ async fn nothing_is_sent_past_not_after_on_the_run_clock() {
 async fn outside_the_window_apply_pauses_until_it_opens() {
     let dir = tempfile::tempdir().unwrap();
     let rows = users(4);
-    let path = campaign(
-        dir.path(),
-        "window",
-        &refs(&rows),
-        false,
-        "  window: { from: \"09:00\", to: \"17:00\", timezone: Asia/Shanghai }",
-    );
+    let path = CampaignWriter::new(dir.path(), "window")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(SHARED)
+        .delivery(DELIVERY)
+        .schedule("  window: { from: \"09:00\", to: \"17:00\", timezone: Asia/Shanghai }")
+        .write();
     let sandbox = sandbox().await;
     // 22:00 in Shanghai.
     let clock = FixedClock::new(t("2026-11-24T14:00:00Z"));
@@ -222,7 +198,13 @@ async fn a_window_that_closes_mid_run_pauses_the_rest_until_it_opens_again() {
     let sandbox = sandbox().await;
 
     // Without waiting (run --due): ten minutes of window, one send a minute, the rest pending.
-    let path = campaign(dir.path(), "closing", &refs(&rows), true, schedule);
+    let path = CampaignWriter::new(dir.path(), "closing")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(PERSONAL)
+        .delivery(DELIVERY)
+        .schedule(schedule)
+        .write();
     let clock = Arc::new(Ticking(Mutex::new(t("2026-11-24T09:00:00Z"))));
     let summary = run(&path, &options(dir.path(), clock, false), &sandbox).await;
     assert_eq!((summary.sent, summary.deferred), (10, 10), "{summary:?}");
@@ -232,7 +214,13 @@ async fn a_window_that_closes_mid_run_pauses_the_rest_until_it_opens_again() {
     assert_eq!(delivered(&sandbox), first);
 
     // Waiting (apply): the same, then the rest the next morning.
-    let path = campaign(dir.path(), "closing2", &refs(&rows), true, schedule);
+    let path = CampaignWriter::new(dir.path(), "closing2")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(PERSONAL)
+        .delivery(DELIVERY)
+        .schedule(schedule)
+        .write();
     let clock = Arc::new(Ticking(Mutex::new(t("2026-11-24T09:00:00Z"))));
     let summary = run(&path, &options(dir.path(), clock.clone(), true), &sandbox).await;
     assert_eq!((summary.sent, summary.deferred), (20, 0), "{summary:?}");
@@ -260,7 +248,13 @@ async fn each_recipient_is_sent_inside_their_own_window() {
     let now = t("2026-11-24T03:00:00Z");
 
     // Shared content, so batches form, one per zone.
-    let path = campaign(dir.path(), "zones", &rows, false, schedule);
+    let path = CampaignWriter::new(dir.path(), "zones")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(SHARED)
+        .delivery(DELIVERY)
+        .schedule(schedule)
+        .write();
     let summary = run(
         &path,
         &options(dir.path(), Arc::new(FixedClock::new(now)), false),
@@ -298,13 +292,13 @@ async fn an_interrupted_send_is_not_resent_after_waiting_for_the_window() {
     use timcast::journal::SendState;
     let dir = tempfile::tempdir().unwrap();
     let rows = users(2);
-    let path = campaign(
-        dir.path(),
-        "resume",
-        &refs(&rows),
-        true,
-        "  window: { from: \"09:00\", to: \"17:00\", timezone: UTC }",
-    );
+    let path = CampaignWriter::new(dir.path(), "resume")
+        .columns(COLUMNS)
+        .rows(rows.iter().map(|(user, tz)| [user, tz]))
+        .text(PERSONAL)
+        .delivery(DELIVERY)
+        .schedule("  window: { from: \"09:00\", to: \"17:00\", timezone: UTC }")
+        .write();
     let sandbox = sandbox().await;
     let inside = Arc::new(FixedClock::new(t("2026-11-24T10:00:00Z")));
     let options_inside = options(dir.path(), inside, true);

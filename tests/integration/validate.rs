@@ -3,20 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use crate::common;
-use common::copy_dir;
+use crate::common::{Session, copy_dir, repo};
 
 use std::path::PathBuf;
-
-use assert_cmd::Command;
-
-fn timcast() -> Command {
-    Command::cargo_bin("timcast").unwrap()
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn example_campaigns() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("campaigns"))
@@ -36,14 +25,13 @@ fn every_example_campaign_validates() {
         .iter()
         .map(|f| format!("campaigns/{}", f.file_name().unwrap().to_string_lossy()))
         .collect();
-    let output = timcast()
+    let output = Session::new()
         .current_dir(repo())
         .arg("validate")
         .args(&relative)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
+        .run();
+    let stdout = &output.stdout;
+    assert_eq!(output.code, 0, "{stdout}");
     for file in &relative {
         assert!(
             stdout.contains(&format!("{file}: valid")),
@@ -66,9 +54,9 @@ fn every_example_starts_with_the_schema_line() {
 
 #[test]
 fn committed_schema_matches_the_schema_command() {
-    let output = timcast().arg("schema").output().unwrap();
-    assert!(output.status.success());
-    let printed = String::from_utf8(output.stdout).unwrap();
+    let output = Session::new().arg("schema").run();
+    assert_eq!(output.code, 0);
+    let printed = output.stdout;
     let committed = std::fs::read_to_string(repo().join("schema/campaign.schema.json")).unwrap();
     assert_eq!(
         printed, committed,
@@ -87,17 +75,12 @@ fn every_broken_campaign_is_rejected_with_a_located_message() {
     insta::glob!("../broken", "*.yaml", |path| {
         seen += 1;
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let output = timcast()
+        let output = Session::new()
             .current_dir(&dir)
             .args(["validate", &name])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{name} was not refused:\n{stdout}"
-        );
+            .run();
+        let stdout = &output.stdout;
+        assert_eq!(output.code, 1, "{name} was not refused:\n{stdout}");
         let first = stdout.lines().next().unwrap_or_default();
         let located = first.starts_with("error: ")
             && first.split(": ").nth(1).is_some_and(|loc| {
@@ -128,9 +111,9 @@ fn validate_reports_every_problem_in_one_run() {
         "version: 1\nname: many\naudience: { csv: users.csv }\nmesage: x\nmessage:\n  - txt: hi\ndelivery:\n  raet: 1\n  batch: sometimes\n",
     )
     .unwrap();
-    let output = timcast().arg("validate").arg(&campaign).output().unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    let output = Session::new().arg("validate").arg(&campaign).run();
+    let stdout = &output.stdout;
+    assert_eq!(output.code, 1);
     for expected in [
         "unknown key `mesage`",
         "unknown kind `txt`",
@@ -147,7 +130,7 @@ fn validate_reports_every_problem_in_one_run() {
 
 #[test]
 fn validate_checks_every_file_and_fails_if_one_fails() {
-    let output = timcast()
+    let output = Session::new()
         .current_dir(repo())
         .args([
             "validate",
@@ -155,10 +138,9 @@ fn validate_checks_every_file_and_fails_if_one_fails() {
             "tests/broken/rate-zero.yaml",
             "campaigns/announcement.yaml",
         ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(1));
+        .run();
+    let stdout = &output.stdout;
+    assert_eq!(output.code, 1);
     assert!(stdout.contains("campaigns/welcome.yaml: valid"));
     assert!(stdout.contains("tests/broken/rate-zero.yaml: 1 error"));
     assert!(stdout.contains("campaigns/announcement.yaml: valid"));
@@ -173,13 +155,12 @@ fn warnings_do_not_fail_validation() {
         "version: 1\nname: fast\naudience: { csv: users.csv }\nmessage: [ { text: hi } ]\ndelivery: { rate: 500 }\n",
     )
     .unwrap();
-    let output = timcast()
+    let output = Session::new()
         .current_dir(dir.path())
         .args(["validate", "fast.yaml"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}");
+        .run();
+    let stdout = &output.stdout;
+    assert_eq!(output.code, 0, "{stdout}");
     assert!(
         stdout.contains("warning: fast.yaml:5:19: `rate` 500 is above the documented limit"),
         "{stdout}"
@@ -189,17 +170,15 @@ fn warnings_do_not_fail_validation() {
 
 #[test]
 fn a_missing_file_and_a_bad_flag_are_user_errors() {
-    let output = timcast()
+    let output = Session::new()
         .args(["validate", "no/such/campaign.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("cannot read the campaign file"));
-    let output = timcast()
+        .run();
+    assert_eq!(output.code, 1);
+    assert!(output.stdout.contains("cannot read the campaign file"));
+    let output = Session::new()
         .args(["validate", "--no-such-flag", "x.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+        .run();
+    assert_eq!(output.code, 1);
 }
 
 /// Mangled versions of every example (truncated anywhere, bytes flipped) never panic the loader.
