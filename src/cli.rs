@@ -23,13 +23,13 @@ use crate::error::{self, Error, Exit};
 2 sends pending (plan --detailed-exitcode), 3 finished with failed sends, 4 interrupted, \
 5 the environment failed (journal, database or network): try again later."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check campaign files: syntax, keys, files, CSV headers, templates and API limits. No network.
     ///
     /// Every problem is printed as file:line:col with the offending text underlined and a hint.
@@ -131,7 +131,7 @@ pub enum Command {
 }
 
 /// Parses `args` and runs the command.
-pub fn run<I, T>(args: I) -> ExitCode
+pub(crate) fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,

@@ -12,7 +12,7 @@ use crate::schedule::{Clock, FixedClock, SystemClock};
 
 /// The process-wide settings of one invocation.
 #[derive(Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// "Now" for schedules: the system clock, or `TIMCAST_NOW` (a testing aid, hidden from
     /// `--help`: process tests pin "now" with it, and waits then pass at once).
     pub clock: Arc<dyn Clock>,
@@ -36,7 +36,7 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// Reads the environment and the terminals.
-    pub fn from_env(args: Vec<String>) -> Result<Config, Error> {
+    pub(crate) fn from_env(args: Vec<String>) -> Result<Config, Error> {
         let clock: Arc<dyn Clock> = match std::env::var("TIMCAST_NOW") {
             Ok(text) if !text.trim().is_empty() => {
                 let now = text.trim().parse::<jiff::Timestamp>().map_err(|e| {
@@ -55,7 +55,7 @@ impl Config {
     }
 
     /// The command line that resumes this run (the secret is never on a command line).
-    pub fn resume_command(&self) -> String {
+    pub(crate) fn resume_command(&self) -> String {
         let words: Vec<&str> = self
             .args
             .iter()

@@ -18,7 +18,7 @@ use crate::sandbox::SandboxError;
 
 /// How a command that did its job ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Success (0).
     Ok,
     /// `--detailed-exitcode`: the plan has sends to make (2).
@@ -30,7 +30,7 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
             Exit::Pending => 2,
@@ -41,9 +41,9 @@ impl Exit {
 }
 
 /// Exit code 1: the user can fix it (a file, a flag, the data).
-pub const USER_ERROR: u8 = 1;
+pub(crate) const USER_ERROR: u8 = 1;
 /// Exit code 5: the environment failed (journal, database, network): try again later.
-pub const ENVIRONMENT: u8 = 5;
+pub(crate) const ENVIRONMENT: u8 = 5;
 
 /// Why a command could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +204,7 @@ fn journal_code(error: &JournalError) -> u8 {
 }
 
 /// The result of a command.
-pub type Result<T = Exit> = std::result::Result<T, Error>;
+pub(crate) type Result<T = Exit> = std::result::Result<T, Error>;
 
 /// Maps a write to stdout: a closed pipe (`timcast report | head`) is not an error.
 pub(crate) fn written(result: std::io::Result<()>) -> Result<()> {

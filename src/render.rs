@@ -15,7 +15,7 @@ use crate::template::{BUILTIN_HELPERS, CAMPAIGN_HELPERS, registry};
 /// A failure to render one recipient's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
-pub struct RenderFailure {
+pub(crate) struct RenderFailure {
     /// Where the template sits in the campaign, e.g. `message[0].text` or `push.desc`.
     pub field: String,
     pub message: String,
@@ -99,7 +99,7 @@ struct PushPlan {
 /// Built once per campaign: templates compiled and registered, fixed elements (media) built,
 /// the campaign-wide variables prepared, so that each recipient costs only its own rendering.
 #[derive(Debug)]
-pub struct CampaignRenderer {
+pub(crate) struct CampaignRenderer {
     registry: Handlebars<'static>,
     elements: Vec<ElementPlan>,
     cloud_custom_data: Option<Slot>,
@@ -112,7 +112,7 @@ pub struct CampaignRenderer {
 
 impl CampaignRenderer {
     /// Prepares the campaign's templates; `columns` are the CSV header (empty without a CSV).
-    pub fn new(loaded: &LoadedCampaign, columns: &[String]) -> Result<Self, RendererError> {
+    pub(crate) fn new(loaded: &LoadedCampaign, columns: &[String]) -> Result<Self, RendererError> {
         let campaign = &loaded.campaign;
         let mut renderer = CampaignRenderer {
             registry: registry(),
@@ -340,7 +340,7 @@ impl CampaignRenderer {
     }
 
     /// The template context of one recipient: campaign variables, then the CSV columns.
-    pub fn context(&self, fields: &[&str]) -> JsonValue {
+    pub(crate) fn context(&self, fields: &[&str]) -> JsonValue {
         let mut context = self.base.clone();
         for (name, value) in self.columns.iter().zip(fields) {
             context.insert(name.clone(), JsonValue::from(*value));
@@ -349,7 +349,7 @@ impl CampaignRenderer {
     }
 
     /// Renders the message for one recipient whose CSV fields are `fields` (header order).
-    pub fn render(&self, fields: &[&str]) -> Result<RenderedMessage, RenderFailure> {
+    pub(crate) fn render(&self, fields: &[&str]) -> Result<RenderedMessage, RenderFailure> {
         // Built only when a template needs Handlebars. From<Value> takes the value as it is;
         // `Context::wraps` would serialize a copy.
         let context = std::cell::OnceCell::new();
@@ -444,7 +444,7 @@ fn render_error_text(error: &handlebars::RenderError) -> String {
 }
 
 /// A stable UUID-like identifier for hosted media: the hex SHA-256 of the URL, 32 characters.
-pub fn uuid_for(url: &str) -> String {
+pub(crate) fn uuid_for(url: &str) -> String {
     let digest = Sha256::digest(url.as_bytes());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }

@@ -16,7 +16,7 @@ use crate::plan::{self, Plan};
 
 /// A campaign locked in its journal and planned, ready to execute.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     pub loaded: Arc<LoadedCampaign>,
     pub options: ApplyOptions,
     pub plan: Plan,
@@ -29,7 +29,10 @@ pub struct Session {
 impl Session {
     /// Takes the campaign's lock, then plans under it (another run may have written the
     /// journal until the lock was ours).
-    pub fn open(loaded: Arc<LoadedCampaign>, options: ApplyOptions) -> Result<Session, ApplyError> {
+    pub(crate) fn open(
+        loaded: Arc<LoadedCampaign>,
+        options: ApplyOptions,
+    ) -> Result<Session, ApplyError> {
         let lock = options.state.open()?.lock(&loaded.campaign.name)?;
         let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
         let resendable_in_window = apply::count_resendable_in_window(&loaded, &options)?;
@@ -43,7 +46,7 @@ impl Session {
     }
 
     /// Validates the campaign file and opens a session on it (the library's one-call path).
-    pub fn open_file(path: &Path, options: ApplyOptions) -> Result<Session, ApplyError> {
+    pub(crate) fn open_file(path: &Path, options: ApplyOptions) -> Result<Session, ApplyError> {
         let loaded = crate::campaign::validate(path)
             .into_result()
             .map_err(|v| ApplyError::Invalid(v.render()))?;
@@ -51,18 +54,18 @@ impl Session {
     }
 
     /// Whether there is anything to send (a canary's limit counts).
-    pub fn to_send(&self) -> u64 {
+    pub(crate) fn to_send(&self) -> u64 {
         self.options
             .limit
             .map_or(self.plan.pending, |l| l.min(self.plan.pending))
     }
 
-    pub fn has_work(&self) -> bool {
+    pub(crate) fn has_work(&self) -> bool {
         self.to_send() > 0 || self.resendable_in_window > 0
     }
 
     /// Sends the plan; the lock is released when this returns.
-    pub async fn execute(
+    pub(crate) async fn execute(
         self,
         client: ImClient,
         stop: Stop,

@@ -22,7 +22,7 @@ enum Message {
 
 /// A handle on the writer thread; clones share it.
 #[derive(Debug, Clone)]
-pub struct JournalWriter {
+pub(super) struct JournalWriter {
     tx: mpsc::UnboundedSender<Message>,
 }
 
@@ -37,19 +37,19 @@ impl std::fmt::Debug for Message {
 
 impl JournalWriter {
     /// Starts the writer thread, which owns `journal` from now on.
-    pub fn start(journal: Box<dyn JournalStore>) -> JournalWriter {
+    pub(super) fn start(journal: Box<dyn JournalStore>) -> JournalWriter {
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::spawn(move || writer_loop(journal, rx));
         JournalWriter { tx }
     }
 
     /// Queues records; they are committed with the next transaction.
-    pub fn write(&self, records: Vec<SendRecord>) {
+    pub(super) fn write(&self, records: Vec<SendRecord>) {
         let _ = self.tx.send(Message::Records(records, None));
     }
 
     /// Queues records and resolves once they are committed.
-    pub fn write_durable(
+    pub(super) fn write_durable(
         &self,
         records: Vec<SendRecord>,
     ) -> impl std::future::Future<Output = Result<(), String>> + Send + 'static {
@@ -65,7 +65,7 @@ impl JournalWriter {
     }
 
     /// Commits everything queued so far and stops the writer; the first error, if any.
-    pub async fn close(self) -> Result<(), String> {
+    pub(super) async fn close(self) -> Result<(), String> {
         let (ack, done) = oneshot::channel();
         if self.tx.send(Message::Close(ack)).is_err() {
             return Err("the journal writer has stopped".to_owned());

@@ -9,13 +9,13 @@ use super::{AudienceError, BadRow, RawRow, RecipientSource};
 
 /// The header row of a CSV file and the delimiter it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvHeader {
+pub(crate) struct CsvHeader {
     pub columns: Vec<String>,
     pub delimiter: u8,
 }
 
 impl CsvHeader {
-    pub fn has(&self, column: &str) -> bool {
+    pub(crate) fn has(&self, column: &str) -> bool {
         self.columns.iter().any(|c| c == column)
     }
 }
@@ -23,7 +23,7 @@ impl CsvHeader {
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Picks `,`, `;` or tab: whichever appears most often outside quotes in the header line.
-pub fn sniff_delimiter(first_line: &[u8]) -> u8 {
+pub(super) fn sniff_delimiter(first_line: &[u8]) -> u8 {
     let mut counts = [0usize; 3];
     let mut quoted = false;
     for &byte in first_line {
@@ -41,7 +41,7 @@ pub fn sniff_delimiter(first_line: &[u8]) -> u8 {
 }
 
 /// Opens a CSV file as a streaming reader: BOM skipped, delimiter sniffed, header row read.
-pub fn open_csv(
+pub(super) fn open_csv(
     path: &Path,
 ) -> Result<(CsvHeader, csv::Reader<Box<dyn Read + Send>>), AudienceError> {
     let io = |source| AudienceError::Io {
@@ -92,12 +92,12 @@ pub fn open_csv(
 }
 
 /// Reads only the header row of a CSV file.
-pub fn read_header(path: &Path) -> Result<CsvHeader, AudienceError> {
+pub(crate) fn read_header(path: &Path) -> Result<CsvHeader, AudienceError> {
     open_csv(path).map(|(header, _)| header)
 }
 
 /// A CSV file's rows: field counts and encodings checked, the UserID column picked out.
-pub struct CsvSource {
+pub(crate) struct CsvSource {
     path: PathBuf,
     header: CsvHeader,
     reader: csv::Reader<Box<dyn Read + Send>>,
@@ -116,7 +116,7 @@ impl std::fmt::Debug for CsvSource {
 }
 
 impl CsvSource {
-    pub fn open(path: &Path, user_id_column: &str) -> Result<Self, AudienceError> {
+    pub(crate) fn open(path: &Path, user_id_column: &str) -> Result<Self, AudienceError> {
         let (header, reader) = open_csv(path)?;
         let user_id_index = header
             .columns

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::campaign::{LoadedCampaign, checks};
 
-pub use csv_file::{CsvHeader, CsvSource, read_header};
+pub(crate) use csv_file::{CsvHeader, CsvSource, read_header};
 
 /// Problems reading an audience file.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,7 @@ pub enum AudienceError {
 }
 
 /// The longest UserID the API takes, in bytes.
-pub const MAX_USER_ID_BYTES: usize = 32;
+pub(crate) const MAX_USER_ID_BYTES: usize = 32;
 
 /// One recipient read from the CSV.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,14 +49,14 @@ pub struct RecipientRow {
 
 /// A row that cannot become a recipient, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadRow {
+pub(crate) struct BadRow {
     pub row: u64,
     pub reason: String,
 }
 
 /// What one CSV row turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowOutcome {
+pub(crate) enum RowOutcome {
     Recipient(RecipientRow),
     Bad(BadRow),
     /// On a suppression list.
@@ -73,7 +73,7 @@ pub enum RowOutcome {
 
 /// A row as a source gives it, before the checks every source shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RawRow {
+pub(crate) enum RawRow {
     Row {
         row: u64,
         user_id: String,
@@ -83,7 +83,7 @@ pub enum RawRow {
 }
 
 /// Where recipients come from.
-pub trait RecipientSource: Send {
+pub(crate) trait RecipientSource: Send {
     /// The columns a template may use.
     fn columns(&self) -> &[String];
     /// The next row; `None` at the end; an error when the source cannot be read at all.
@@ -92,12 +92,12 @@ pub trait RecipientSource: Send {
 
 /// An official account: one recipient, the account, which reaches every subscriber.
 #[derive(Debug)]
-pub struct OfficialAccountSource {
+pub(crate) struct OfficialAccountSource {
     account: Option<String>,
 }
 
 impl OfficialAccountSource {
-    pub fn new(account: &str) -> Self {
+    pub(crate) fn new(account: &str) -> Self {
         OfficialAccountSource {
             account: Some(account.to_owned()),
         }
@@ -121,7 +121,7 @@ impl RecipientSource for OfficialAccountSource {
 
 /// Any source's rows with the checks every audience needs: a usable UserID, not on a
 /// suppression list, not seen before.
-pub struct Recipients {
+pub(crate) struct Recipients {
     source: Box<dyn RecipientSource>,
     excluded: PrintSet,
     seen: PrintSet,
@@ -137,7 +137,7 @@ impl std::fmt::Debug for Recipients {
 }
 
 impl Recipients {
-    pub fn new(source: Box<dyn RecipientSource>) -> Self {
+    pub(crate) fn new(source: Box<dyn RecipientSource>) -> Self {
         Recipients {
             source,
             excluded: PrintSet::default(),
@@ -146,7 +146,7 @@ impl Recipients {
     }
 
     /// A CSV file with its suppression lists (the same UserID column).
-    pub fn csv(
+    pub(crate) fn csv(
         path: &Path,
         user_id_column: &str,
         exclude: &[PathBuf],
@@ -165,7 +165,7 @@ impl Recipients {
 
     /// The campaign's audience, whichever source it names; `with_exclusions: false` reads the
     /// CSV without its suppression lists (to find a recipient by ID).
-    pub fn of_campaign(
+    pub(crate) fn of_campaign(
         loaded: &LoadedCampaign,
         with_exclusions: bool,
     ) -> Result<Self, AudienceError> {
@@ -192,17 +192,17 @@ impl Recipients {
         Recipients::csv(&path, &audience.user_id_column, &exclude)
     }
 
-    pub fn columns(&self) -> &[String] {
+    pub(crate) fn columns(&self) -> &[String] {
         self.source.columns()
     }
 
     /// Whether a recipient with this fingerprint was read (see [`fingerprint`]).
-    pub fn has_seen(&self, print: u128) -> bool {
+    pub(crate) fn has_seen(&self, print: u128) -> bool {
         self.seen.contains(&print)
     }
 
     /// The next row, or `None` at the end; an error when the source cannot be read at all.
-    pub fn next_row(&mut self) -> Option<Result<RowOutcome, AudienceError>> {
+    pub(crate) fn next_row(&mut self) -> Option<Result<RowOutcome, AudienceError>> {
         Some(self.source.next_raw()?.map(|raw| self.classify(raw)))
     }
 
@@ -253,15 +253,15 @@ impl Iterator for Recipients {
 
 /// A set of fingerprints. They are hashes already, so the set uses their low bits as they are
 /// instead of hashing them again.
-pub type PrintSet = HashSet<u128, std::hash::BuildHasherDefault<PrintHasher>>;
+pub(crate) type PrintSet = HashSet<u128, std::hash::BuildHasherDefault<PrintHasher>>;
 
 /// A map keyed by fingerprints (see [`PrintSet`]).
-pub type PrintMap<V> =
+pub(crate) type PrintMap<V> =
     std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<PrintHasher>>;
 
 /// The hasher of [`PrintSet`]: a fingerprint's low 64 bits.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct PrintHasher(u64);
+pub(crate) struct PrintHasher(u64);
 
 impl Hasher for PrintHasher {
     fn finish(&self) -> u64 {
@@ -279,7 +279,7 @@ impl Hasher for PrintHasher {
 }
 
 /// A fingerprint of a user ID for duplicate and suppression checks (two independent SipHashes).
-pub fn fingerprint(user_id: &str) -> u128 {
+pub(crate) fn fingerprint(user_id: &str) -> u128 {
     let half = |salt: u8| {
         let mut hasher = std::hash::DefaultHasher::new();
         salt.hash(&mut hasher);

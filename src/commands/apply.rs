@@ -27,7 +27,7 @@ use crate::session::Session;
 const SANDBOX_SUBSCRIBERS: u64 = 1000;
 
 #[derive(Debug, Clone, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// The campaign file, or a plan saved with `timcast plan CAMPAIGN --out PLAN` (applied from
     /// the same directory; refused if anything it was made from changed, or if it was applied).
     #[arg(value_name = "CAMPAIGN")]
@@ -69,7 +69,7 @@ pub(crate) fn state(arg: Option<&std::path::Path>, sandbox: bool) -> State {
 }
 
 /// `timcast apply`.
-pub async fn run(config: &Config, args: &ApplyArgs) -> Result {
+pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     // A saved plan (`timcast plan --out PLAN`) names its campaign, journal and options, and is

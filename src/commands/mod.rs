@@ -2,16 +2,16 @@
 //! several of them share: loading a campaign with its diagnostics, asking for confirmation,
 //! and turning Ctrl-C into a stop.
 
-pub mod apply;
-pub mod plan;
-pub mod preview;
-pub mod recall;
-pub mod report;
-pub mod robots;
-pub mod run;
-pub mod sandbox;
-pub mod usersig;
-pub mod validate;
+pub(crate) mod apply;
+pub(crate) mod plan;
+pub(crate) mod preview;
+pub(crate) mod recall;
+pub(crate) mod report;
+pub(crate) mod robots;
+pub(crate) mod run;
+pub(crate) mod sandbox;
+pub(crate) mod usersig;
+pub(crate) mod validate;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;

@@ -15,14 +15,14 @@ use crate::plan::{PlanOptions, PlannedSend, against, build, build_with, online};
 
 /// Where the journal lives: `--state`, `TIMCAST_STATE`, or `.timcast/state.db`.
 #[derive(Debug, Clone, Args)]
-pub struct StateArgs {
+pub(crate) struct StateArgs {
     /// The journal (SQLite) that records what was sent.
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH", default_value = crate::journal::DEFAULT_PATH)]
     pub path: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The campaign file.
     #[arg(value_name = "CAMPAIGN")]
     pub campaign: PathBuf,
@@ -66,7 +66,7 @@ pub struct PlanArgs {
 }
 
 /// `timcast plan`.
-pub async fn run(config: &Config, args: &PlanArgs) -> Result {
+pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
     let loaded = load_campaign(&args.campaign)?;
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();

@@ -11,7 +11,7 @@ use crate::plan::{PlanError, find_recipient, output, preview_request};
 use crate::render::CampaignRenderer;
 
 #[derive(Debug, Clone, Args)]
-pub struct PreviewArgs {
+pub(crate) struct PreviewArgs {
     /// The campaign file.
     #[arg(value_name = "CAMPAIGN")]
     pub campaign: PathBuf,
@@ -24,7 +24,7 @@ pub struct PreviewArgs {
 }
 
 /// `timcast preview`: exactly what one recipient would receive.
-pub async fn run(args: &PreviewArgs) -> Result {
+pub(crate) async fn run(args: &PreviewArgs) -> Result {
     let loaded = load_campaign(&args.campaign)?;
     let mut out = std::io::stdout().lock();
     let official = loaded.campaign.audience.official_account.clone();

@@ -11,7 +11,7 @@ use crate::error::{Error, Exit, Result};
 use crate::im::{ConnectionArgs, ImClient};
 
 #[derive(Debug, Clone, Args)]
-pub struct RecallArgs {
+pub(crate) struct RecallArgs {
     /// The campaign file.
     #[arg(value_name = "CAMPAIGN")]
     pub campaign: PathBuf,
@@ -26,7 +26,7 @@ pub struct RecallArgs {
 }
 
 /// `timcast recall`.
-pub async fn run(args: &RecallArgs) -> Result {
+pub(crate) async fn run(args: &RecallArgs) -> Result {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let loaded = load_campaign(&args.campaign)?;

@@ -10,7 +10,7 @@ use crate::error::{Error, Exit, Result, written};
 use crate::report::{self, ReportFormat};
 
 #[derive(Debug, Clone, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// The campaign file, or the campaign's name as recorded in the journal.
     #[arg(value_name = "CAMPAIGN")]
     pub campaign: String,
@@ -27,7 +27,7 @@ pub struct ReportArgs {
 }
 
 /// `timcast report`.
-pub async fn run(args: &ReportArgs) -> Result {
+pub(crate) async fn run(args: &ReportArgs) -> Result {
     let as_path = Path::new(&args.campaign);
     let name = if as_path.is_file() {
         load_campaign(as_path)?.campaign.name

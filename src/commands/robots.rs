@@ -10,13 +10,13 @@ use crate::im::settings::{ConnectionArgs, ConnectionDefaults};
 
 /// Arguments of `timcast robots`.
 #[derive(Debug, Clone, Args)]
-pub struct RobotsArgs {
+pub(crate) struct RobotsArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
 
 /// `timcast robots`: one chatbot UserID per line on stdout.
-pub async fn run(args: &RobotsArgs) -> Result {
+pub(crate) async fn run(args: &RobotsArgs) -> Result {
     let connection = args.connection.resolve(&ConnectionDefaults::default())?;
     let client = ImClient::from_connection(connection)
         .map_err(|e| Error::network("cannot set up the HTTP client", e))?;

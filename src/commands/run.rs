@@ -22,7 +22,7 @@ use crate::schedule::{Gate, WaitReason, campaign_wide, gate};
 use crate::session::Session;
 
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The directory of campaign files: every `*.yaml` and `*.yml` directly in it (not in its
     /// subdirectories, which usually hold data and templates).
     #[arg(value_name = "DIR")]
@@ -42,7 +42,7 @@ pub struct RunArgs {
 }
 
 /// The campaign files directly in `dir`, sorted by name (so runs are repeatable).
-pub fn campaign_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn campaign_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -59,7 +59,7 @@ pub fn campaign_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Why a campaign is not applied now, from its schedule alone; `None` when it is due.
-pub fn not_due(loaded: &LoadedCampaign, now: jiff::Timestamp) -> Option<String> {
+pub(crate) fn not_due(loaded: &LoadedCampaign, now: jiff::Timestamp) -> Option<String> {
     let schedule = campaign_wide(loaded.campaign.schedule.as_ref()?);
     match gate(Some(&schedule), now, None) {
         Gate::Open { .. } => None,
@@ -80,7 +80,7 @@ pub fn not_due(loaded: &LoadedCampaign, now: jiff::Timestamp) -> Option<String> 
 
 /// How the campaigns of one call went; the exit code follows from it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub applied: u32,
     pub skipped: u32,
     /// An invalid campaign, or one that could not run (plan, journal, connection, fatal error).
@@ -94,7 +94,7 @@ impl Tally {
     /// Interrupted (4) over an error (1) over failed sends (3) over success (0): an interrupted
     /// call left campaigns unvisited; an error needs a person to fix a file or a setting, and
     /// may hide sends that never started; failed sends are in the report.
-    pub fn exit(&self) -> Result {
+    pub(crate) fn exit(&self) -> Result {
         if self.interrupted {
             Ok(Exit::Interrupted)
         } else if self.errors > 0 {
@@ -111,7 +111,7 @@ impl Tally {
 }
 
 /// `timcast run DIR --due`.
-pub async fn run(config: &Config, args: &RunArgs) -> Result {
+pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let files = campaign_files(&args.dir).map_err(|e| {

@@ -22,7 +22,7 @@ fn output(source: std::io::Error) -> Error {
 
 /// Arguments of `timcast sandbox`.
 #[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Address to listen on (loopback only unless --allow-non-loopback). Port 0 picks a free one.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8088")]
     pub listen: SocketAddr,
@@ -92,7 +92,7 @@ pub struct SandboxArgs {
 
 impl SandboxArgs {
     /// The sandbox configuration these arguments describe, and whether it uses the demo key.
-    pub fn config(&self) -> Result<(SandboxConfig, bool)> {
+    pub(crate) fn config(&self) -> Result<(SandboxConfig, bool)> {
         let env_or_file = crate::im::ConnectionArgs {
             secret_key_file: self.secret_key_file.clone(),
             ..Default::default()
@@ -158,7 +158,7 @@ impl SandboxArgs {
 }
 
 /// Runs `timcast sandbox` until Ctrl-C or `--exit-after`.
-pub async fn run(args: &SandboxArgs) -> Result {
+pub(crate) async fn run(args: &SandboxArgs) -> Result {
     let out = &mut std::io::stdout();
     let err = &mut std::io::stderr();
     let (config, demo_key) = args.config()?;

@@ -10,7 +10,7 @@ use crate::im::usersig::{self, DEFAULT_EXPIRE_SECS};
 
 /// Arguments of `timcast usersig`.
 #[derive(Debug, Clone, Args)]
-pub struct UsersigArgs {
+pub(crate) struct UsersigArgs {
     /// The UserID to sign for (usually the App admin).
     #[arg(value_name = "IDENTIFIER")]
     pub identifier: String,
@@ -26,7 +26,7 @@ pub struct UsersigArgs {
 }
 
 /// `timcast usersig`.
-pub async fn run(args: &UsersigArgs) -> Result {
+pub(crate) async fn run(args: &UsersigArgs) -> Result {
     let defaults = ConnectionDefaults::default();
     let sdkappid = args
         .connection

@@ -7,7 +7,7 @@ use crate::campaign;
 use crate::error::{Error, Exit, Result, written};
 
 /// `timcast validate FILE...`: every file checked, every problem printed; exit 1 if any fails.
-pub async fn run(files: &[PathBuf]) -> Result {
+pub(crate) async fn run(files: &[PathBuf]) -> Result {
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
     for path in files {
@@ -28,7 +28,7 @@ pub async fn run(files: &[PathBuf]) -> Result {
 }
 
 /// `timcast schema`: the JSON Schema of the campaign file.
-pub async fn schema() -> Result {
+pub(crate) async fn schema() -> Result {
     let schema = campaign::schema_json();
     written(writeln!(std::io::stdout().lock(), "{schema}"))?;
     Ok(Exit::Ok)

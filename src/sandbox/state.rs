@@ -121,7 +121,7 @@ pub(crate) struct Bucket {
 }
 
 impl Bucket {
-    pub fn new(capacity: u32, per: std::time::Duration, now_ms: u64) -> Self {
+    pub(crate) fn new(capacity: u32, per: std::time::Duration, now_ms: u64) -> Self {
         let capacity = f64::from(capacity.max(1));
         let per_ms = capacity / (per.as_millis().max(1) as f64);
         Bucket {
@@ -132,7 +132,7 @@ impl Bucket {
         }
     }
 
-    pub fn take(&mut self, n: f64, now_ms: u64) -> bool {
+    pub(crate) fn take(&mut self, n: f64, now_ms: u64) -> bool {
         let elapsed = now_ms.saturating_sub(self.last_ms) as f64;
         self.tokens = (self.tokens + elapsed * self.per_ms).min(self.capacity);
         self.last_ms = self.last_ms.max(now_ms);
@@ -175,7 +175,7 @@ pub(crate) struct DedupWindow<K> {
 }
 
 impl<K: Clone + Eq + Hash> DedupWindow<K> {
-    pub fn new(window_ms: u64) -> Self {
+    pub(crate) fn new(window_ms: u64) -> Self {
         DedupWindow {
             window_ms,
             seen: HashMap::new(),
@@ -184,12 +184,12 @@ impl<K: Clone + Eq + Hash> DedupWindow<K> {
     }
 
     /// The first send with this key, if it is still remembered.
-    pub fn get(&self, key: &K) -> Option<&FirstSend> {
+    pub(crate) fn get(&self, key: &K) -> Option<&FirstSend> {
         self.seen.get(key)
     }
 
     /// Remembers `delivery` as the first send with this key.
-    pub fn remember(&mut self, key: K, delivery: &Delivery) {
+    pub(crate) fn remember(&mut self, key: K, delivery: &Delivery) {
         let first = FirstSend {
             at_ms: delivery.time_ms,
             msg_key: delivery.msg_key.clone(),
@@ -240,7 +240,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(seed: u64, log: Option<std::fs::File>) -> Self {
+    pub(crate) fn new(seed: u64, log: Option<std::fs::File>) -> Self {
         State {
             next_seq: 0,
             deliveries: Vec::new(),
@@ -260,13 +260,13 @@ impl State {
     }
 
     /// A fresh message sequence number.
-    pub fn next_seq(&mut self) -> u64 {
+    pub(crate) fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
     }
 
     /// Takes the next queued fault for `endpoint`, if any.
-    pub fn take_injection(&mut self, endpoint: Endpoint) -> Option<Injected> {
+    pub(crate) fn take_injection(&mut self, endpoint: Endpoint) -> Option<Injected> {
         let i = self
             .injections
             .iter()
@@ -280,20 +280,20 @@ impl State {
     }
 
     /// Forgets dedup entries older than their windows.
-    pub fn expire_dedup(&mut self, now_ms: u64) {
+    pub(crate) fn expire_dedup(&mut self, now_ms: u64) {
         self.sendmsg_seen.expire(now_ms);
         self.official_seen.expire(now_ms);
     }
 
     /// A fresh `MsgKey` for a send at `now_ms`, with its `MsgTime` (unix seconds).
-    pub fn mint_msg_key(&mut self, random: u32, now_ms: u64) -> (String, u64) {
+    pub(crate) fn mint_msg_key(&mut self, random: u32, now_ms: u64) -> (String, u64) {
         let seq = self.next_seq();
         let msg_time = now_ms / 1000;
         (format!("{seq}_{random}_{msg_time}"), msg_time)
     }
 
     /// Records a delivery, indexes it for recall and appends it to the log.
-    pub fn deliver(&mut self, mut delivery: Delivery) {
+    pub(crate) fn deliver(&mut self, mut delivery: Delivery) {
         delivery.seq = self.deliveries.len() as u64 + 1;
         self.by_key.insert(
             (

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 /// A refusal: error code and text.
-pub type Refusal = (i64, String);
+pub(super) type Refusal = (i64, String);
 
 fn refuse<T>(code: i64, text: impl Into<String>) -> Result<T, Refusal> {
     Err((code, text.into()))
@@ -21,7 +21,7 @@ fn required_string(obj: &Map<String, Value>, name: &str, code: i64) -> Result<St
 }
 
 /// Parses a body as a JSON object.
-pub fn object(body: &[u8], bad_json_code: i64) -> Result<Map<String, Value>, Refusal> {
+pub(super) fn object(body: &[u8], bad_json_code: i64) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => refuse(bad_json_code, "the body is not a JSON object"),
@@ -241,7 +241,7 @@ fn offline_push(obj: &Map<String, Value>, code: i64) -> Result<(), Refusal> {
 
 /// The parts of a C2C send (single or batch) the sandbox acts on.
 #[derive(Debug, Clone)]
-pub struct C2cSend {
+pub(super) struct C2cSend {
     pub from: Option<String>,
     pub to: Vec<String>,
     pub msg_seq: Option<u32>,
@@ -250,7 +250,7 @@ pub struct C2cSend {
 }
 
 /// `openim/sendmsg` (seed 003's error table).
-pub fn sendmsg(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
+pub(super) fn sendmsg(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
     let to = required_string(obj, "To_Account", 90003)?;
     let mut send = c2c_common(obj)?;
     if obj.get("MsgTimeStamp").is_some_and(|v| !v.is_u64()) {
@@ -267,7 +267,7 @@ pub fn sendmsg(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
 }
 
 /// `openim/batchsendmsg`.
-pub fn batchsendmsg(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
+pub(super) fn batchsendmsg(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
     let to = match obj.get("To_Account").and_then(string_array) {
         Some(to) if !to.is_empty() => to,
         _ => return refuse(90003, "To_Account is missing or not an Array of Strings"),
@@ -351,14 +351,14 @@ fn c2c_common(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
 
 /// The parts of an official account broadcast the sandbox acts on.
 #[derive(Debug, Clone)]
-pub struct OfficialSend {
+pub(super) struct OfficialSend {
     pub account: String,
     pub random: u32,
     pub body: Value,
 }
 
 /// `send_official_account_msg` (seed 001).
-pub fn official(obj: &Map<String, Value>) -> Result<OfficialSend, Refusal> {
+pub(super) fn official(obj: &Map<String, Value>) -> Result<OfficialSend, Refusal> {
     let account = required_string(obj, "Official_Account", 10004)?;
     if !account.starts_with("@TOA#") || !super::config::valid_user_id(&account) {
         return refuse(
@@ -406,7 +406,7 @@ pub fn official(obj: &Map<String, Value>) -> Result<OfficialSend, Refusal> {
 
 /// One chunk of `send_stream_msg` (seed 000).
 #[derive(Debug, Clone)]
-pub struct StreamChunk {
+pub(super) struct StreamChunk {
     pub from: String,
     pub to: String,
     pub chunk: String,
@@ -415,7 +415,7 @@ pub struct StreamChunk {
 }
 
 /// `send_stream_msg`: only 10002 and 10004 are documented, so every problem is 10004.
-pub fn stream(obj: &Map<String, Value>) -> Result<StreamChunk, Refusal> {
+pub(super) fn stream(obj: &Map<String, Value>) -> Result<StreamChunk, Refusal> {
     let required = |name: &str| required_string(obj, name, 10004);
     let from = required("From_Account")?;
     let to = required("To_Account")?;
@@ -443,7 +443,7 @@ pub fn stream(obj: &Map<String, Value>) -> Result<StreamChunk, Refusal> {
 }
 
 /// `admin_msgwithdraw`: (From, To, MsgKey).
-pub fn withdraw(obj: &Map<String, Value>) -> Result<(String, String, String), Refusal> {
+pub(super) fn withdraw(obj: &Map<String, Value>) -> Result<(String, String, String), Refusal> {
     let from = required_string(obj, "From_Account", 90008)?;
     let to = required_string(obj, "To_Account", 90003)?;
     let key = match obj.get("MsgKey") {
@@ -454,7 +454,7 @@ pub fn withdraw(obj: &Map<String, Value>) -> Result<(String, String, String), Re
 }
 
 /// `account_check`: 1–100 `{"UserID": String}` items.
-pub fn account_check(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
+pub(super) fn account_check(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
     let Some(items) = obj.get("CheckItem").and_then(Value::as_array) else {
         return refuse(70402, "CheckItem is missing or not an Array");
     };
@@ -472,7 +472,7 @@ pub fn account_check(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
 
 /// `OfficialAccountIdList` entries: objects with `Official_Account`, or plain strings (the
 /// element shape is unverified, so both are read).
-pub fn official_ids(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
+pub(super) fn official_ids(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
     let Some(items) = obj.get("OfficialAccountIdList").and_then(Value::as_array) else {
         return refuse(10004, "OfficialAccountIdList is missing or not an Array");
     };
@@ -493,7 +493,7 @@ pub fn official_ids(obj: &Map<String, Value>) -> Result<Vec<String>, Refusal> {
 }
 
 /// `official_account_msg_recall`: the account and its keys.
-pub fn official_recall(obj: &Map<String, Value>) -> Result<(String, Vec<String>), Refusal> {
+pub(super) fn official_recall(obj: &Map<String, Value>) -> Result<(String, Vec<String>), Refusal> {
     let account = required_string(obj, "Official_Account", 10004)?;
     match obj.get("MsgKeyList").and_then(string_array) {
         Some(keys) if !keys.is_empty() => {

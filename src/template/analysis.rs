@@ -9,7 +9,7 @@ use super::{BUILTIN_HELPERS, CAMPAIGN_HELPERS, CONTEXT_CHANGING};
 
 /// What a template refers to, found in its syntax tree.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TemplateUses {
+pub(crate) struct TemplateUses {
     /// Top-level variable names (`first_name` for `{{first_name}}` and `{{upper first_name.x}}`).
     pub variables: BTreeSet<String>,
     /// Helper names called with parameters or as blocks.
@@ -19,12 +19,12 @@ pub struct TemplateUses {
 }
 
 /// Compiles a template's text; errors carry the line and column inside the template.
-pub fn compile(source: &str) -> Result<Template, handlebars::TemplateError> {
+pub(crate) fn compile(source: &str) -> Result<Template, handlebars::TemplateError> {
     Template::compile(source)
 }
 
 /// Collects the variables, helpers and partials a compiled template uses.
-pub fn uses(template: &Template) -> TemplateUses {
+pub(crate) fn uses(template: &Template) -> TemplateUses {
     let mut found = TemplateUses::default();
     walk_template(template, &mut found);
     found

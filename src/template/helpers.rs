@@ -32,7 +32,7 @@ handlebars_helper!(DateHelper: |value: Json, {format: str = "%Y-%m-%d", tz: str 
 handlebars_helper!(JsonHelper: |value: Json| value.to_string());
 
 /// A registry with the campaign helpers, strict mode on, escaping off.
-pub fn registry() -> Handlebars<'static> {
+pub(crate) fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);

@@ -9,16 +9,16 @@
 mod analysis;
 mod helpers;
 
-pub use analysis::{compile, uses};
-pub use helpers::registry;
+pub(crate) use analysis::{compile, uses};
+pub(crate) use helpers::registry;
 
 /// Helpers that campaign copy can use, beyond Handlebars' built-ins.
-pub const CAMPAIGN_HELPERS: &[&str] = &[
+pub(crate) const CAMPAIGN_HELPERS: &[&str] = &[
     "default", "upper", "lower", "truncate", "number", "date", "json",
 ];
 
 /// Handlebars' own helpers.
-pub const BUILTIN_HELPERS: &[&str] = &[
+pub(crate) const BUILTIN_HELPERS: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
     "and", "or", "not", "len",
 ];

@@ -17,25 +17,25 @@ use timcast::im::usersig;
 use timcast::im::{BaseUrl, ClientConfig, Connection, Credentials, ImClient, SecretKey};
 use timcast::sandbox::{ManualClock, Sandbox, SandboxConfig, SandboxHandle};
 
-pub const ADMIN: &str = "administrator";
+pub(crate) const ADMIN: &str = "administrator";
 
-pub fn demo_key() -> SecretKey {
+pub(crate) fn demo_key() -> SecretKey {
     SecretKey::new(DEMO_SECRET_KEY)
 }
 
 /// The demo app with a manual clock (returned too, to step time).
-pub fn config() -> (SandboxConfig, ManualClock) {
+pub(crate) fn config() -> (SandboxConfig, ManualClock) {
     let clock = ManualClock::new();
     let mut config = SandboxConfig::demo();
     config.clock = std::sync::Arc::new(clock.clone());
     (config, clock)
 }
 
-pub async fn start(config: SandboxConfig) -> SandboxHandle {
+pub(crate) async fn start(config: SandboxConfig) -> SandboxHandle {
     Sandbox::start(config).await.unwrap()
 }
 
-pub fn client_with(sandbox: &SandboxHandle, key: SecretKey, timeout: Duration) -> ImClient {
+pub(crate) fn client_with(sandbox: &SandboxHandle, key: SecretKey, timeout: Duration) -> ImClient {
     let mut config = ClientConfig::new(Connection {
         base_url: BaseUrl::parse(&sandbox.base_url()).unwrap(),
         credentials: Credentials {
@@ -48,18 +48,18 @@ pub fn client_with(sandbox: &SandboxHandle, key: SecretKey, timeout: Duration) -
     ImClient::new(config).unwrap()
 }
 
-pub fn client(sandbox: &SandboxHandle) -> ImClient {
+pub(crate) fn client(sandbox: &SandboxHandle) -> ImClient {
     client_with(sandbox, demo_key(), Duration::from_secs(10))
 }
 
 /// Raw calls with a query string the test controls.
-pub struct Raw {
+pub(crate) struct Raw {
     http: reqwest::Client,
     base: String,
 }
 
 impl Raw {
-    pub fn new(sandbox: &SandboxHandle) -> Self {
+    pub(crate) fn new(sandbox: &SandboxHandle) -> Self {
         Raw {
             http: reqwest::Client::new(),
             base: sandbox.base_url(),
@@ -67,7 +67,7 @@ impl Raw {
     }
 
     /// The query string a correct client sends.
-    pub fn good_query() -> String {
+    pub(crate) fn good_query() -> String {
         let sig = usersig::generate(&demo_key(), DEMO_SDKAPPID, ADMIN, 86_400);
         format!(
             "sdkappid={DEMO_SDKAPPID}&identifier={ADMIN}&usersig={sig}&random=7&contenttype=json"
@@ -75,11 +75,11 @@ impl Raw {
     }
 
     /// POSTs `body` to `v4/{path}` with a correct query string; returns status and JSON body.
-    pub async fn post(&self, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &str) -> (u16, Value) {
         self.post_query(path, &Self::good_query(), body).await
     }
 
-    pub async fn post_query(&self, path: &str, query: &str, body: &str) -> (u16, Value) {
+    pub(crate) async fn post_query(&self, path: &str, query: &str, body: &str) -> (u16, Value) {
         let response = self
             .http
             .post(format!("{}/v4/{path}?{query}", self.base))
@@ -96,13 +96,13 @@ impl Raw {
     }
 
     /// The API `ErrorCode` of a call.
-    pub async fn code(&self, path: &str, body: &str) -> i64 {
+    pub(crate) async fn code(&self, path: &str, body: &str) -> i64 {
         let (status, reply) = self.post(path, body).await;
         assert_eq!(status, 200, "{reply}");
         reply["ErrorCode"].as_i64().unwrap()
     }
 
-    pub async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let text = self
             .http
             .get(format!("{}{path}", self.base))
@@ -116,11 +116,11 @@ impl Raw {
     }
 }
 
-pub fn text_body(text: &str) -> String {
+pub(crate) fn text_body(text: &str) -> String {
     format!(r#"[{{"MsgType":"TIMTextElem","MsgContent":{{"Text":"{text}"}}}}]"#)
 }
 
-pub fn sendmsg_body(to: &str, random: u32, text: &str) -> String {
+pub(crate) fn sendmsg_body(to: &str, random: u32, text: &str) -> String {
     format!(
         r#"{{"To_Account":"{to}","MsgRandom":{random},"MsgBody":{}}}"#,
         text_body(text)
@@ -129,14 +129,14 @@ pub fn sendmsg_body(to: &str, random: u32, text: &str) -> String {
 
 /// A scratch directory holding a copy of the example campaigns under `campaigns/`, so that
 /// tests can edit CSVs and write journals.
-pub fn workspace() -> tempfile::TempDir {
+pub(crate) fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("campaigns"), &dir.path().join("campaigns"));
     dir
 }
 
 /// Copies a directory tree (the example campaigns into a test's scratch directory).
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -150,12 +150,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// The repository root (the example campaigns, the schema, the README).
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The timcast binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_timcast");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_timcast");
 
 /// Every variable timcast reads: a `Session` removes each one the test does not set, so a
 /// developer's own settings never leak into a test.
@@ -185,7 +185,7 @@ const TIMCAST_VARS: [&str; 8] = [
 ///     .expect_code(0);
 /// ```
 #[must_use]
-pub struct Session {
+pub(crate) struct Session {
     args: Vec<OsString>,
     current_dir: Option<PathBuf>,
     /// `None` removes the variable.
@@ -201,7 +201,7 @@ impl Default for Session {
 }
 
 impl Session {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut env: BTreeMap<OsString, Option<OsString>> =
             TIMCAST_VARS.iter().map(|var| (var.into(), None)).collect();
         env.insert("NO_COLOR".into(), Some("1".into()));
@@ -214,12 +214,12 @@ impl Session {
         }
     }
 
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
     }
 
-    pub fn args<I>(mut self, args: I) -> Self
+    pub(crate) fn args<I>(mut self, args: I) -> Self
     where
         I: IntoIterator,
         I::Item: AsRef<OsStr>,
@@ -229,72 +229,72 @@ impl Session {
         self
     }
 
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+    pub(crate) fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.current_dir = Some(dir.as_ref().to_owned());
         self
     }
 
-    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.env
             .insert(key.as_ref().to_owned(), Some(value.as_ref().to_owned()));
         self
     }
 
-    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
         self.env.insert(key.as_ref().to_owned(), None);
         self
     }
 
     /// `TIM_ENDPOINT`.
-    pub fn endpoint(self, url: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn endpoint(self, url: impl AsRef<OsStr>) -> Self {
         self.env("TIM_ENDPOINT", url)
     }
 
     /// `TIM_SECRET_KEY`.
-    pub fn secret(self, key: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn secret(self, key: impl AsRef<OsStr>) -> Self {
         self.env("TIM_SECRET_KEY", key)
     }
 
     /// `TIM_SECRET_KEY_FILE`.
-    pub fn secret_file(self, path: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn secret_file(self, path: impl AsRef<OsStr>) -> Self {
         self.env("TIM_SECRET_KEY_FILE", path)
     }
 
     /// `TIM_SDKAPPID`.
-    pub fn sdkappid(self, sdkappid: impl ToString) -> Self {
+    pub(crate) fn sdkappid(self, sdkappid: impl ToString) -> Self {
         self.env("TIM_SDKAPPID", sdkappid.to_string())
     }
 
     /// `TIM_ADMIN`.
-    pub fn admin(self, admin: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn admin(self, admin: impl AsRef<OsStr>) -> Self {
         self.env("TIM_ADMIN", admin)
     }
 
     /// The demo app: `TIM_SDKAPPID` and `TIM_ADMIN` of the sandbox's demo.
-    pub fn demo_app(self) -> Self {
+    pub(crate) fn demo_app(self) -> Self {
         self.sdkappid(DEMO_SDKAPPID).admin(ADMIN)
     }
 
     /// The demo app on `sandbox`: its endpoint, the demo sdkappid and admin, the demo key.
-    pub fn sandbox(self, sandbox: &SandboxHandle) -> Self {
+    pub(crate) fn sandbox(self, sandbox: &SandboxHandle) -> Self {
         self.endpoint(sandbox.base_url())
             .demo_app()
             .secret(DEMO_SECRET_KEY)
     }
 
     /// "Now" pinned with the hidden `TIMCAST_NOW` testing aid.
-    pub fn now(self, now: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn now(self, now: impl AsRef<OsStr>) -> Self {
         self.env("TIMCAST_NOW", now)
     }
 
     /// Where a spawned process's stdout goes (piped unless set).
-    pub fn stdout(mut self, stdout: Stdio) -> Self {
+    pub(crate) fn stdout(mut self, stdout: Stdio) -> Self {
         self.stdout = Some(stdout);
         self
     }
 
     /// Where a spawned process's stderr goes (piped unless set).
-    pub fn stderr(mut self, stderr: Stdio) -> Self {
+    pub(crate) fn stderr(mut self, stderr: Stdio) -> Self {
         self.stderr = Some(stderr);
         self
     }
@@ -316,13 +316,13 @@ impl Session {
 
     /// Runs to the end and captures both streams.
     #[track_caller]
-    pub fn run(self) -> Outcome {
+    pub(crate) fn run(self) -> Outcome {
         self.command().output().unwrap().into()
     }
 
     /// `run` off the async runtime's threads, for `#[tokio::test]`s whose sandbox must keep
     /// answering while the process runs.
-    pub async fn run_async(self) -> Outcome {
+    pub(crate) async fn run_async(self) -> Outcome {
         tokio::task::spawn_blocking(move || self.run())
             .await
             .unwrap()
@@ -331,7 +331,7 @@ impl Session {
     /// Starts the process without waiting (stdout and stderr piped unless set), for tests that
     /// kill it, interrupt it or read its output as it comes.
     #[track_caller]
-    pub fn spawn(mut self) -> Child {
+    pub(crate) fn spawn(mut self) -> Child {
         let mut command = self.command();
         command
             .stdout(self.stdout.take().unwrap_or_else(Stdio::piped))
@@ -342,7 +342,7 @@ impl Session {
 
 /// What a `Session` printed and how it exited (`code` is -1 when a signal ended it).
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -360,12 +360,12 @@ impl From<Output> for Outcome {
 
 impl Outcome {
     /// Waits for a spawned process and captures what is left of its output.
-    pub fn wait(child: Child) -> Outcome {
+    pub(crate) fn wait(child: Child) -> Outcome {
         child.wait_with_output().unwrap().into()
     }
 
     /// `wait` off the async runtime's threads.
-    pub async fn wait_async(child: Child) -> Outcome {
+    pub(crate) async fn wait_async(child: Child) -> Outcome {
         tokio::task::spawn_blocking(move || Outcome::wait(child))
             .await
             .unwrap()
@@ -373,7 +373,7 @@ impl Outcome {
 
     /// Asserts the exit code, showing both streams if it differs.
     #[track_caller]
-    pub fn expect_code(self, code: i32) -> Self {
+    pub(crate) fn expect_code(self, code: i32) -> Self {
         assert_eq!(
             self.code, code,
             "exit code\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -383,7 +383,7 @@ impl Outcome {
     }
 
     /// stdout then stderr, to look for something in either.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
@@ -403,7 +403,7 @@ impl Outcome {
 /// {body}
 /// ```
 #[must_use]
-pub struct CampaignWriter {
+pub(crate) struct CampaignWriter {
     dir: PathBuf,
     name: String,
     csv: String,
@@ -417,7 +417,7 @@ pub struct CampaignWriter {
 
 impl CampaignWriter {
     /// Campaign `name` into `dir`: no recipients yet, the text "Hello", no other section.
-    pub fn new(dir: impl AsRef<Path>, name: &str) -> Self {
+    pub(crate) fn new(dir: impl AsRef<Path>, name: &str) -> Self {
         CampaignWriter {
             dir: dir.as_ref().to_owned(),
             name: name.to_owned(),
@@ -432,14 +432,14 @@ impl CampaignWriter {
     }
 
     /// `n` recipients `{name}-u{i}` with a `first_name` of `Name{i}`.
-    pub fn recipients(self, n: usize) -> Self {
+    pub(crate) fn recipients(self, n: usize) -> Self {
         let name = self.name.clone();
         self.columns(["user_id", "first_name"])
             .rows((0..n).map(|i| [format!("{name}-u{i}"), format!("Name{i}")]))
     }
 
     /// Recipients given by user ID only (a one-column CSV).
-    pub fn user_ids<I>(self, ids: I) -> Self
+    pub(crate) fn user_ids<I>(self, ids: I) -> Self
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -449,7 +449,7 @@ impl CampaignWriter {
     }
 
     /// The CSV's header.
-    pub fn columns<I>(mut self, columns: I) -> Self
+    pub(crate) fn columns<I>(mut self, columns: I) -> Self
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -459,7 +459,7 @@ impl CampaignWriter {
     }
 
     /// The CSV's rows (replacing any given before), each in the header's order.
-    pub fn rows<R, C>(mut self, rows: R) -> Self
+    pub(crate) fn rows<R, C>(mut self, rows: R) -> Self
     where
         R: IntoIterator<Item = C>,
         C: IntoIterator,
@@ -473,45 +473,45 @@ impl CampaignWriter {
     }
 
     /// Where the CSV goes, relative to the directory (`{name}.csv` unless set).
-    pub fn csv_at(mut self, path: &str) -> Self {
+    pub(crate) fn csv_at(mut self, path: &str) -> Self {
         self.csv = path.to_owned();
         self
     }
 
     /// The audience is an official account's subscribers: no CSV.
-    pub fn official_account(mut self, account: &str) -> Self {
+    pub(crate) fn official_account(mut self, account: &str) -> Self {
         self.official_account = Some(account.to_owned());
         self
     }
 
-    pub fn sender(mut self, sender: &str) -> Self {
+    pub(crate) fn sender(mut self, sender: &str) -> Self {
         self.sender = Some(sender.to_owned());
         self
     }
 
     /// The one text element (a handlebars template), written inside double quotes.
-    pub fn text(mut self, text: &str) -> Self {
+    pub(crate) fn text(mut self, text: &str) -> Self {
         self.text = text.to_owned();
         self
     }
 
     /// A top-level section: `key:` then `body` (indented lines, no trailing newline).
-    pub fn section(mut self, key: &str, body: &str) -> Self {
+    pub(crate) fn section(mut self, key: &str, body: &str) -> Self {
         self.sections.push((key.to_owned(), body.to_owned()));
         self
     }
 
-    pub fn delivery(self, body: &str) -> Self {
+    pub(crate) fn delivery(self, body: &str) -> Self {
         self.section("delivery", body)
     }
 
-    pub fn schedule(self, body: &str) -> Self {
+    pub(crate) fn schedule(self, body: &str) -> Self {
         self.section("schedule", body)
     }
 
     /// Writes the files; returns the campaign's path.
     #[track_caller]
-    pub fn write(self) -> PathBuf {
+    pub(crate) fn write(self) -> PathBuf {
         std::fs::create_dir_all(&self.dir).unwrap();
         let audience = match &self.official_account {
             Some(account) => format!("  official_account: \"{account}\"\n"),

@@ -65,7 +65,7 @@ fn sent_reply(msg_time: u64, msg_key: String) -> Map<String, Value> {
 }
 
 impl App {
-    pub fn new(config: SandboxConfig, log: Option<std::fs::File>) -> Self {
+    pub(super) fn new(config: SandboxConfig, log: Option<std::fs::File>) -> Self {
         let seed = config.faults.seed;
         App {
             config,
@@ -74,7 +74,7 @@ impl App {
         }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         match self.state.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
