@@ -161,23 +161,16 @@ impl Ctx {
         let intent_at_ms = job.resend_of.unwrap_or(now);
         job.to
             .iter()
-            .map(|recipient| SendRecord {
-                campaign: self.campaign.clone(),
-                recipient: recipient.clone(),
-                content_hash: request::hex(&job.hash),
-                state: SendState::Intent,
-                endpoint: job.endpoint(),
-                call_id: call_id.clone(),
-                msg_random: identity.random,
-                msg_seq: identity.seq,
-                msg_key: None,
-                msg_time: None,
-                error_code: None,
-                error_text: None,
-                error_class: None,
-                attempts: 0,
-                intent_at_ms,
-                updated_at_ms: intent_at_ms,
+            .map(|recipient| {
+                SendRecord::intent(
+                    &self.campaign,
+                    recipient,
+                    request::hex(&job.hash),
+                    job.endpoint(),
+                    &call_id,
+                    (identity.random, identity.seq),
+                    intent_at_ms,
+                )
             })
             .collect()
     }

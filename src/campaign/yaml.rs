@@ -34,10 +34,18 @@ impl Span {
         }
     }
 
-    /// The span of `len` bytes starting `delta` bytes after this one's start (same line).
-    pub fn shifted(self, delta: usize, len: usize) -> Span {
+    /// The span of `len` bytes starting `delta` characters after this one's start (same
+    /// line) in `source`: columns count characters, offsets count bytes.
+    pub fn shifted(self, source: &str, delta: usize, len: usize) -> Span {
+        let bytes: usize = source
+            .get(self.offset..)
+            .unwrap_or_default()
+            .chars()
+            .take(delta)
+            .map(char::len_utf8)
+            .sum();
         Span {
-            offset: self.offset + delta,
+            offset: self.offset + bytes,
             len,
             line: self.line,
             column: self.column + delta,
@@ -325,6 +333,17 @@ impl<'de> Visitor<'de> for RawValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shift_counts_characters_in_columns_and_bytes_in_offsets() {
+        let src = "text: \"你好，{{first_nmae}}\"\n";
+        let node = parse(src).unwrap();
+        let text = node.at("/text").unwrap().span;
+        // Inside the quotes, the template's column 6 is `first_nmae` (after 你好，{{).
+        let name = text.shifted(src, 6, "first_nmae".len());
+        assert_eq!(&src[name.offset..name.offset + name.len], "first_nmae");
+        assert_eq!(name.column, text.column + 6);
+    }
 
     #[test]
     fn spans_point_at_values_and_keys() {

@@ -127,6 +127,38 @@ pub struct SendRecord {
     pub updated_at_ms: i64,
 }
 
+impl SendRecord {
+    /// An intent: committed before the call, with no outcome yet.
+    pub fn intent(
+        campaign: &str,
+        recipient: &str,
+        content_hash: String,
+        endpoint: Endpoint,
+        call_id: &str,
+        (msg_random, msg_seq): (u32, u32),
+        at_ms: i64,
+    ) -> SendRecord {
+        SendRecord {
+            campaign: campaign.to_owned(),
+            recipient: recipient.to_owned(),
+            content_hash,
+            state: SendState::Intent,
+            endpoint,
+            call_id: call_id.to_owned(),
+            msg_random,
+            msg_seq,
+            msg_key: None,
+            msg_time: None,
+            error_code: None,
+            error_text: None,
+            error_class: None,
+            attempts: 0,
+            intent_at_ms: at_ms,
+            updated_at_ms: at_ms,
+        }
+    }
+}
+
 /// Held while a campaign is being applied; dropping it releases the campaign.
 #[derive(Debug)]
 pub struct CampaignLock {
@@ -253,22 +285,15 @@ impl std::fmt::Display for State {
 /// A record for tests: campaign `c`, content `h`, sent through sendmsg.
 #[cfg(test)]
 pub(crate) fn test_record(recipient: &str, state: SendState) -> SendRecord {
-    SendRecord {
-        campaign: "c".into(),
-        recipient: recipient.into(),
-        content_hash: "h".into(),
-        state,
-        endpoint: Endpoint::SendMsg,
-        call_id: format!("call-{recipient}"),
-        msg_random: 7,
-        msg_seq: 8,
-        msg_key: None,
-        msg_time: None,
-        error_code: None,
-        error_text: None,
-        error_class: None,
-        attempts: 0,
-        intent_at_ms: 1,
-        updated_at_ms: 1,
-    }
+    let mut record = SendRecord::intent(
+        "c",
+        recipient,
+        "h".into(),
+        Endpoint::SendMsg,
+        &format!("call-{recipient}"),
+        (7, 8),
+        1,
+    );
+    record.state = state;
+    record
 }

@@ -271,24 +271,17 @@ impl Builder<'_> {
             .and_then(|i| item.row.record.get(i))
             .map(str::to_owned);
         let user_id = item.row.user_id;
+        let unsendable = |this: &mut Self, user_id: String, why: String| {
+            this.plan.audience.render_errors += 1;
+            let at = row.map_or_else(|| user_id.clone(), |r| format!("row {r} ({user_id})"));
+            this.problem(row, Some(user_id), format!("{at}: {why}"));
+        };
         let (message, facts, chunks) = match item.outcome {
             Ok(ok) => ok,
-            Err(failure) => {
-                self.plan.audience.render_errors += 1;
-                let at = row
-                    .map(|r| format!("row {r} ({user_id})"))
-                    .unwrap_or_else(|| user_id.clone());
-                self.problem(row, Some(user_id), format!("{at}: {failure}"));
-                return;
-            }
+            Err(failure) => return unsendable(self, user_id, failure.to_string()),
         };
         if let Some(problem) = self.check_limits(&facts) {
-            self.plan.audience.render_errors += 1;
-            let at = row
-                .map(|r| format!("row {r} ({user_id})"))
-                .unwrap_or_else(|| user_id.clone());
-            self.problem(row, Some(user_id), format!("{at}: {problem}"));
-            return;
+            return unsendable(self, user_id, problem);
         }
         self.plan.audience.recipients += 1;
         let prior = if self.priors.is_empty() {

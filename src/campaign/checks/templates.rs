@@ -288,8 +288,8 @@ pub fn inline_template_span(
         };
     }
     match first {
-        Some('"' | '\'') if line == 1 => node.shifted(column, len),
-        Some(_) if line == 1 => node.shifted(column.saturating_sub(1), len),
+        Some('"' | '\'') if line == 1 => node.shifted(source, column, len),
+        Some(_) if line == 1 => node.shifted(source, column.saturating_sub(1), len),
         _ => node,
     }
 }
