@@ -150,7 +150,8 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
             }
             Err(Failure::Invalid { rendered, summary }) => {
                 let _ = write!(err, "{rendered}");
-                let _ = writeln!(err, "error {label}: {summary}");
+                // The summary names the file: "error PATH: N errors".
+                let _ = writeln!(err, "error {summary}");
                 tally.errors += 1;
             }
             Err(Failure::Error(what)) => {
