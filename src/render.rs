@@ -8,7 +8,7 @@ use serde_json::Map;
 use sha2::{Digest, Sha256};
 
 use crate::campaign::model::{self as file, MessageElement};
-use crate::campaign::{LoadedCampaign, checks};
+use crate::campaign::{LoadedCampaign, template_name};
 use crate::im::types as api;
 use crate::template::{BUILTIN_HELPERS, CAMPAIGN_HELPERS, registry};
 
@@ -141,39 +141,38 @@ impl CampaignRenderer {
             .base
             .insert("campaign".to_owned(), JsonValue::Object(about));
         for (index, element) in campaign.message.iter().enumerate() {
-            let field = |name: &str| format!("message[{index}].{}{name}", element.kind());
+            let pointer = |name: &str| format!("/message/{index}/{}{name}", element.kind());
+            let field = |name: &str| template_name(&pointer(name));
             let plan = match element {
                 MessageElement::Text(text) => ElementPlan::Text(renderer.slot(field(""), text)?),
                 MessageElement::TextFile(relative) => {
-                    let path =
-                        checks::resolve_inside(&loaded.dir, relative).map_err(|problem| {
-                            RendererError::File {
+                    // Read once, while validating.
+                    let found = loaded.templates.iter().find(|t| t.pointer == pointer(""));
+                    let text =
+                        found
+                            .map(|t| t.text.as_str())
+                            .ok_or_else(|| RendererError::File {
                                 path: relative.clone(),
-                                message: format!("{problem:?}"),
-                            }
-                        })?;
-                    let text = std::fs::read_to_string(&path).map_err(|e| RendererError::File {
-                        path: path.display().to_string(),
-                        message: e.to_string(),
-                    })?;
+                                message: "it was not read when the campaign was validated".into(),
+                            })?;
                     // Editors end files with a newline; a chat message should not.
                     let text = text
                         .strip_suffix('\n')
-                        .map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
+                        .map_or(text, |t| t.strip_suffix('\r').unwrap_or(t));
                     ElementPlan::Text(renderer.slot(field(""), text)?)
                 }
                 MessageElement::Custom(c) => ElementPlan::Custom {
-                    data: renderer.slot(field(".data"), &c.data)?,
-                    desc: renderer.optional_slot(field(".desc"), c.desc.as_deref())?,
-                    ext: renderer.optional_slot(field(".ext"), c.ext.as_deref())?,
+                    data: renderer.slot(field("/data"), &c.data)?,
+                    desc: renderer.optional_slot(field("/desc"), c.desc.as_deref())?,
+                    ext: renderer.optional_slot(field("/ext"), c.ext.as_deref())?,
                     sound: c.sound.clone(),
                 },
                 MessageElement::Face(f) => ElementPlan::Face {
                     index: f.index,
-                    data: renderer.slot(field(".data"), &f.data)?,
+                    data: renderer.slot(field("/data"), &f.data)?,
                 },
                 MessageElement::Location(l) => ElementPlan::Location {
-                    desc: renderer.slot(field(".desc"), &l.desc)?,
+                    desc: renderer.slot(field("/desc"), &l.desc)?,
                     latitude: l.latitude,
                     longitude: l.longitude,
                 },
@@ -201,7 +200,7 @@ impl CampaignRenderer {
             renderer.elements.push(plan);
         }
         renderer.cloud_custom_data = renderer.optional_slot(
-            "cloud_custom_data".to_owned(),
+            template_name("/cloud_custom_data"),
             campaign.cloud_custom_data.as_deref(),
         )?;
         if let Some(push) = &campaign.push {
@@ -325,15 +324,18 @@ impl CampaignRenderer {
                 mutable_content: apns.mutable_content.then_some(1),
                 ..api::ApnsInfo::default()
             });
-            apns_title = self.optional_slot("push.apns.title".to_owned(), apns.title.as_deref())?;
-            apns_subtitle =
-                self.optional_slot("push.apns.subtitle".to_owned(), apns.subtitle.as_deref())?;
+            apns_title =
+                self.optional_slot(template_name("/push/apns/title"), apns.title.as_deref())?;
+            apns_subtitle = self.optional_slot(
+                template_name("/push/apns/subtitle"),
+                apns.subtitle.as_deref(),
+            )?;
         }
         Ok(PushPlan {
             base,
-            title: self.optional_slot("push.title".to_owned(), push.title.as_deref())?,
-            desc: self.optional_slot("push.desc".to_owned(), push.desc.as_deref())?,
-            ext: self.optional_slot("push.ext".to_owned(), push.ext.as_deref())?,
+            title: self.optional_slot(template_name("/push/title"), push.title.as_deref())?,
+            desc: self.optional_slot(template_name("/push/desc"), push.desc.as_deref())?,
+            ext: self.optional_slot(template_name("/push/ext"), push.ext.as_deref())?,
             apns_title,
             apns_subtitle,
         })

@@ -29,6 +29,36 @@ pub struct LoadedCampaign {
     pub source: String,
     /// The YAML tree, for the spans of values.
     pub root: yaml::Node,
+    /// Every template of the campaign, found once while validating: inline text and
+    /// `text_file`s (read once); rendering and comparisons use these.
+    pub templates: Vec<TemplateText>,
+}
+
+/// A template and where it sits in the campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateText {
+    /// JSON pointer of the YAML value, e.g. `/message/0/text` (the `text_file` value for files).
+    pub pointer: String,
+    pub text: String,
+    /// The template file, for `text_file`.
+    pub file: Option<PathBuf>,
+}
+
+/// A template's name for people and for the Handlebars registry: `/message/0/custom/data`
+/// is `message[0].custom.data`.
+pub fn template_name(pointer: &str) -> String {
+    let mut name = String::new();
+    for part in pointer.trim_start_matches('/').split('/') {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            name.push_str(&format!("[{part}]"));
+        } else {
+            if !name.is_empty() {
+                name.push('.');
+            }
+            name.push_str(part);
+        }
+    }
+    name
 }
 
 /// The outcome of loading and validating one campaign file.
@@ -206,19 +236,68 @@ pub fn validate(path: &Path) -> Validation {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    let loaded = LoadedCampaign {
+    let mut loaded = LoadedCampaign {
         campaign,
         path: path.to_owned(),
         dir,
         source,
         root,
+        templates: Vec::new(),
     };
     let found = checks::check(&loaded);
     validation.diagnostics.extend(found.diagnostics);
     validation.sources.extend(found.sources);
+    loaded.templates = found.templates;
     validation
         .diagnostics
         .sort_by_key(|d| (d.file != loaded.path, d.span.map(|s| (s.line, s.column))));
     validation.loaded = Some(loaded);
     validation
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_has_one_name_for_people_and_the_registry() {
+        assert_eq!(template_name("/message/0/text"), "message[0].text");
+        assert_eq!(
+            template_name("/message/2/custom/data"),
+            "message[2].custom.data"
+        );
+        assert_eq!(template_name("/push/apns/title"), "push.apns.title");
+        assert_eq!(template_name("/cloud_custom_data"), "cloud_custom_data");
+    }
+
+    #[test]
+    fn a_template_file_is_read_once_while_validating() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("u.csv"), "user_id,name\nu1,Ada\n").ok();
+        std::fs::write(dir.path().join("hi.hbs"), "Hi {{name}}\n").ok();
+        let yaml = "version: 1\nname: t\naudience: { csv: u.csv }\nmessage:\n  - text: Hello\n  - text_file: hi.hbs\n";
+        std::fs::write(dir.path().join("c.yaml"), yaml).ok();
+        let loaded = validate(&dir.path().join("c.yaml"))
+            .into_result()
+            .unwrap_or_else(|v| panic!("{}", v.render()));
+        let pointers: Vec<&str> = loaded
+            .templates
+            .iter()
+            .map(|t| t.pointer.as_str())
+            .collect();
+        assert_eq!(pointers, ["/message/0/text", "/message/1/text_file"]);
+        assert_eq!(loaded.templates[1].text, "Hi {{name}}\n");
+        // Rendering uses what was read, not the file as it is now.
+        std::fs::write(dir.path().join("hi.hbs"), "changed {{name}}").ok();
+        let renderer =
+            crate::render::CampaignRenderer::new(&loaded, &["user_id".into(), "name".into()])
+                .unwrap_or_else(|e| panic!("{e}"));
+        let message = renderer
+            .render(&["u1", "Ada"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            message.body[1],
+            crate::im::types::MsgElement::text("Hi Ada".to_owned())
+        );
+    }
 }

@@ -9,8 +9,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::audience::{AudienceError, PrintSet, Recipients, RowOutcome};
-use crate::campaign::model::MessageElement;
-use crate::campaign::{self, LoadedCampaign, checks};
+use crate::campaign::{self, LoadedCampaign};
 
 /// One setting that differs (`null` where it is absent).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -211,12 +210,10 @@ fn compare(
         }
     }
     // Template files: compare their contents, not only their names.
-    for (index, (old_file, new_file)) in
+    for (index, ((_, old_text), (_, new_text))) in
         text_files(old).into_iter().zip(text_files(new)).enumerate()
     {
-        if let (Some((_, old_text)), Some((_, new_text))) = (old_file, new_file)
-            && old_text != new_text
-        {
+        if old_text != new_text {
             templates.push(TemplateChange {
                 field: format!("message text_file #{}", index + 1),
                 diff: unified(&old_text, &new_text),
@@ -244,19 +241,12 @@ fn compare(
     })
 }
 
-/// Each `text_file` element's path and text, in message order (`None` for other elements).
-fn text_files(loaded: &LoadedCampaign) -> Vec<Option<(PathBuf, String)>> {
+/// Each `text_file` template's path and text, in message order (read once, while validating).
+fn text_files(loaded: &LoadedCampaign) -> Vec<(PathBuf, String)> {
     loaded
-        .campaign
-        .message
+        .templates
         .iter()
-        .filter(|e| matches!(e, MessageElement::TextFile(_)))
-        .map(|e| match e {
-            MessageElement::TextFile(relative) => checks::resolve_inside(&loaded.dir, relative)
-                .ok()
-                .and_then(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t))),
-            _ => None,
-        })
+        .filter_map(|t| Some((t.file.clone()?, t.text.clone())))
         .collect()
 }
 

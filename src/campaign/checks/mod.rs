@@ -26,6 +26,8 @@ pub use templates::{BUILTIN_VARIABLES, inline_template_span};
 pub struct Found {
     pub diagnostics: Vec<Diagnostic>,
     pub sources: BTreeMap<PathBuf, String>,
+    /// Every template, in the order they are checked.
+    pub templates: Vec<super::TemplateText>,
 }
 
 /// The longest UserID the API takes, in bytes.

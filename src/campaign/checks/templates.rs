@@ -2,7 +2,6 @@
 //! only known helpers and variables; problems point into the template's own text.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use crate::audience::CsvHeader;
 use crate::campaign::diagnostic::Diagnostic;
@@ -16,14 +15,7 @@ use super::Checks;
 /// The template variables every campaign has, besides its CSV columns and `vars`.
 pub const BUILTIN_VARIABLES: &[&str] = &["campaign", "vars", "recipient"];
 
-/// A template, where it came from.
-struct TemplateSource {
-    /// JSON pointer of the YAML value (the `text_file` value for files).
-    pointer: String,
-    text: String,
-    /// The template file, for `text_file`.
-    file: Option<PathBuf>,
-}
+use super::super::TemplateText as TemplateSource;
 
 impl Checks<'_> {
     /// Every template: inline in the file or in a `text_file`.
@@ -102,19 +94,20 @@ impl Checks<'_> {
         let audience = &campaign.audience;
         let check_variables =
             header.is_some() || (audience.csv.is_none() && audience.official_account.is_some());
-        for template in self.template_sources() {
+        let sources = self.template_sources();
+        for template in &sources {
             let compiled = match template::compile(&template.text) {
                 Ok(compiled) => compiled,
                 Err(err) => {
                     let (line, column) = err.pos().unwrap_or((1, 1));
-                    let span = self.template_span(&template, line, column, 1);
+                    let span = self.template_span(template, line, column, 1);
                     let mut reason = err.reason().to_string();
                     // The parser lists every rule it expected; that list helps nobody.
                     if let Some(cut) = reason.find(": expected ").filter(|_| reason.len() > 100) {
                         reason.truncate(cut);
                     }
                     self.push_template(
-                        &template,
+                        template,
                         span,
                         format!("the template does not compile: {reason}"),
                         "check the `{{ }}` pairs and block helpers (`{{#if x}}...{{/if}}`)",
@@ -127,7 +120,7 @@ impl Checks<'_> {
                 let known_helper = template::CAMPAIGN_HELPERS.contains(&helper.as_str())
                     || template::BUILTIN_HELPERS.contains(&helper.as_str());
                 if !known_helper {
-                    let span = self.name_span(&template, helper);
+                    let span = self.name_span(template, helper);
                     let mut help = format!(
                         "helpers: {}, and Handlebars' if, unless, each, with, eq, ...",
                         template::CAMPAIGN_HELPERS.join(", ")
@@ -137,13 +130,13 @@ impl Checks<'_> {
                     {
                         help = format!("did you mean `{close}`? ({help})");
                     }
-                    self.push_template(&template, span, format!("unknown helper `{helper}`"), help);
+                    self.push_template(template, span, format!("unknown helper `{helper}`"), help);
                 }
             }
             for partial in &uses.partials {
-                let span = self.name_span(&template, partial);
+                let span = self.name_span(template, partial);
                 self.push_template(
-                    &template,
+                    template,
                     span,
                     format!("partial `{partial}` is not available"),
                     "campaign templates cannot include partials: use `text_file` elements instead",
@@ -153,7 +146,7 @@ impl Checks<'_> {
                 continue;
             }
             for variable in uses.variables.difference(&known) {
-                let span = self.name_span(&template, variable);
+                let span = self.name_span(template, variable);
                 let help = match header {
                     Some(header) => format!(
                         "add a `{variable}` column to the CSV or a `{variable}` entry under `vars`; the CSV's columns are: {}",
@@ -171,9 +164,10 @@ impl Checks<'_> {
                         format!("the template uses `{variable}`, which is not defined under `vars`")
                     }
                 };
-                self.push_template(&template, span, message, help);
+                self.push_template(template, span, message, help);
             }
         }
+        self.found.templates = sources;
     }
 
     fn push_template(
