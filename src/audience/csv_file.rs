@@ -171,16 +171,53 @@ impl CsvSource {
     }
 }
 
+/// Line ends a quoted field may hold before it is taken for a quote that was never closed.
+const MAX_FIELD_LINES: u64 = 20;
+
+impl CsvSource {
+    /// A quoted field that runs over many lines (or to the end of the file) is a quote left
+    /// open: it swallows every row after it, so no row policy may skip it.
+    fn unclosed_quote(&self, record_start_line: u64) -> Option<AudienceError> {
+        let spanned = self
+            .reader
+            .position()
+            .line()
+            .saturating_sub(record_start_line);
+        let at_end = self.reader.is_done();
+        let has_line_end = self.record.iter().any(|f| f.contains(&b'\n'));
+        if !has_line_end || (spanned <= MAX_FIELD_LINES && !(at_end && spanned > 1)) {
+            return None;
+        }
+        Some(AudienceError::Row {
+            path: self.path.clone(),
+            row: self.row,
+            message: format!(
+                "a quoted field opens here and runs over {spanned} lines{}: close the quote \
+                 (`\"`) in this row, or quote the field's own quotes as `\"\"`",
+                if at_end {
+                    " to the end of the file"
+                } else {
+                    ""
+                }
+            ),
+        })
+    }
+}
+
 impl RecipientSource for CsvSource {
     fn columns(&self) -> &[String] {
         &self.header.columns
     }
 
     fn next_raw(&mut self) -> Option<Result<RawRow, AudienceError>> {
+        let start_line = self.reader.position().line();
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
                 self.row += 1;
+                if let Some(error) = self.unclosed_quote(start_line) {
+                    return Some(Err(error));
+                }
                 Some(Ok(self.raw()))
             }
             Err(err) => {

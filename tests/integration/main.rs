@@ -14,6 +14,7 @@ mod end_to_end;
 mod exit_codes;
 mod outputs;
 mod plan;
+mod regression;
 mod report;
 mod run_due;
 mod sandbox_rules;
