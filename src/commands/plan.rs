@@ -106,6 +106,7 @@ pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
         }
     };
     let mut plan = plan;
+    plan.close_for_schedule(loaded.campaign.schedule.as_ref(), config.clock.now());
     if args.online {
         online::check(&loaded, &mut plan, &args.connection).await?;
     }

@@ -86,6 +86,7 @@ pub fn build_with<'a>(
             previews: Vec::new(),
             shared: SharedContent::default(),
             changes: None,
+            closed: None,
         },
         pending_prefixes: Vec::new(),
         sink,

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::audience::{self, AudienceError, RecipientRow, Recipients, RowOutcome};
-use crate::campaign::model::{BadRowPolicy, BatchMode};
+use crate::campaign::model::{BadRowPolicy, BatchMode, Schedule};
 use crate::campaign::{LoadedCampaign, checks};
 use crate::im::types::{self as api, Endpoint, MAX_BATCH_RECIPIENTS, MAX_MESSAGE_BYTES};
 use crate::journal::{JournalError, JournalStore, SendRecord, SendState, State};
@@ -234,9 +234,24 @@ pub struct Plan {
     /// With `--against` / `--against-git`: what changed since that version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<against::CampaignChanges>,
+    /// Why the schedule lets nothing be sent any more (`not_after` passed): `apply` refuses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
 }
 
 impl Plan {
+    /// Marks the plan as one that sends nothing, because the schedule says so at `now`.
+    pub(crate) fn close_for_schedule(&mut self, schedule: Option<&Schedule>, now: jiff::Timestamp) {
+        let Some(schedule) = schedule else { return };
+        if let crate::schedule::Gate::Closed { reason } =
+            crate::schedule::gate(Some(&crate::schedule::campaign_wide(schedule)), now, None)
+        {
+            self.pending = 0;
+            self.estimated_seconds = 0.0;
+            self.closed = Some(reason);
+        }
+    }
+
     pub fn count(&self, state: DiffState) -> u64 {
         self.states.get(&state).copied().unwrap_or(0)
     }

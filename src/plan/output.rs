@@ -141,6 +141,12 @@ pub fn summary_line(plan: &Plan) -> String {
             ),
         };
     }
+    if let Some(reason) = &plan.closed {
+        return format!(
+            "{}: nothing will be sent: {reason}; apply refuses (move the schedule to send it)",
+            plan.campaign
+        );
+    }
     if plan.pending == 0 {
         return format!(
             "{}: nothing to send ({} already sent)",

@@ -23,6 +23,8 @@ fn example_plans_in_every_format() {
                 stderr,
             } = Session::new()
                 .current_dir(dir.path())
+                // Before the promotion's schedule ends, so the snapshots do not age.
+                .now("2026-11-26T00:00:00Z")
                 .args(["plan", &file, "--format", format])
                 .run();
             assert_eq!(code, 0, "{file} {format}: {stderr}");

@@ -55,3 +55,32 @@ fn a_quoted_field_over_a_few_lines_is_still_one_field() {
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(plan["pending"], 2, "{plan}");
 }
+
+#[test]
+fn plan_says_an_expired_schedule_sends_nothing_and_exits_0_for_ci() {
+    let dir = tempfile::tempdir().unwrap();
+    campaign(
+        dir.path(),
+        "user_id,first_name\nu1,Ada\nu2,Bob\n",
+        "schedule:\n  at: 2026-11-27T09:00:00+08:00\n  not_after: 2026-11-27T21:00:00+08:00\n",
+    );
+    let out = Session::new()
+        .current_dir(dir.path())
+        .now("2026-11-28T00:00:00Z")
+        .args(["plan", "regress.yaml", "--detailed-exitcode"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.text());
+    assert!(
+        out.stdout.contains("nothing will be sent"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("not_after"), "{}", out.stdout);
+    // Before the end it is a plan with sends, as before.
+    let before = Session::new()
+        .current_dir(dir.path())
+        .now("2026-11-27T02:00:00Z")
+        .args(["plan", "regress.yaml", "--detailed-exitcode"])
+        .run();
+    assert_eq!(before.code, 2, "{}", before.text());
+}
