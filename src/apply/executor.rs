@@ -65,7 +65,7 @@ impl Dispatcher {
                 Ok(()) => ctx.run(job, intents).await,
                 Err(e) => ctx
                     .stop
-                    .fatal(format!("the journal cannot be written: {e}")),
+                    .fatal_for_app(format!("the journal cannot be written: {e}")),
             }
         });
         true

@@ -269,12 +269,12 @@ impl Ctx {
                 .decide(&err, attempts, inside, rand::random::<f64>());
             let (delay, rate_limited) = match next {
                 Next::StopRun if maybe_took_effect => {
-                    self.stop.fatal(err.to_string());
+                    self.stop_for(&err);
                     return (Err(give_up(error_text(&err))), attempts);
                 }
                 // The server refused before acting on it: retryable once the setting is fixed.
                 Next::StopRun => {
-                    self.stop.fatal(err.to_string());
+                    self.stop_for(&err);
                     let outcome = Outcome::Failed {
                         code: err.code(),
                         text: format!("not sent, the run stopped: {}", error_text(&err)),
@@ -315,6 +315,16 @@ impl Ctx {
                 let text = format!("{} (not retried: the run stopped)", error_text(&err));
                 return (Err(give_up(text)), attempts);
             }
+        }
+    }
+
+    /// Stops the campaign, or the whole run when the error concerns every campaign of the app.
+    fn stop_for(&self, err: &ClientError) {
+        match err.code() {
+            Some(code) if crate::im::codes::CAMPAIGN_FATAL_CODES.contains(&code) => {
+                self.stop.fatal(err.to_string());
+            }
+            _ => self.stop.fatal_for_app(err.to_string()),
         }
     }
 

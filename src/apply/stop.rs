@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-/// A stop request; clones share it.
+/// A stop request; clones share it. A [`Stop::child`] is stopped with its parent, but a
+/// fatal error of its own stops only it, unless the error concerns the whole app.
 #[derive(Debug, Clone, Default)]
 pub struct Stop {
     token: CancellationToken,
     fatal: Arc<Mutex<Option<String>>>,
+    parent: Option<Box<Stop>>,
 }
 
 impl Stop {
@@ -23,7 +25,16 @@ impl Stop {
         self.token.cancel();
     }
 
-    /// Stops the run because of a fatal error (the first reason wins).
+    /// A stop for one campaign of a run: stopped with this one.
+    pub fn child(&self) -> Stop {
+        Stop {
+            token: self.token.child_token(),
+            fatal: Arc::default(),
+            parent: Some(Box::new(self.clone())),
+        }
+    }
+
+    /// Stops this campaign because of a fatal error (the first reason wins).
     pub fn fatal(&self, reason: String) {
         if let Ok(mut slot) = self.fatal.lock()
             && slot.is_none()
@@ -31,6 +42,15 @@ impl Stop {
             *slot = Some(reason);
         }
         self.trigger();
+    }
+
+    /// Stops everything, parents included: the error would fail every campaign of the app
+    /// (a bad key, region or admin).
+    pub fn fatal_for_app(&self, reason: String) {
+        if let Some(parent) = &self.parent {
+            parent.fatal_for_app(reason.clone());
+        }
+        self.fatal(reason);
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -72,5 +92,24 @@ mod tests {
         let finished = tokio::time::timeout(Duration::from_secs(5), sleeper).await;
         assert!(matches!(finished, Ok(Ok(false))));
         assert_eq!(stop.fatal_reason().as_deref(), Some("bad key"));
+    }
+
+    #[test]
+    fn a_campaign_error_stops_its_campaign_and_an_app_error_stops_the_run() {
+        let run = Stop::new();
+        let first = run.child();
+        first.fatal("official account missing".into());
+        assert!(first.is_stopped());
+        assert!(!run.is_stopped(), "the next campaign still runs");
+        let second = run.child();
+        second.fatal_for_app("bad key".into());
+        assert!(run.is_stopped());
+        assert_eq!(run.fatal_reason().as_deref(), Some("bad key"));
+        // A signal stops every campaign, and is no fatal error.
+        let signalled = Stop::new();
+        let campaign = signalled.child();
+        signalled.trigger();
+        assert!(campaign.is_stopped());
+        assert_eq!(campaign.fatal_reason(), None);
     }
 }

@@ -132,7 +132,16 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
     let stop = Stop::new();
     watch_signals(&stop);
     let mut tally = Tally::default();
-    for file in &files {
+    for (index, file) in files.iter().enumerate() {
+        // An error that fails every campaign of the app (a bad key, region or admin) ends the
+        // run; one campaign's own (an unknown official account, a muted sender) does not.
+        if let Some(reason) = stop.fatal_reason() {
+            for rest in &files[index..] {
+                let _ = writeln!(err, "error {}: not tried: {reason}", rest.display());
+                tally.errors += 1;
+            }
+            break;
+        }
         if stop.is_stopped() {
             tally.interrupted = true;
             break;
@@ -262,7 +271,7 @@ async fn run_one(
     }
     let counters = Counters::new();
     let display = Display::start(counters.clone(), config.interactive, Duration::from_secs(5));
-    let result = session.execute(client, stop.clone(), counters).await;
+    let result = session.execute(client, stop.child(), counters).await;
     display.finish();
     Ok(Visit::Ran(loaded.campaign.name.clone(), result?))
 }

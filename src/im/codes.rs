@@ -27,6 +27,10 @@ pub enum ErrorClass {
     FatalRun,
 }
 
+/// Fatal codes that concern one campaign, not the app: an official account that does not
+/// exist, a muted sender. A run of several campaigns stops only that one.
+pub const CAMPAIGN_FATAL_CODES: &[i64] = &[10010, 10015, 10017, 20012];
+
 impl ErrorClass {
     /// Every class, in the order of the enum.
     pub const ALL: [ErrorClass; 6] = [

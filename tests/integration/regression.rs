@@ -84,3 +84,68 @@ fn plan_says_an_expired_schedule_sends_nothing_and_exits_0_for_ci() {
         .run();
     assert_eq!(before.code, 2, "{}", before.text());
 }
+
+async fn live_sandbox() -> timcast::sandbox::SandboxHandle {
+    let (mut config, _) = crate::common::config();
+    config.clock = std::sync::Arc::new(timcast::sandbox::SystemClock);
+    crate::common::start(config).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_due_goes_on_after_one_campaigns_fatal_error_and_does_not_say_interrupted() {
+    use crate::common::CampaignWriter;
+    let sandbox = live_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "a-news")
+        .official_account("@TOA#nosuch")
+        .text("Maintenance tonight")
+        .write();
+    CampaignWriter::new(dir.path(), "b-hello")
+        .recipients(2)
+        .text("Hello {{first_name}}")
+        .write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .args(["run", ".", "--due"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(out.stderr.contains("error a-news"), "{}", out.stderr);
+    assert!(out.stdout.contains("b-hello: sent 2"), "{}", out.stdout);
+    assert!(!out.text().contains("interrupted"), "{}", out.text());
+    assert_eq!(sandbox.deliveries().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_due_stops_every_campaign_on_an_error_of_the_whole_app() {
+    use crate::common::CampaignWriter;
+    let sandbox = live_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a-first", "b-second"] {
+        CampaignWriter::new(dir.path(), name)
+            .recipients(2)
+            .text("Hello {{first_name}}")
+            .delivery("  concurrency: 1")
+            .write();
+    }
+    // 70009: the UserSig was signed with another key, for every campaign alike.
+    sandbox.inject(
+        Some(timcast::im::Endpoint::SendMsg),
+        timcast::sandbox::Injected::Code(70009),
+        100,
+    );
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .args(["run", ".", "--due"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stderr.contains("error ./b-second.yaml: not tried"),
+        "{}",
+        out.stderr
+    );
+    assert!(sandbox.deliveries().is_empty());
+}
