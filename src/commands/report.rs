@@ -29,7 +29,12 @@ pub(crate) struct ReportArgs {
 /// `timcast report`.
 pub(crate) async fn run(args: &ReportArgs) -> Result {
     let as_path = Path::new(&args.campaign);
-    let name = if as_path.is_file() {
+    let looks_like_a_file = as_path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let name = if as_path.is_file() || looks_like_a_file {
+        // A path that is not there fails as a campaign file does, instead of reporting on a
+        // campaign of that name with no sends.
         load_campaign(as_path)?.campaign.name
     } else {
         args.campaign.clone()

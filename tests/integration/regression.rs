@@ -149,3 +149,18 @@ async fn run_due_stops_every_campaign_on_an_error_of_the_whole_app() {
     );
     assert!(sandbox.deliveries().is_empty());
 }
+
+#[test]
+fn report_of_a_campaign_file_that_is_not_there_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    // With a journal there, the name used to be taken as a campaign with no sends (exit 0).
+    timcast::journal::State::sqlite(dir.path().join(".timcast/state.db"))
+        .open()
+        .unwrap();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["report", "nosuch.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(out.stderr.contains("nosuch.yaml"), "{}", out.stderr);
+}
