@@ -330,11 +330,10 @@ fn print_summary(
     {
         let _ = write!(out, "{}", report::problems_text(&report, 10));
     }
-    let state_flag = if args.sandbox { " --sandbox" } else { "" };
     let _ = writeln!(
         out,
-        "report: timcast report {}{state_flag} --format html > report.html",
-        args.campaign.display()
+        "report: {} --format html > report.html",
+        report_command(loaded, journal_path)
     );
     if summary.deferred > 0 {
         let _ = writeln!(
@@ -375,4 +374,32 @@ fn print_summary(
     } else {
         Exit::Ok
     })
+}
+
+/// The `timcast report` line that reads this run's journal: the campaign file (not a saved
+/// plan), and `--sandbox` or `--state` when the journal is not the default one.
+fn report_command(loaded: &LoadedCampaign, journal: &State) -> String {
+    let default = State::from_arg(None);
+    let mut line = format!(
+        "timcast report {}",
+        shell_word(&loaded.path.display().to_string())
+    );
+    if *journal == default.sandbox() {
+        line.push_str(" --sandbox");
+    } else if *journal != default {
+        line.push_str(&format!(" --state {}", shell_word(&journal.to_string())));
+    }
+    line
+}
+
+/// `word`, quoted for a POSIX shell when it needs to be.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain && !word.is_empty() {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }

@@ -41,9 +41,18 @@ pub(crate) async fn run(args: &ReportArgs) -> Result {
     };
     let state = super::apply::state(args.state.as_deref(), args.sandbox);
     let Some(journal) = state.open_existing()? else {
-        return Err(Error::user(format!(
-            "no journal at {state}: nothing was applied yet"
-        )));
+        let message = format!("no journal at {state}: nothing was applied yet");
+        let sandbox = state.sandbox();
+        return Err(if !args.sandbox && sandbox.path().exists() {
+            Error::user_with_help(
+                message,
+                format!(
+                    "runs of `apply --sandbox` keep their own journal ({sandbox}): add --sandbox"
+                ),
+            )
+        } else {
+            Error::user(message)
+        });
     };
     let report = report::Report::from_journal(journal.as_ref(), &name)?;
     if report.rows.is_empty() {

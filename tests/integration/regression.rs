@@ -164,3 +164,63 @@ fn report_of_a_campaign_file_that_is_not_there_exits_1() {
     assert_eq!(out.code, 1, "{}", out.text());
     assert!(out.stderr.contains("nosuch.yaml"), "{}", out.stderr);
 }
+
+/// The `report: …` hint an apply printed, as arguments (without the redirection).
+fn report_hint(stdout: &str) -> Vec<String> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap_or_else(|| panic!("no report hint in {stdout}"));
+    let line = line.split(" > ").next().unwrap_or_default();
+    line.split_whitespace().skip(1).map(str::to_owned).collect()
+}
+
+#[test]
+fn every_report_hint_apply_prints_runs_as_printed() {
+    let dir = crate::common::workspace();
+    let run = |args: &[&str]| {
+        Session::new()
+            .current_dir(dir.path())
+            .args(args.iter().copied())
+            .run()
+    };
+    // The quick start, then a journal of one's own, then a saved plan.
+    let quick = run(&["apply", "--sandbox", "campaigns/welcome.yaml"]).expect_code(0);
+    let custom = run(&[
+        "apply",
+        "--sandbox",
+        "--state",
+        "state/mine.db",
+        "campaigns/chatbot.yaml",
+    ])
+    .expect_code(0);
+    run(&["plan", "campaigns/promotion.yaml", "--out", "promo.plan"]).expect_code(0);
+    let saved = run(&["apply", "--sandbox", "promo.plan"]).expect_code(0);
+    for applied in [quick, custom, saved] {
+        let hint = report_hint(&applied.stdout);
+        assert!(!hint.iter().any(|w| w.ends_with(".plan")), "{hint:?}");
+        let report = Session::new().current_dir(dir.path()).args(&hint).run();
+        assert_eq!(report.code, 0, "{hint:?}: {}", report.text());
+        assert!(
+            report.stdout.contains("sent"),
+            "{hint:?}: {}",
+            report.stdout
+        );
+    }
+}
+
+#[test]
+fn report_without_sandbox_after_the_quick_start_suggests_it() {
+    let dir = crate::common::workspace();
+    Session::new()
+        .current_dir(dir.path())
+        .args(["apply", "--sandbox", "campaigns/welcome.yaml"])
+        .run()
+        .expect_code(0);
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["report", "campaigns/welcome.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(out.stderr.contains("add --sandbox"), "{}", out.stderr);
+}
