@@ -171,8 +171,14 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
     }
     let _ = writeln!(
         out,
-        "run: {} applied, {} skipped, {} with errors, {} with failed sends{}",
+        "run: {} {}, {} skipped, {} with errors, {} with failed sends{}",
         tally.applied,
+        // A dry run applies nothing; it says what it would have done.
+        if args.dry_run {
+            "would be applied"
+        } else {
+            "applied"
+        },
         tally.skipped,
         tally.errors,
         tally.failed,

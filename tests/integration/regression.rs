@@ -224,3 +224,30 @@ fn report_without_sandbox_after_the_quick_start_suggests_it() {
     assert_eq!(out.code, 1, "{}", out.text());
     assert!(out.stderr.contains("add --sandbox"), "{}", out.stderr);
 }
+
+#[test]
+fn run_dry_run_does_not_count_campaigns_as_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::CampaignWriter::new(dir.path(), "hello")
+        .recipients(2)
+        .text("Hello {{first_name}}")
+        .write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .demo_app()
+        .endpoint("http://127.0.0.1:9")
+        .args(["run", ".", "--due", "--dry-run"])
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("would apply ./hello.yaml"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("run: 1 would be applied,"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("1 applied"), "{}", out.stdout);
+}
