@@ -22,6 +22,7 @@ pub mod sandbox;
 pub mod schedule;
 mod session;
 mod template;
+mod zone;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

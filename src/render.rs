@@ -438,7 +438,24 @@ impl CampaignRenderer {
 
 /// A render error's text with the template line when Handlebars knows it.
 fn render_error_text(error: &handlebars::RenderError) -> String {
-    let reason = error.reason().to_string();
+    use handlebars::RenderErrorReason as Reason;
+    // Handlebars' own words for a value that is not there: "Failed to access variable in
+    // strict mode None" names neither the value nor the way out.
+    let fallback = "`default` can give a fallback";
+    let reason = match error.reason() {
+        Reason::MissingVariable(Some(path)) => format!("`{path}` is not there; {fallback}"),
+        Reason::MissingVariable(None) => {
+            format!("a value the template uses is not there; {fallback}")
+        }
+        Reason::ParamNotFoundForName(helper, name) => format!(
+            "`{helper}` got no value for `{name}` (a `lookup` that found nothing?); {fallback}"
+        ),
+        Reason::ParamNotFoundForIndex(helper, index) => format!(
+            "`{helper}` got no value for its argument {} (a `lookup` that found nothing?); {fallback}",
+            index + 1
+        ),
+        other => other.to_string(),
+    };
     match error.line_no {
         Some(line) => format!("{reason} (template line {line})"),
         None => reason,
@@ -501,6 +518,22 @@ fn video_element(video: &file::VideoElement) -> api::MsgElement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_that_are_not_there_are_named_in_words() {
+        let data = serde_json::json!({"vars": {}, "tiers": {}, "tier": "gold"});
+        let text = |template: &str| {
+            let err = registry().render_template(template, &data).unwrap_err();
+            render_error_text(&err)
+        };
+        assert_eq!(
+            text("{{vars.promo}}"),
+            "`vars.promo` is not there; `default` can give a fallback (template line 1)"
+        );
+        let eq = text("{{#if (eq (lookup tiers tier) \"x\")}}y{{/if}}");
+        assert!(eq.starts_with("`eq` got no value"), "{eq}");
+        assert!(!eq.contains("strict mode"), "{eq}");
+    }
 
     #[test]
     fn simple_templates_render_as_handlebars_does() {

@@ -113,13 +113,16 @@ impl Clock for FixedClock {
     }
 }
 
-/// The time zone of a window for one recipient: theirs when the column names a valid zone.
+/// The time zone of a window for one recipient: theirs when the column names a zone.
+///
+/// `plan` refuses a recipient whose column holds something that is not a zone, so the
+/// fallback here is for an empty value only.
 pub fn window_zone(window: &Window, recipient_zone: Option<&str>) -> TimeZone {
     recipient_zone
         .map(str::trim)
         .filter(|z| !z.is_empty())
-        .and_then(|z| TimeZone::get(z).ok())
-        .or_else(|| TimeZone::get(&window.timezone).ok())
+        .and_then(|z| crate::zone::parse(z).ok())
+        .or_else(|| crate::zone::parse(&window.timezone).ok())
         .unwrap_or(TimeZone::UTC)
 }
 
@@ -458,11 +461,17 @@ mod tests {
             gate(Some(&s), now, Some(&new_york)),
             wait("2026-11-24T14:00:00Z", WaitReason::Window)
         );
-        // An unknown zone in the CSV falls back to the window's own.
-        let fallback = window_zone(&w, Some("Not/AZone"));
+        // An empty zone in the CSV falls back to the window's own.
+        let fallback = window_zone(&w, Some(" "));
         assert_eq!(
             gate(Some(&s), now, Some(&fallback)),
             open_until("2026-11-24T21:00:00Z")
+        );
+        // A fixed offset is as good as a name.
+        let plus_nine = window_zone(&w, Some("+09:00"));
+        assert_eq!(
+            gate(Some(&s), now, Some(&plus_nine)),
+            wait("2026-11-25T00:00:00Z", WaitReason::Window)
         );
     }
 

@@ -333,12 +333,7 @@ pub async fn execute(
         }
         let job = match &batch {
             Some(batch) if intent_at_ms.is_none() && plan.shared.recipients_with(&hash) >= 2 => {
-                let key = (
-                    hash,
-                    timing
-                        .per_recipient
-                        .then(|| zone.iana_name().unwrap_or_default().to_owned()),
-                );
+                let key = (hash, timing.per_recipient.then(|| crate::zone::name(&zone)));
                 let entry = buckets.open.entry(key.clone()).or_insert_with(|| Bucket {
                     message,
                     to: Vec::new(),

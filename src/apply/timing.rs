@@ -50,7 +50,7 @@ pub fn countdown(secs: u64) -> String {
 /// added when it is not today there.
 pub fn local_time(at: Timestamp, now: Timestamp, zone: &TimeZone) -> String {
     let local = at.to_zoned_datetime(zone.clone());
-    let name = zone.iana_name().unwrap_or("UTC");
+    let name = crate::zone::name(zone);
     if local.date() == now.to_zoned_datetime(zone.clone()).date() {
         format!("{} ({name})", local.strftime("%H:%M"))
     } else {
@@ -129,7 +129,7 @@ impl Timing {
             return Admit::Go;
         }
         let now = self.clock.now();
-        let key = zone.iana_name().unwrap_or_default().to_owned();
+        let key = crate::zone::name(zone);
         if let Ok(verdicts) = self.verdicts.lock()
             && let Some((verdict, valid_until)) = verdicts.get(&key)
             && valid_until.is_none_or(|end| now < end)

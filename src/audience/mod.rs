@@ -125,6 +125,11 @@ pub(crate) struct Recipients {
     source: Box<dyn RecipientSource>,
     excluded: PrintSet,
     seen: PrintSet,
+    /// The index and name of the column with each recipient's time zone, which must be one.
+    zone_column: Option<(usize, String)>,
+    /// What [`Recipients::bad_zone`] said of each value: audiences repeat a few zones, and a
+    /// suggestion compares a bad one with every name in the database.
+    zone_verdicts: std::collections::HashMap<String, Option<String>>,
 }
 
 impl std::fmt::Debug for Recipients {
@@ -142,6 +147,8 @@ impl Recipients {
             source,
             excluded: PrintSet::default(),
             seen: PrintSet::default(),
+            zone_column: None,
+            zone_verdicts: std::collections::HashMap::new(),
         }
     }
 
@@ -189,7 +196,21 @@ impl Recipients {
                 exclude.push(resolve("exclude", list)?);
             }
         }
-        Recipients::csv(&path, &audience.user_id_column, &exclude)
+        let mut recipients = Recipients::csv(&path, &audience.user_id_column, &exclude)?;
+        let zone_column = loaded
+            .campaign
+            .schedule
+            .as_ref()
+            .and_then(|s| s.window.as_ref())
+            .and_then(|w| w.recipient_timezone_column.as_ref());
+        if let Some(column) = zone_column {
+            recipients.zone_column = recipients
+                .columns()
+                .iter()
+                .position(|c| c == column)
+                .map(|index| (index, column.clone()));
+        }
+        Ok(recipients)
     }
 
     pub(crate) fn columns(&self) -> &[String] {
@@ -234,12 +255,44 @@ impl Recipients {
         if !self.seen.insert(print) {
             return RowOutcome::Duplicate { row, user_id };
         }
+        // Checked once the recipient counts as seen, so that a plan does not also list them as
+        // removed from the audience.
+        if let Some(why) = self.bad_zone(&record) {
+            return bad(why);
+        }
         RowOutcome::Recipient(RecipientRow {
             row,
             user_id,
             print,
             record,
         })
+    }
+
+    /// Why the recipient's time zone is unusable; an empty one means the window's own.
+    fn bad_zone(&mut self, record: &csv::StringRecord) -> Option<String> {
+        const MAX_VERDICTS: usize = 10_000;
+        let (index, column) = self.zone_column.as_ref()?;
+        let value = record.get(*index).unwrap_or_default();
+        if value.trim().is_empty() {
+            return None;
+        }
+        if let Some(verdict) = self.zone_verdicts.get(value) {
+            return verdict.clone();
+        }
+        let verdict = crate::zone::parse(value).err().map(|unknown| {
+            let help = match &unknown.suggestion {
+                Some(name) => format!("did you mean `{name}`?"),
+                None => format!("use {}", crate::zone::ZONE_FORMS),
+            };
+            format!(
+                "the time zone `{}` (column `{column}`) is not a known time zone; {help}",
+                unknown.text
+            )
+        });
+        if self.zone_verdicts.len() < MAX_VERDICTS {
+            self.zone_verdicts.insert(value.to_owned(), verdict.clone());
+        }
+        verdict
     }
 }
 

@@ -1,5 +1,6 @@
-//! Handlebars for campaign copy, depending on nothing else in timcast: the registry with its
-//! helpers ([`registry`]) and the static analysis `validate` uses ([`uses`]).
+//! Handlebars for campaign copy, depending on nothing else in timcast but [`crate::zone`] (for
+//! the `date` helper's `tz=`): the registry with its helpers ([`registry`]) and the static
+//! analysis `validate` uses ([`uses`]).
 //!
 //! Templates run in strict mode with HTML escaping off: chat text is not HTML, and a missing
 //! variable must be an error, never an empty string in a customer's message. Strict mode alone

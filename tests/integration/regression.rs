@@ -251,3 +251,247 @@ fn run_dry_run_does_not_count_campaigns_as_applied() {
     );
     assert!(!out.stdout.contains("1 applied"), "{}", out.stdout);
 }
+
+/// `timcast plan` of a campaign written by `writer`, from its directory.
+fn plan_of(
+    dir: &Path,
+    writer: crate::common::CampaignWriter,
+    args: &[&str],
+) -> crate::common::Outcome {
+    let path = writer.write();
+    Session::new()
+        .current_dir(dir)
+        .arg("plan")
+        .arg(path.file_name().unwrap())
+        .args(args.iter().copied())
+        .run()
+}
+
+/// People with a city and a time zone, one template using them.
+fn people(dir: &Path, text: &str) -> crate::common::CampaignWriter {
+    crate::common::CampaignWriter::new(dir, "people")
+        .columns(["user_id", "first_name", "city", "tz"])
+        .rows([
+            ["u1", "Ada", "1234.5", "Asia/Kolkata"],
+            ["u2", "Bob", "Mumbai", "Asia/Kolkata"],
+        ])
+        .text(text)
+}
+
+#[test]
+fn number_refuses_text_and_names_the_row_and_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = plan_of(
+        dir.path(),
+        people(dir.path(), "You live in {{number city}}"),
+        &[],
+    );
+    // `Mumbai` used to be printed as the number.
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout.contains(
+            "row 3 (u2): message[0].text: `number` expected a number, got \"Mumbai\" (from `city`)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("row 2 (u1)"), "{}", out.stdout);
+}
+
+#[test]
+fn date_refuses_a_value_that_is_not_a_date_and_names_the_row_and_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = plan_of(dir.path(), people(dir.path(), "Since {{date tz}}"), &[]);
+    // The zone name used to be printed as the date.
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout
+            .contains("row 2 (u1): message[0].text: `date` expected a date or time"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("got \"Asia/Kolkata\" (from `tz`)"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A campaign whose `tiers` var has an entry for Ada only.
+fn tiers(dir: &Path, text: &str) -> crate::common::CampaignWriter {
+    people(dir, text).section("vars", "  tiers:\n    Ada: Gold")
+}
+
+#[test]
+fn a_lookup_miss_names_the_key_it_did_not_find() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = plan_of(
+        dir.path(),
+        tiers(dir.path(), "{{lookup tiers first_name}} member"),
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout.contains(
+            "row 3 (u2): message[0].text: `lookup`: `tiers` has no entry \"Bob\" (from `first_name`)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("strict mode"), "{}", out.stdout);
+}
+
+#[test]
+fn default_gives_its_fallback_for_a_lookup_that_found_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "{{default (lookup tiers first_name) \\\"Basic\\\"}} member";
+    let out = plan_of(dir.path(), tiers(dir.path(), text), &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.text());
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(plan["pending"], 2, "{plan}");
+    assert_eq!(plan["audience"]["render_errors"], 0, "{plan}");
+    let texts: Vec<&str> = plan["previews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"Gold member"), "{texts:?}");
+    assert!(texts.contains(&"Basic member"), "{texts:?}");
+}
+
+/// A campaign with a daily window in each recipient's own zone, from the `tz` column.
+fn zones<'a>(
+    dir: &Path,
+    rows: impl IntoIterator<Item = [&'a str; 2]>,
+) -> crate::common::CampaignWriter {
+    crate::common::CampaignWriter::new(dir, "zones")
+        .columns(["user_id", "tz"])
+        .rows(rows)
+        .text("The sale is on")
+        .schedule(
+            "  window:\n    from: \"09:00\"\n    to: \"17:00\"\n    timezone: UTC\n    recipient_timezone_column: tz",
+        )
+}
+
+#[test]
+fn an_unknown_time_zone_in_the_recipients_column_is_a_bad_row_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        ["u1", "Mars/Olympus"],
+        ["u2", "Asia/Shangai"],
+        ["u3", "Asia/Tokyo"],
+    ];
+    // `on_bad_row: fail` (the default): the plan is blocked, not sent in the campaign's zone.
+    let out = plan_of(dir.path(), zones(dir.path(), rows), &[]);
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout.contains(
+            "row 2: the time zone `Mars/Olympus` (column `tz`) is not a known time zone; use an IANA name"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "row 3: the time zone `Asia/Shangai` (column `tz`) is not a known time zone; did you mean `Asia/Shanghai`?"
+        ),
+        "{}",
+        out.stdout
+    );
+    // `on_bad_row: skip`: the bad rows are counted and left out, the rest is sent.
+    std::fs::write(
+        dir.path().join("zones.yaml"),
+        std::fs::read_to_string(dir.path().join("zones.yaml"))
+            .unwrap()
+            .replace(
+                "  csv: zones.csv\n",
+                "  csv: zones.csv\n  on_bad_row: skip\n",
+            ),
+    )
+    .unwrap();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "zones.yaml", "--format", "json"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.text());
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(plan["audience"]["bad_rows"], 2, "{plan}");
+    assert_eq!(plan["pending"], 1, "{plan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_offsets_in_the_recipients_column_are_their_time_zones() {
+    let sandbox = live_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    // At 03:00 UTC, 09:00–17:00 is open at +08:00 (11:00) and +09:00 (12:00), closed at
+    // -05:30 (21:30) and in UTC, the window's own zone. The same message for all: one batch
+    // per zone, so -05:30 must not ride along with +08:00.
+    zones(
+        dir.path(),
+        [
+            ["east", "+08:00"],
+            ["west", "-05:30"],
+            ["tokyo", "UTC+9"],
+            ["london", "UTC"],
+        ],
+    )
+    .write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .now("2026-11-24T03:00:00Z")
+        .args(["apply", "zones.yaml", "--yes", "--no-wait"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.text());
+    let mut sent: Vec<String> = sandbox
+        .deliveries()
+        .into_iter()
+        .map(|d| d.recipient)
+        .collect();
+    sent.sort();
+    assert_eq!(sent, ["east", "tokyo"], "{}", out.text());
+}
+
+#[test]
+fn validate_suggests_the_column_a_misspelt_template_variable_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = people(dir.path(), "Hi {{frist_name}}").write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .arg("validate")
+        .arg(path.file_name().unwrap())
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout.contains("help: did you mean `first_name`?"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn validate_suggests_the_time_zone_a_misspelt_window_timezone_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = people(dir.path(), "Hi {{first_name}}")
+        .schedule("  window:\n    from: \"09:00\"\n    to: \"17:00\"\n    timezone: Asia/Shangai")
+        .write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .arg("validate")
+        .arg(path.file_name().unwrap())
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout
+            .contains("`Asia/Shangai` is not a known time zone"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("help: did you mean `Asia/Shanghai`?"),
+        "{}",
+        out.stdout
+    );
+}

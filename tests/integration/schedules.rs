@@ -230,13 +230,14 @@ async fn a_window_that_closes_mid_run_pauses_the_rest_until_it_opens_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_recipient_is_sent_inside_their_own_window() {
     let dir = tempfile::tempdir().unwrap();
-    // At 03:00 UTC: 12:00 in Tokyo and 11:00 in Shanghai (open); 03:00 in London and in UTC,
-    // the fallback for a bad or empty zone (opens 09:00 UTC); 22:00 in New York (opens 14:00).
+    // At 03:00 UTC: 12:00 in Tokyo and 11:00 in Shanghai (open); 03:00 in London, at +00:00
+    // and in UTC, the fallback for an empty zone (opens 09:00 UTC); 22:00 in New York (opens
+    // 14:00).
     let rows = [
         ("ny1", "America/New_York"),
         ("tokyo1", "Asia/Tokyo"),
         ("london1", "Europe/London"),
-        ("bad1", "Not/AZone"),
+        ("offset1", "+00:00"),
         ("sh1", "Asia/Shanghai"),
         ("empty1", ""),
         ("tokyo2", "Asia/Tokyo"),
@@ -278,7 +279,7 @@ async fn each_recipient_is_sent_inside_their_own_window() {
     assert_eq!((summary.sent, summary.deferred), (5, 0), "{summary:?}");
     let order = delivered(&sandbox);
     let position = |who: &str| order.iter().position(|r| r == who).unwrap();
-    for early in ["london1", "bad1", "empty1"] {
+    for early in ["london1", "offset1", "empty1"] {
         for late in ["ny1", "ny2"] {
             assert!(position(early) < position(late), "{order:?}");
         }

@@ -126,11 +126,15 @@ impl Checks<'_> {
                 "give the daily sending hours, e.g. from: \"09:00\", to: \"21:00\"",
             );
         }
-        if jiff::tz::TimeZone::get(&window.timezone).is_err() {
+        if let Err(unknown) = crate::zone::parse(&window.timezone) {
+            let forms = format!("use {}", crate::zone::ZONE_FORMS);
             self.error(
                 "/schedule/window/timezone",
-                format!("`{}` is not a known time zone", window.timezone),
-                "use an IANA name such as Asia/Shanghai, Europe/Berlin or UTC",
+                format!("`{}` is not a known time zone", unknown.text),
+                match &unknown.suggestion {
+                    Some(name) => format!("did you mean `{name}`? ({forms})"),
+                    None => forms,
+                },
             );
         }
         if let Some(column) = &window.recipient_timezone_column {

@@ -147,7 +147,7 @@ impl Checks<'_> {
             }
             for variable in uses.variables.difference(&known) {
                 let span = self.name_span(template, variable);
-                let help = match header {
+                let mut help = match header {
                     Some(header) => format!(
                         "add a `{variable}` column to the CSV or a `{variable}` entry under `vars`; the CSV's columns are: {}",
                         header.columns.join(", ")
@@ -156,6 +156,10 @@ impl Checks<'_> {
                         "an official account has no per-recipient data: add `{variable}` under `vars`"
                     ),
                 };
+                if let Some(close) = structure::closest(variable, known.iter().map(String::as_str))
+                {
+                    help = format!("did you mean `{close}`? ({help})");
+                }
                 let message = match header {
                     Some(_) => format!(
                         "the template uses `{variable}`, which is neither a CSV column nor a var"
