@@ -187,44 +187,83 @@ pub fn render(report: &Report, format: ReportFormat) -> String {
     }
 }
 
+/// Widest a text column grows: longer values overflow their column instead of widening every
+/// line (a 100,000-character MsgKey would otherwise make every line that wide).
+const MAX_COLUMN_CHARS: usize = 40;
+
+/// `value` left-aligned in `width` characters, never truncated. Padding is computed here, not
+/// by `format!`, whose width argument panics above `u16::MAX`.
+fn pad(value: &str, width: usize) -> String {
+    let fill = width.saturating_sub(value.chars().count());
+    let mut out = String::with_capacity(value.len() + fill);
+    out.push_str(value);
+    out.extend(std::iter::repeat_n(' ', fill));
+    out
+}
+
+fn column_width<'a>(values: impl Iterator<Item = &'a str>, header: &str) -> usize {
+    values
+        .map(|v| v.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(header.len(), MAX_COLUMN_CHARS.max(header.len()))
+}
+
 fn text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", report.campaign, totals_line(&report.totals));
     if report.rows.is_empty() {
         return out;
     }
-    let width = report
-        .rows
-        .iter()
-        .map(|r| r.user_id.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(7);
-    let key_width = report
-        .rows
-        .iter()
-        .map(|r| r.msg_key.as_deref().map_or(1, |k| k.chars().count()))
-        .max()
-        .unwrap_or(0)
-        .max(7);
+    let width = column_width(report.rows.iter().map(|r| r.user_id.as_str()), "user_id");
+    let key_width = column_width(
+        report
+            .rows
+            .iter()
+            .map(|r| r.msg_key.as_deref().unwrap_or("-")),
+        "msg_key",
+    );
     let _ = writeln!(
         out,
-        "\n{:<width$}  {:<9}  {:<key_width$}  {:>8}  {:<20}  error",
-        "user_id", "state", "msg_key", "attempts", "time"
+        "\n{}  {:<9}  {}  {:>8}  {:<20}  error",
+        pad("user_id", width),
+        "state",
+        pad("msg_key", key_width),
+        "attempts",
+        "time"
     );
     for r in &report.rows {
         let line = format!(
-            "{:<width$}  {:<9}  {:<key_width$}  {:>8}  {:<20}  {}",
-            r.user_id,
+            "{}  {:<9}  {}  {:>8}  {:<20}  {}",
+            pad(&printable(&r.user_id), width),
             r.state,
-            r.msg_key.as_deref().unwrap_or("-"),
+            pad(&printable(r.msg_key.as_deref().unwrap_or("-")), key_width),
             r.attempts,
             r.time,
-            error_of(r)
+            printable(&error_of(r))
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
     out
+}
+
+/// `value` with control characters escaped, so one row stays one line and cannot move the
+/// terminal's cursor or change its colours.
+fn printable(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.chars().any(char::is_control) {
+        return value.into();
+    }
+    value
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<String>()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// Neutralises a CSV cell a spreadsheet would evaluate as a formula.
@@ -287,7 +326,7 @@ fn recipient_cells(row: &ReportRow, escape: fn(&str) -> String) -> [String; 6] {
 }
 
 fn md_cell(value: &str) -> String {
-    value.replace('|', "\\|").replace(['\n', '\r'], " ")
+    printable(value).replace('|', "\\|")
 }
 
 fn markdown(report: &Report) -> String {
@@ -324,7 +363,8 @@ fn markdown(report: &Report) -> String {
 
 fn esc(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
+    // Control characters are not allowed in an HTML document: shown escaped, as in the text.
+    for c in printable(value).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

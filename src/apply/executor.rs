@@ -476,6 +476,11 @@ pub async fn execute(
     summary.sent = counters.sent.load(Ordering::Relaxed);
     summary.failed = counters.failed.load(Ordering::Relaxed);
     summary.uncertain = counters.uncertain.load(Ordering::Relaxed);
+    summary.unknown_codes = counters
+        .unknown_codes
+        .lock()
+        .map(|codes| codes.clone())
+        .unwrap_or_default();
     let done = summary.sent + summary.failed + summary.uncertain;
     let expected = counters.total.load(Ordering::Relaxed);
     if stop.is_stopped() {

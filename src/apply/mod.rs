@@ -79,6 +79,8 @@ pub struct ApplyOptions {
     pub resend_changed: bool,
     /// Resend `?` sends whose outcome is unknown, even outside the duplicate window.
     pub resend_uncertain: bool,
+    /// Resend to recipients that failed with an error code timcast does not know.
+    pub retry_unknown: bool,
     /// Send to the first N pending recipients only (a canary).
     pub limit: Option<u64>,
     /// First retry delay; doubled per attempt, with full jitter.
@@ -105,6 +107,7 @@ impl ApplyOptions {
             state,
             resend_changed: false,
             resend_uncertain: false,
+            retry_unknown: false,
             limit: None,
             backoff_base: Duration::from_millis(200),
             backoff_cap: Duration::from_secs(10),
@@ -127,6 +130,7 @@ impl ApplyOptions {
             state: self.state.clone(),
             resend_changed: self.resend_changed,
             resend_uncertain: self.resends_uncertain(loaded),
+            retry_unknown: self.retry_unknown,
             samples: 5,
             previews: 1,
             threads: self.threads,
@@ -172,10 +176,28 @@ pub struct RunSummary {
     pub deferred: u64,
     /// When the first of the deferred recipients may be sent.
     pub deferred_until: Option<jiff::Timestamp>,
+    /// Recipients per error code timcast does not know, which failed in this run.
+    pub unknown_codes: std::collections::BTreeMap<i64, u64>,
     pub elapsed_ms: u64,
 }
 
 impl RunSummary {
+    /// What to say of the undocumented codes the run met, if it met any.
+    pub fn unknown_codes_line(&self) -> Option<String> {
+        if self.unknown_codes.is_empty() {
+            return None;
+        }
+        let codes: Vec<String> = self
+            .unknown_codes
+            .iter()
+            .map(|(code, n)| format!("{code} ({n} recipients)"))
+            .collect();
+        Some(format!(
+            "undocumented error codes: {}; these failures are not retried unless you pass --retry-unknown. Tell timcast's maintainers the codes so the code table can say what they mean",
+            codes.join(", ")
+        ))
+    }
+
     /// The one-line result of a run, as `apply` and `run` print it.
     pub fn line(&self, campaign: &str) -> String {
         format!(

@@ -20,6 +20,8 @@ pub struct Counters {
     pub uncertain: AtomicU64,
     /// Sends this run will make.
     pub total: AtomicU64,
+    /// Recipients per error code timcast does not know, for the summary.
+    pub unknown_codes: Mutex<std::collections::BTreeMap<i64, u64>>,
     /// The run's limits, to show when they hold it.
     pub limits: Mutex<Option<Arc<Limits>>>,
     /// What the schedule holds the run for (`schedule.at`, a closed window), with a countdown.

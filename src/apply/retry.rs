@@ -44,7 +44,10 @@ impl RetryPolicy {
         let class = error.class();
         match class {
             ErrorClass::FatalRun => return Next::StopRun,
-            ErrorClass::PermanentRecipient | ErrorClass::PermanentRequest => return Next::Fail,
+            // An unknown code is not retried blindly in the run; `--retry-unknown` resends later.
+            ErrorClass::PermanentRecipient | ErrorClass::PermanentRequest | ErrorClass::Unknown => {
+                return Next::Fail;
+            }
             ErrorClass::Retry | ErrorClass::RateLimited | ErrorClass::RenewUserSig => {}
         }
         // Only an identical resend inside the server's duplicate window is safe.

@@ -191,6 +191,12 @@ impl Ctx {
                 record.error_text = Some(text.clone());
                 record.error_class = Some(*class);
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                if *class == ErrorClass::Unknown
+                    && let Some(code) = code
+                    && let Ok(mut codes) = self.counters.unknown_codes.lock()
+                {
+                    *codes.entry(*code).or_default() += 1;
+                }
             }
             Outcome::Uncertain { msg_key, text } => {
                 record.state = SendState::Uncertain;

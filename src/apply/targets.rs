@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::Stop;
 use super::now_ms;
 use super::send::{Call, Ctx, Outcome, SendFuture, SendTarget, batch_call_key};
-use crate::im::types::{MAX_BATCH_RECIPIENTS, SendStreamMsgRequest};
+use crate::im::types::{BatchSendMsgResponse, MAX_BATCH_RECIPIENTS, SendStreamMsgRequest};
 use crate::im::{Endpoint, RecipientOutcome, batch_outcomes};
 use crate::plan::request;
 
@@ -91,6 +91,19 @@ impl SendTarget for BatchSendMsg {
                 .with_retries(self.endpoint(), n, None, || ctx.client.batch_send_msg(&req))
                 .await;
             let outcomes = match result {
+                Ok(ref reply) if let Some(stranger) = stranger_in(reply, &call.to) => {
+                    // The server answered for someone else's call: what it did with this one
+                    // cannot be told from the reply.
+                    let text = format!(
+                        "the reply's ErrorList names {:?}, who was not in this call",
+                        stranger.chars().take(60).collect::<String>()
+                    );
+                    let uncertain = Outcome::Uncertain {
+                        msg_key: None,
+                        text,
+                    };
+                    vec![uncertain; call.to.len()]
+                }
                 Ok(reply) => {
                     let failed: HashMap<String, RecipientOutcome> =
                         batch_outcomes(&call.to, &reply).into_iter().collect();
@@ -116,6 +129,16 @@ impl SendTarget for BatchSendMsg {
             (outcomes, attempts)
         })
     }
+}
+
+/// A recipient the batch reply's `ErrorList` names who was not in the call, if any.
+fn stranger_in<'a>(reply: &'a BatchSendMsgResponse, to: &[String]) -> Option<&'a str> {
+    let called: std::collections::HashSet<&str> = to.iter().map(String::as_str).collect();
+    reply
+        .error_list
+        .iter()
+        .map(|item| item.to_account.as_str())
+        .find(|account| !called.contains(account))
 }
 
 /// `openim_robot_http_svc/send_stream_msg`: a chatbot types the text chunk by chunk. A

@@ -47,6 +47,10 @@ pub(crate) struct ApplyArgs {
     /// Resend to recipients whose message changed since it was sent (`~`).
     #[arg(long)]
     pub resend_changed: bool,
+    /// Resend to recipients that failed with an error code timcast does not know (journaled
+    /// with class `unknown`); without it they count as failed for good.
+    #[arg(long)]
+    pub retry_unknown: bool,
     /// A canary: send to the first N pending recipients only; the rest stay pending.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -100,6 +104,7 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         args.resend_changed || saved.as_ref().is_some_and(|h| h.resend_changed);
     options.resend_uncertain =
         args.resend_uncertain || saved.as_ref().is_some_and(|h| h.resend_uncertain);
+    options.retry_unknown = args.retry_unknown || saved.as_ref().is_some_and(|h| h.retry_unknown);
     options.limit = args.limit;
     options.enforce_schedule = !args.sandbox;
     options.wait_for_schedule = !args.no_wait;
@@ -324,6 +329,9 @@ fn print_summary(
             "{} sends from an interrupted run have an unknown outcome and were skipped (resend with --resend-uncertain; they may then arrive twice)",
             summary.skipped_uncertain
         );
+    }
+    if let Some(line) = summary.unknown_codes_line() {
+        let _ = writeln!(out, "{line}");
     }
     if let Ok(Some(journal)) = journal_path.open_existing()
         && let Ok(report) = report::Report::from_journal(journal.as_ref(), name)

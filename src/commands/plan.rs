@@ -38,6 +38,10 @@ pub(crate) struct PlanArgs {
     /// Count sends that were in flight when a run stopped (`?`) as sends.
     #[arg(long)]
     pub resend_uncertain: bool,
+    /// Count recipients that failed with an error code timcast does not know as retries (`↻`)
+    /// instead of permanent failures (`!`).
+    #[arg(long)]
+    pub retry_unknown: bool,
     /// How many distinct rendered messages to preview.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub previews: usize,
@@ -74,6 +78,7 @@ pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
         state: State::sqlite(&args.state.path),
         resend_changed: args.resend_changed,
         resend_uncertain: args.resend_uncertain,
+        retry_unknown: args.retry_unknown,
         samples: args.samples,
         previews: args.previews,
         threads: 0,
@@ -88,13 +93,7 @@ pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
             })?;
             let mut sink = |send: PlannedSend| writer.add(&send);
             let plan = build_with(&loaded, &options, Some(&mut sink))?;
-            let header = writer.finish(
-                &loaded,
-                &plan,
-                &options.state,
-                options.resend_changed,
-                options.resend_uncertain,
-            )?;
+            let header = writer.finish(&loaded, &plan, &options)?;
             let _ = writeln!(
                 err,
                 "Saved the plan to {} (id {}): apply it with `timcast apply {}`",

@@ -291,6 +291,9 @@ fn report_one(
     err: &mut dyn Write,
 ) {
     let _ = writeln!(out, "{}", summary.line(name));
+    if let Some(line) = summary.unknown_codes_line() {
+        let _ = writeln!(out, "{name}: {line}");
+    }
     if summary.deferred > 0 {
         let _ = writeln!(
             out,

@@ -21,10 +21,12 @@ pub enum ErrorClass {
     /// Final for this recipient: record it, never retry, carry on.
     PermanentRecipient,
     /// A bug in the request the planner should have caught: record, report loudly, never retry.
-    /// Unknown codes land here too.
     PermanentRequest,
     /// Stop the whole run: configuration, credentials, region, permissions or account state.
     FatalRun,
+    /// A code the table does not know: recorded, not retried in the run, resent by a later
+    /// run with `--retry-unknown`, and listed in the run's summary so the table can grow.
+    Unknown,
 }
 
 /// Fatal codes that concern one campaign, not the app: an official account that does not
@@ -33,13 +35,14 @@ pub const CAMPAIGN_FATAL_CODES: &[i64] = &[10010, 10015, 10017, 20012];
 
 impl ErrorClass {
     /// Every class, in the order of the enum.
-    pub const ALL: [ErrorClass; 6] = [
+    pub const ALL: [ErrorClass; 7] = [
         ErrorClass::Retry,
         ErrorClass::RateLimited,
         ErrorClass::RenewUserSig,
         ErrorClass::PermanentRecipient,
         ErrorClass::PermanentRequest,
         ErrorClass::FatalRun,
+        ErrorClass::Unknown,
     ];
 
     /// Whether resending the same request may succeed.
@@ -61,6 +64,7 @@ impl ErrorClass {
             ErrorClass::PermanentRecipient => "permanent_recipient",
             ErrorClass::PermanentRequest => "permanent_request",
             ErrorClass::FatalRun => "fatal_run",
+            ErrorClass::Unknown => "unknown",
         }
     }
 
@@ -78,7 +82,7 @@ impl std::fmt::Display for ErrorClass {
 }
 
 use ErrorClass::{
-    FatalRun, PermanentRecipient, PermanentRequest, RateLimited, RenewUserSig, Retry,
+    FatalRun, PermanentRecipient, PermanentRequest, RateLimited, RenewUserSig, Retry, Unknown,
 };
 
 /// `(code, class, meaning)` for every documented code, sorted by code.
@@ -173,8 +177,9 @@ pub const ERROR_CODES: &[(i64, ErrorClass, &str)] = &[
     (93000, PermanentRequest, "JSON packet too long"),
 ];
 
-/// The class of a non-zero `ErrorCode`. Unknown codes are [`ErrorClass::PermanentRequest`]:
-/// never retried, reported with the server's text.
+/// The class of a non-zero `ErrorCode`. A code that is neither in the table nor in a documented
+/// range is [`ErrorClass::Unknown`]: calling it permanent would never retry a recipient for a
+/// code that may mean "busy".
 pub fn classify(code: i64) -> ErrorClass {
     if let Some((_, class, _)) = lookup(code) {
         return class;
@@ -184,7 +189,7 @@ pub fn classify(code: i64) -> ErrorClass {
         120_001..=130_000 => PermanentRecipient,
         // Public ranges the design calls fatal (credentials, app state) apart from the listed ones.
         60_002..=60_021 | 70_002..=70_020 => FatalRun,
-        _ => PermanentRequest,
+        _ => Unknown,
     }
 }
 
@@ -299,7 +304,8 @@ mod tests {
         }
         // Undocumented inside the fatal ranges, and unknown elsewhere.
         assert_eq!(classify(70004), FatalRun);
-        assert_eq!(classify(42), PermanentRequest);
+        assert_eq!(classify(42), Unknown);
+        assert_eq!(classify(-1), Unknown);
         assert!(!is_known(42));
         assert_eq!(describe(70001), Some("UserSig expired"));
     }

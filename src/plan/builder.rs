@@ -5,6 +5,7 @@
 use super::pipeline::{Rendered, render_pipeline};
 use super::quota::{self, HourQuota};
 use super::*;
+use crate::im::ErrorClass;
 
 /// What the journal says about one recipient.
 struct Prior {
@@ -12,11 +13,18 @@ struct Prior {
     state: SendState,
     error: Option<String>,
     retryable: bool,
+    /// The code of a failure timcast has no class for: resent only with `--retry-unknown`.
+    unknown_code: Option<i64>,
 }
 
 fn prior_of(record: SendRecord) -> (String, Prior) {
-    let retryable =
-        record.state == SendState::Failed && record.error_class.is_some_and(|c| c.is_retryable());
+    let failed = record.state == SendState::Failed;
+    let retryable = failed && record.error_class.is_some_and(|c| c.is_retryable());
+    let unknown_code = if failed && record.error_class == Some(ErrorClass::Unknown) {
+        record.error_code
+    } else {
+        None
+    };
     let error = record.error_code.map(|code| {
         format!("{code} {}", record.error_text.clone().unwrap_or_default())
             .trim()
@@ -29,6 +37,7 @@ fn prior_of(record: SendRecord) -> (String, Prior) {
             state: record.state,
             error,
             retryable,
+            unknown_code,
         },
     )
 }
@@ -86,6 +95,7 @@ pub fn build_with<'a>(
             previews: Vec::new(),
             shared: SharedContent::default(),
             changes: None,
+            unknown_codes: BTreeMap::new(),
             closed: None,
         },
         pending_prefixes: Vec::new(),
@@ -300,8 +310,17 @@ impl Builder<'_> {
                 }
                 SendState::Sent | SendState::Recalled => (DiffState::Changed, None),
                 SendState::Intent | SendState::Uncertain => (DiffState::Uncertain, None),
-                SendState::Failed if p.retryable => (DiffState::Retry, p.error.clone()),
-                SendState::Failed => (DiffState::Failed, p.error.clone()),
+                SendState::Failed
+                    if p.retryable || (p.unknown_code.is_some() && self.options.retry_unknown) =>
+                {
+                    (DiffState::Retry, p.error.clone())
+                }
+                SendState::Failed => {
+                    if let Some(code) = p.unknown_code {
+                        *self.plan.unknown_codes.entry(code).or_default() += 1;
+                    }
+                    (DiffState::Failed, p.error.clone())
+                }
             },
         };
         let pending = match state {
@@ -472,6 +491,14 @@ impl Builder<'_> {
         if uncertain > 0 && !self.options.resend_uncertain {
             self.plan.warnings.push(format!(
                 "{uncertain} sends were in flight when a run stopped; apply resends them only inside the server's duplicate window, or with --resend-uncertain"
+            ));
+        }
+        if !self.plan.unknown_codes.is_empty() {
+            let failed: u64 = self.plan.unknown_codes.values().sum();
+            let codes: Vec<String> = self.plan.unknown_codes.keys().map(i64::to_string).collect();
+            self.plan.warnings.push(format!(
+                "{failed} recipients failed with an error code timcast does not know ({}); they are not resent unless you pass --retry-unknown",
+                codes.join(", ")
             ));
         }
         let bad = self.plan.audience.bad_rows + self.plan.audience.render_errors;

@@ -104,6 +104,8 @@ pub struct PlanOptions {
     pub resend_changed: bool,
     /// Count `?` uncertain recipients as sends.
     pub resend_uncertain: bool,
+    /// Count failures with an error code timcast does not know as `↻` retries.
+    pub retry_unknown: bool,
     /// Sample rows kept per diff state.
     pub samples: usize,
     /// Distinct rendered messages kept as previews.
@@ -118,6 +120,7 @@ impl Default for PlanOptions {
             state: State::from_arg(None),
             resend_changed: false,
             resend_uncertain: false,
+            retry_unknown: false,
             samples: 5,
             previews: 3,
             threads: 0,
@@ -234,6 +237,10 @@ pub struct Plan {
     /// With `--against` / `--against-git`: what changed since that version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<against::CampaignChanges>,
+    /// Recipients per undocumented error code they failed with, and that this plan does not
+    /// resend (no `--retry-unknown`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_codes: BTreeMap<i64, u64>,
     /// Why the schedule lets nothing be sent any more (`not_after` passed): `apply` refuses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,

@@ -41,6 +41,9 @@ pub struct SavedPlanHeader {
     pub journal_fingerprint: String,
     pub resend_changed: bool,
     pub resend_uncertain: bool,
+    /// Absent in plans saved before the flag existed.
+    #[serde(default)]
+    pub retry_unknown: bool,
     pub pending: u64,
     pub summary: String,
 }
@@ -195,10 +198,9 @@ impl PlanWriter {
         mut self,
         loaded: &LoadedCampaign,
         plan: &Plan,
-        journal: &State,
-        resend_changed: bool,
-        resend_uncertain: bool,
+        options: &super::PlanOptions,
     ) -> Result<SavedPlanHeader, SavedPlanError> {
+        let journal = &options.state;
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| SavedPlanError::Io { path, source }
@@ -217,8 +219,9 @@ impl PlanWriter {
             inputs: fingerprints(loaded).map_err(io(&loaded.path))?,
             journal: journal.clone(),
             journal_fingerprint: journal.fingerprint(&plan.campaign)?,
-            resend_changed,
-            resend_uncertain,
+            resend_changed: options.resend_changed,
+            resend_uncertain: options.resend_uncertain,
+            retry_unknown: options.retry_unknown,
             pending: plan.pending,
             summary: super::output::summary_line(plan),
         };

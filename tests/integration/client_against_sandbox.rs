@@ -334,8 +334,8 @@ async fn every_error_class_reaches_the_caller() {
     let err = client.send_msg(&hello).await.unwrap_err();
     assert_eq!(
         err.class(),
-        ErrorClass::PermanentRequest,
-        "unknown codes are permanent"
+        ErrorClass::Unknown,
+        "an undocumented code is of unknown class, not a permanent failure"
     );
     assert!(err.to_string().contains("45678"), "{err}");
 

@@ -12,6 +12,7 @@ mod cli_im;
 mod client_against_sandbox;
 mod end_to_end;
 mod exit_codes;
+mod hostile;
 mod outputs;
 mod plan;
 mod regression;

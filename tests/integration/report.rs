@@ -150,3 +150,100 @@ fn html_report_is_self_contained_with_charts() {
 fn sends_per_second_count_every_second_of_the_run() {
     assert_eq!(report().sends_per_second(), vec![2, 1, 0, 2]);
 }
+
+/// Values a broken or hostile server, or a strange audience, can leave in a journal.
+fn extreme_records(campaign: &str) -> Vec<SendRecord> {
+    let long_key = "1".repeat(100_000);
+    let long_id = format!("u{}", "x".repeat(70_000));
+    let mut records = vec![
+        record(&long_id, SendState::Sent, 0, Some(&long_key), None, 1),
+        record("张伟🙂", SendState::Sent, 10, Some("1_2_3"), None, 1),
+        record(
+            "\u{1b}[31mred\u{1b}[0m\nnext|line",
+            SendState::Failed,
+            20,
+            None,
+            Some((i64::MIN, "\u{7}bell\r\nand a new line", "unknown")),
+            u32::MAX,
+        ),
+        record(
+            "=cmd|' /C calc'!A0",
+            SendState::Uncertain,
+            30,
+            Some(&"9".repeat(5_000)),
+            None,
+            1,
+        ),
+        record(
+            "@SUM(1)",
+            SendState::Failed,
+            40,
+            None,
+            Some((-1, "", "unknown")),
+            1,
+        ),
+    ];
+    for r in &mut records {
+        r.campaign = campaign.to_owned();
+    }
+    // A time far outside what jiff can show.
+    if let Some(last) = records.last_mut() {
+        last.updated_at_ms = i64::MAX;
+    }
+    records
+}
+
+#[test]
+fn every_report_format_renders_a_journal_of_extreme_values() {
+    let dir = crate::common::workspace();
+    let campaign = crate::common::CampaignWriter::new(dir.path(), "extreme")
+        .recipients(1)
+        .text("Hello")
+        .write();
+    let state = dir.path().join("state.db");
+    let records = extreme_records("extreme");
+    State::sqlite(&state)
+        .open()
+        .unwrap()
+        .upsert(&records)
+        .unwrap();
+    for format in ["text", "csv", "json", "markdown", "html"] {
+        let out = crate::common::Session::new()
+            .current_dir(dir.path())
+            .arg("report")
+            .arg(&campaign)
+            .arg("--state")
+            .arg(&state)
+            .args(["--format", format])
+            .run();
+        assert_eq!(out.code, 0, "{format}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("张伟🙂") && out.stdout.contains(&"x".repeat(70_000)),
+            "{format}: every recipient is in the report"
+        );
+        assert!(!out.stderr.contains("panicked"), "{format}: {}", out.stderr);
+        match format {
+            "text" | "markdown" => {
+                assert!(
+                    !out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{7}'),
+                    "{format}: control characters reach the terminal"
+                );
+                // Header, totals and one line per recipient: a newline in a value stays inside it.
+                let rows = out.stdout.lines().filter(|l| l.contains("red")).count();
+                assert_eq!(rows, 1, "{format}:\n{}", out.stdout);
+            }
+            "csv" => {
+                assert!(out.stdout.contains("'=cmd"), "{}", out.stdout);
+                assert!(out.stdout.contains("'@SUM"), "{}", out.stdout);
+                let mut reader = csv::Reader::from_reader(out.stdout.as_bytes());
+                assert_eq!(reader.records().count(), records.len());
+            }
+            "json" => {
+                let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+                assert_eq!(value["rows"].as_array().map(Vec::len), Some(records.len()));
+                assert_eq!(value["totals"]["failed"], 2);
+            }
+            _ => assert!(!out.stdout.contains("\u{1b}[31m")),
+        }
+    }
+}

@@ -126,6 +126,45 @@ impl Envelope {
 /// A reply type: gives access to its envelope so the client can check the outcome generically.
 pub trait Reply {
     fn envelope(&self) -> &Envelope;
+
+    /// Why a success is not well formed, when it is not: the client then treats the call as
+    /// one whose reply was lost, because it cannot tell what the server did.
+    fn malformed(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Longest MsgKey timcast accepts. The docs give 50 characters for sendmsg; a key longer than
+/// this is not a key at all (a broken or hostile server).
+pub const MAX_MSG_KEY_BYTES: usize = 128;
+/// The range of a plausible `MsgTime` (Unix seconds): 2000-01-01 to 2100-01-01.
+const PLAUSIBLE_MSG_TIME: std::ops::RangeInclusive<u64> = 946_684_800..=4_102_444_800;
+
+/// Why a sent message's `MsgKey` and `MsgTime` cannot be what the server says they are.
+///
+/// A key is the digits and underscores of the docs' `89541_1_1572870301`; recall needs it as
+/// it was given, so one that is not is not recorded.
+pub fn sent_fields_problem(msg_key: Option<&str>, msg_time: Option<u64>) -> Option<String> {
+    if let Some(key) = msg_key {
+        if key.is_empty() {
+            return Some("the MsgKey is empty".to_owned());
+        }
+        if key.len() > MAX_MSG_KEY_BYTES {
+            return Some(format!(
+                "the MsgKey is {} bytes long, at most {MAX_MSG_KEY_BYTES} are plausible",
+                key.len()
+            ));
+        }
+        if !key.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+            return Some(format!("the MsgKey {key:?} is not digits and underscores"));
+        }
+    }
+    if let Some(time) = msg_time
+        && !PLAUSIBLE_MSG_TIME.contains(&time)
+    {
+        return Some(format!("the MsgTime {time} is not a plausible Unix time"));
+    }
+    None
 }
 
 macro_rules! reply {
@@ -133,6 +172,22 @@ macro_rules! reply {
         impl Reply for $t {
             fn envelope(&self) -> &Envelope {
                 &self.envelope
+            }
+        }
+    )*};
+}
+
+/// A reply to a send, whose `MsgKey` (and `MsgTime`, when the type has one) must be well formed.
+macro_rules! sent_reply {
+    ($($t:ty => |$r:ident| $time:expr),* $(,)?) => {$(
+        impl Reply for $t {
+            fn envelope(&self) -> &Envelope {
+                &self.envelope
+            }
+
+            fn malformed(&self) -> Option<String> {
+                let $r = self;
+                super::sent_fields_problem($r.msg_key.as_deref(), $time)
             }
         }
     )*};

@@ -182,8 +182,8 @@ pub struct GetOfficialAccountInfoResponse {
     pub official_account_info_list: Vec<OfficialAccountInfo>,
 }
 
+sent_reply!(SendOfficialAccountMsgResponse => |r| r.msg_time);
 reply!(
-    SendOfficialAccountMsgResponse,
     OfficialAccountMsgRecallResponse,
     GetOfficialAccountInfoResponse,
 );

@@ -44,4 +44,5 @@ pub struct GetAllRobotsResponse {
     pub robot_account: Vec<String>,
 }
 
-reply!(SendStreamMsgResponse, GetAllRobotsResponse);
+reply!(GetAllRobotsResponse);
+sent_reply!(SendStreamMsgResponse => |_r| None);

@@ -236,4 +236,7 @@ pub struct BatchSendMsgResponse {
     pub error_list: Vec<BatchErrorItem>,
 }
 
-reply!(SendMsgResponse, BatchSendMsgResponse);
+sent_reply! {
+    SendMsgResponse => |r| r.msg_time,
+    BatchSendMsgResponse => |_r| None,
+}
