@@ -79,12 +79,25 @@ pub(crate) struct SandboxArgs {
     /// makes duplicates.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub lost_reply_rate: f64,
+    /// Probability that a send or recall gets a broken reply: truncated JSON, fields of the
+    /// wrong type, an out-of-range or undocumented code, a 100,000-character MsgKey, an
+    /// implausible MsgTime, an HTML page, non-UTF-8 bytes, an empty body, a JSON array or `{}`,
+    /// a redirect to another host, a connection closed mid-reply, a reply dripped 4 bytes every
+    /// 300 ms, FAIL with code 0, or a batch ErrorList naming a stranger. Half of them take
+    /// effect (all but the undocumented code), as on a real network. Lookups answer normally.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub hostile_rate: f64,
     /// Seed of the fault generator, for reproducible runs.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
     /// Append every delivery as a JSON line to this file.
     #[arg(long, value_name = "FILE")]
     pub delivery_log: Option<PathBuf>,
+    /// Append one JSON line per answered send or recall to this file: endpoint, recipients
+    /// (`to`), how it was answered (`kind`: ok, code_N, lost_reply or a hostile kind such as
+    /// truncated_json) and whether it took effect.
+    #[arg(long, value_name = "FILE")]
+    pub answer_log: Option<PathBuf>,
     /// Stop by itself after this many seconds (for scripts and tests).
     #[arg(long, value_name = "SECONDS")]
     pub exit_after: Option<f64>,
@@ -138,6 +151,7 @@ impl SandboxArgs {
         for (name, p) in [
             ("--fault-rate", self.fault_rate),
             ("--lost-reply-rate", self.lost_reply_rate),
+            ("--hostile-rate", self.hostile_rate),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(Error::user(format!(
@@ -149,10 +163,12 @@ impl SandboxArgs {
             latency: Duration::from_millis(self.latency_ms),
             fault_rate: self.fault_rate,
             lost_reply_rate: self.lost_reply_rate,
+            hostile_rate: self.hostile_rate,
             seed: self.seed,
             ..Faults::none()
         };
         config.delivery_log = self.delivery_log.clone();
+        config.answer_log = self.answer_log.clone();
         Ok((config, demo_key))
     }
 }
@@ -218,12 +234,13 @@ pub(crate) async fn run(args: &SandboxArgs) -> Result {
         handle.shutdown().await;
         writeln!(
             err,
-            "sandbox stopped: {} deliveries, {} duplicates dropped, {} rate-limited, {} faults, {} lost replies",
+            "sandbox stopped: {} deliveries, {} duplicates dropped, {} rate-limited, {} faults, {} lost replies, {} hostile replies",
             stats.deliveries,
             stats.duplicates_dropped,
             stats.rate_limited,
             stats.faults_injected,
-            stats.lost_replies
+            stats.lost_replies,
+            stats.hostile
         )
         .map_err(output)?;
         Ok(Exit::Ok)

@@ -30,6 +30,10 @@ pub struct SandboxConfig {
     pub max_body_bytes: usize,
     /// Append every delivery as a JSON line to this file.
     pub delivery_log: Option<PathBuf>,
+    /// Append one JSON line per answered send or recall call to this file: the endpoint, the
+    /// recipients, how it was answered (`ok`, `code_<N>`, `lost_reply` or a hostile kind) and
+    /// whether it took effect, so a test can hold a client's view against what happened.
+    pub answer_log: Option<PathBuf>,
     /// Recipients (or official accounts) whose sends fail with a given code, e.g. 20007 for
     /// "blocklisted the sender" or 80001 for "sensitive words". In a batch they land in
     /// `ErrorList`.
@@ -52,6 +56,7 @@ impl SandboxConfig {
             faults: Faults::none(),
             max_body_bytes: MAX_MESSAGE_BYTES,
             delivery_log: None,
+            answer_log: None,
             scripted_errors: HashMap::new(),
             clock: Arc::new(SystemClock),
         }
@@ -211,6 +216,10 @@ pub struct Faults {
     pub lost_reply_rate: f64,
     /// The failures `fault_rate` picks from.
     pub transients: Vec<Transient>,
+    /// Probability that a send or recall is answered with a broken reply (truncated JSON,
+    /// wrong field types, an HTML page, a redirect, a dropped connection, a drip...). Half of
+    /// them take effect first; see `server/hostile.rs` for the kinds.
+    pub hostile_rate: f64,
     pub seed: u64,
 }
 
@@ -228,6 +237,7 @@ impl Faults {
                 Transient::Code(20005),
                 Transient::Code(91000),
             ],
+            hostile_rate: 0.0,
             seed: 1,
         }
     }

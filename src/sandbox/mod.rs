@@ -3,8 +3,9 @@
 //!
 //! It checks what the documents say — query string, UserSig, body fields, limits, duplicate
 //! rules — independently of the client, and records everything that took effect, so tests
-//! assert what recipients actually received. Faults (latency, transient errors, lost replies)
-//! are injected from a seeded generator or queued explicitly with [`SandboxHandle::inject`].
+//! assert what recipients actually received. Faults (latency, transient errors, lost replies,
+//! hostile replies) are injected from a seeded generator or queued explicitly with
+//! [`SandboxHandle::inject`].
 
 pub mod clock;
 pub mod config;
@@ -44,6 +45,11 @@ pub enum SandboxError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot open the answer log {path}: {source}")]
+    AnswerLog {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Starts sandboxes.
@@ -69,6 +75,19 @@ impl Sandbox {
                     })?,
             ),
         };
+        let answer_log = match &config.answer_log {
+            None => None,
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| SandboxError::AnswerLog {
+                        path: path.clone(),
+                        source,
+                    })?,
+            ),
+        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| SandboxError::Bind {
@@ -79,7 +98,7 @@ impl Sandbox {
             addr: config.listen,
             source,
         })?;
-        let app = Arc::new(App::new(config, log));
+        let app = Arc::new(App::new(config, log, answer_log));
         let router = server::router(app.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -91,6 +91,10 @@ pub struct Stats {
     /// Calls that took effect but whose reply was replaced by HTTP 502.
     pub lost_replies: u64,
     pub recalls: u64,
+    /// Calls answered with a broken reply (`Faults::hostile_rate`), whether or not they took
+    /// effect.
+    #[serde(default)]
+    pub hostile: u64,
 }
 
 /// A fault queued for the next matching call(s), for tests that provoke one specific answer.

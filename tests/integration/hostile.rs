@@ -83,3 +83,91 @@ async fn an_undocumented_code_is_journaled_as_unknown_listed_and_resent_with_ret
         .collect();
     assert_eq!(delivered, ["odd-u1"]);
 }
+
+/// The last answer the sandbox gave for each recipient, from its answer log.
+fn last_answers(log: &std::path::Path) -> std::collections::HashMap<String, String> {
+    let mut last = std::collections::HashMap::new();
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        let kind = entry["kind"].as_str().unwrap_or_default().to_owned();
+        for to in entry["to"].as_array().into_iter().flatten() {
+            last.insert(to.as_str().unwrap_or_default().to_owned(), kind.clone());
+        }
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_a_hostile_server_nothing_panics_or_hangs_and_no_malformed_reply_counts_as_sent() {
+    for (campaign, text) in [
+        ("personal", "Hello {{first_name}}"),
+        ("batch", "Sale today"),
+    ] {
+        for seed in [1, 2, 3] {
+            let dir = tempfile::tempdir().unwrap();
+            CampaignWriter::new(dir.path(), campaign)
+                .recipients(40)
+                .text(text)
+                .delivery("  max_attempts: 3")
+                .write();
+            let log = dir.path().join("answers.jsonl");
+            let (mut config, _) = crate::common::config();
+            config.clock = Arc::new(timcast::sandbox::SystemClock);
+            config.faults.hostile_rate = 0.3;
+            config.faults.seed = seed;
+            config.answer_log = Some(log.clone());
+            let sandbox = crate::common::start(config).await;
+            let file = format!("{campaign}.yaml");
+            let apply = tokio::time::timeout(
+                std::time::Duration::from_secs(180),
+                Session::new()
+                    .current_dir(dir.path())
+                    .sandbox(&sandbox)
+                    .args(["apply", &file, "--yes"])
+                    .run_async(),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{campaign} seed {seed}: apply hung"));
+            assert!(
+                [0, 3].contains(&apply.code),
+                "{campaign} seed {seed}: {}",
+                apply.text()
+            );
+            let plan = Session::new()
+                .current_dir(dir.path())
+                .args(["plan", &file])
+                .run();
+            assert_eq!(plan.code, 0, "{campaign} seed {seed}: {}", plan.text());
+            for format in ["text", "json", "markdown", "html"] {
+                let report = Session::new()
+                    .current_dir(dir.path())
+                    .args(["report", &file, "--format", format])
+                    .run();
+                assert_eq!(report.code, 0, "{format}: {}", report.text());
+            }
+            let csv = Session::new()
+                .current_dir(dir.path())
+                .args(["report", &file, "--format", "csv"])
+                .run();
+            assert_eq!(csv.code, 0, "{}", csv.text());
+            let last = last_answers(&log);
+            let mut reader = csv::Reader::from_reader(csv.stdout.as_bytes());
+            let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(
+                rows.len(),
+                40,
+                "{campaign} seed {seed}: every recipient is in the report"
+            );
+            for row in &rows {
+                let (user, state) = (&row[0], &row[1]);
+                let answer = last.get(user).map(String::as_str).unwrap_or("none");
+                if state == "sent" {
+                    assert!(
+                        answer == "ok" || answer == "drip",
+                        "{campaign} seed {seed}: {user} is reported sent after a {answer} reply"
+                    );
+                }
+            }
+        }
+    }
+}

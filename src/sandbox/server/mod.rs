@@ -19,11 +19,17 @@ use super::state::{Injected, State};
 use super::validate::Refusal;
 
 mod account;
+mod answer_log;
 mod auth;
 mod c2c;
+mod hostile;
 mod official;
 mod robot;
 mod routes;
+mod streamed;
+
+use answer_log::{AnswerLog, Label};
+use hostile::Hostile;
 
 pub(crate) use routes::router;
 
@@ -33,12 +39,49 @@ pub(crate) struct App {
     pub state: Mutex<State>,
     /// UserSigs already verified, so the hot path does not inflate and HMAC on every call.
     verified: RwLock<HashMap<String, UserSigDoc>>,
+    answer_log: Option<AnswerLog>,
 }
 
 /// What a call is answered with.
 enum Answer {
     Json(Value),
     Status(u16),
+    /// A 200 with a body that need not be (valid) JSON.
+    Bytes {
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+    /// A 302 to this location.
+    Redirect(String),
+    /// These bytes, then the connection breaks.
+    Cut(Vec<u8>),
+    /// These bytes, a few at a time.
+    Drip(Vec<u8>),
+}
+
+/// An answer with what the counters and the answer log need to know about it.
+struct Outcome {
+    answer: Answer,
+    took_effect: bool,
+    label: Label,
+}
+
+impl Outcome {
+    fn normal(answer: Answer) -> Self {
+        Outcome {
+            answer,
+            took_effect: false,
+            label: Label::Normal,
+        }
+    }
+}
+
+/// A hostile answer decided under the lock, built after the (optional) dispatch.
+#[derive(Clone, Copy)]
+struct HostileDraw {
+    kind: Hostile,
+    take_effect: bool,
+    variant: u64,
 }
 
 /// What an endpoint handler answers: the reply's fields on an OK envelope, or a refusal.
@@ -65,12 +108,17 @@ fn sent_reply(msg_time: u64, msg_key: String) -> Map<String, Value> {
 }
 
 impl App {
-    pub(super) fn new(config: SandboxConfig, log: Option<std::fs::File>) -> Self {
+    pub(super) fn new(
+        config: SandboxConfig,
+        log: Option<std::fs::File>,
+        answer_log: Option<std::fs::File>,
+    ) -> Self {
         let seed = config.faults.seed;
         App {
             config,
             state: Mutex::new(State::new(seed, log)),
             verified: RwLock::new(HashMap::new()),
+            answer_log: answer_log.map(AnswerLog::new),
         }
     }
 
@@ -103,44 +151,71 @@ impl App {
 
     /// Handles one API call. Returns the answer; effects happen on the state.
     fn handle(&self, endpoint: Endpoint, uri: &Uri, body: &[u8]) -> Answer {
+        let outcome = self.answer(endpoint, uri, body);
+        if let Some(log) = &self.answer_log {
+            log.record(
+                endpoint,
+                body,
+                &outcome.answer,
+                outcome.label,
+                outcome.took_effect,
+            );
+        }
+        self.finish(endpoint, outcome.answer, outcome.took_effect)
+    }
+
+    fn answer(&self, endpoint: Endpoint, uri: &Uri, body: &[u8]) -> Outcome {
         let caller = match self.authenticate(uri) {
             Ok(caller) => caller,
-            Err((code, info)) => {
-                return self.finish(endpoint, Answer::Json(fail(code, info)), false);
-            }
+            Err((code, info)) => return Outcome::normal(Answer::Json(fail(code, info))),
         };
         let now = self.now_ms();
         let mut lost = false;
+        let mut injected_loss = false;
         {
             let mut state = self.lock();
             match state.take_injection(endpoint) {
                 Some(Injected::Code(code)) => {
                     state.stats.faults_injected += 1;
-                    drop(state);
-                    return self.finish(
-                        endpoint,
-                        Answer::Json(fail(code, "injected fault")),
-                        false,
-                    );
+                    return Outcome::normal(Answer::Json(fail(code, "injected fault")));
                 }
                 Some(Injected::HttpStatus(status)) => {
                     state.stats.faults_injected += 1;
-                    drop(state);
-                    return self.finish(endpoint, Answer::Status(status), false);
+                    return Outcome::normal(Answer::Status(status));
                 }
-                Some(Injected::LostReply) => lost = true,
+                Some(Injected::LostReply) => {
+                    lost = true;
+                    injected_loss = true;
+                }
                 None => {}
             }
             if !self.rate_limit(&mut state, endpoint, now) {
                 state.stats.rate_limited += 1;
-                drop(state);
-                return self.finish(
-                    endpoint,
-                    Answer::Json(fail(60007, "REST API call rate over the limit")),
-                    false,
-                );
+                return Outcome::normal(Answer::Json(fail(
+                    60007,
+                    "REST API call rate over the limit",
+                )));
             }
             let faults = &self.config.faults;
+            // Drawn only when enabled, so the seeds of runs without it keep their faults; an
+            // explicitly queued lost reply is what the test asked for, so it wins.
+            if !injected_loss
+                && faults.hostile_rate > 0.0
+                && hostile::applies_to(endpoint)
+                && state.rng.random_bool(faults.hostile_rate.min(1.0))
+            {
+                state.stats.hostile += 1;
+                let kind = Hostile::pick(endpoint, state.rng.random::<u64>());
+                let take_effect = kind.may_take_effect() && state.rng.random_bool(0.5);
+                let variant = state.rng.random::<u64>();
+                drop(state);
+                let draw = HostileDraw {
+                    kind,
+                    take_effect,
+                    variant,
+                };
+                return self.hostile(endpoint, body, now, &caller, draw);
+            }
             if faults.fault_rate > 0.0 && state.rng.random_bool(faults.fault_rate.min(1.0)) {
                 state.stats.faults_injected += 1;
                 let pick = if faults.transients.is_empty() {
@@ -153,14 +228,12 @@ impl App {
                         .copied()
                         .unwrap_or(Transient::Http502)
                 };
-                drop(state);
-                let answer = match pick {
+                return Outcome::normal(match pick {
                     Transient::Http502 => Answer::Status(502),
                     Transient::Code(code) => {
                         Answer::Json(fail(code, "internal error, please retry (injected)"))
                     }
-                };
-                return self.finish(endpoint, answer, false);
+                });
             }
             if faults.lost_reply_rate > 0.0
                 && state.rng.random_bool(faults.lost_reply_rate.min(1.0))
@@ -172,9 +245,42 @@ impl App {
         let succeeded = reply.get("ErrorCode").and_then(Value::as_i64) == Some(0);
         if lost && succeeded {
             self.lock().stats.lost_replies += 1;
-            return self.finish(endpoint, Answer::Status(502), true);
+            return Outcome {
+                answer: Answer::Status(502),
+                took_effect: true,
+                label: Label::LostReply,
+            };
         }
-        self.finish(endpoint, Answer::Json(reply), false)
+        Outcome::normal(Answer::Json(reply))
+    }
+
+    /// A broken answer, after the real dispatch when the draw says the call takes effect.
+    fn hostile(
+        &self,
+        endpoint: Endpoint,
+        body: &[u8],
+        now: u64,
+        caller: &str,
+        draw: HostileDraw,
+    ) -> Outcome {
+        let real = draw
+            .take_effect
+            .then(|| self.dispatch(endpoint, body, now, caller));
+        let success = match real {
+            Some(Value::Object(map)) if map.get("ErrorCode").and_then(Value::as_i64) == Some(0) => {
+                Some(map)
+            }
+            _ => None,
+        };
+        let took_effect = success.is_some();
+        let success =
+            success.unwrap_or_else(|| hostile::fabricated_success(endpoint, now, draw.variant));
+        let call = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+        Outcome {
+            answer: hostile::reply(draw.kind, endpoint, success, &call, draw.variant),
+            took_effect,
+            label: Label::Hostile(draw.kind),
+        }
     }
 
     /// Counts the answer.
@@ -184,7 +290,8 @@ impl App {
         counters.calls += 1;
         let code = match &answer {
             Answer::Json(v) => v.get("ErrorCode").and_then(Value::as_i64).unwrap_or(0),
-            Answer::Status(_) => -1,
+            // Nothing a client can trust: it counts as OK only if it took effect.
+            _ => -1,
         };
         if code == 0 || took_effect {
             counters.ok += 1;

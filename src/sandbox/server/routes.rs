@@ -1,5 +1,5 @@
 //! The routes: the REST API under `/v4/`, the inspection endpoints under `/sandbox/`, and
-//! turning an answer into an HTTP response.
+//! turning an answer (hostile ones included) into an HTTP response.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use crate::im::Endpoint;
 use crate::sandbox::state::Delivery;
 
-use super::{Answer, App, fail};
+use super::{Answer, App, fail, streamed};
 
 fn into_response(answer: Answer) -> Response {
     match answer {
@@ -28,6 +28,25 @@ fn into_response(answer: Answer) -> Response {
             )
                 .into_response()
         }
+        Answer::Bytes { content_type, body } => {
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Answer::Redirect(location) => (
+            StatusCode::FOUND,
+            [(header::LOCATION, location)],
+            "Found".to_owned(),
+        )
+            .into_response(),
+        Answer::Cut(bytes) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            streamed::cut(bytes),
+        )
+            .into_response(),
+        Answer::Drip(bytes) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            streamed::drip(bytes),
+        )
+            .into_response(),
     }
 }
 
