@@ -12,6 +12,8 @@ use crate::campaign::{LoadedCampaign, template_name};
 use crate::im::types as api;
 use crate::template::{BUILTIN_HELPERS, CAMPAIGN_HELPERS, registry};
 
+mod floor;
+
 /// A failure to render one recipient's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -382,6 +384,11 @@ impl CampaignRenderer {
                     }),
             }
         };
+        self.assemble(text)
+    }
+
+    /// The message with each template slot filled by `text`, the rest as the campaign fixes it.
+    fn assemble<E>(&self, text: impl Fn(&Slot) -> Result<String, E>) -> Result<RenderedMessage, E> {
         let optional = |slot: &Option<Slot>| slot.as_ref().map(&text).transpose();
         let mut body = Vec::with_capacity(self.elements.len());
         for element in &self.elements {

@@ -248,6 +248,10 @@ pub fn validate(path: &Path) -> Validation {
     validation.diagnostics.extend(found.diagnostics);
     validation.sources.extend(found.sources);
     loaded.templates = found.templates;
+    if !validation.has_errors() {
+        let sizes = checks::sizes(&loaded, &found.columns);
+        validation.diagnostics.extend(sizes);
+    }
     validation
         .diagnostics
         .sort_by_key(|d| (d.file != loaded.path, d.span.map(|s| (s.line, s.column))));

@@ -37,8 +37,11 @@ pub struct AudienceChange {
 /// Everything that changed between two versions of a campaign.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignChanges {
-    /// What the campaign was compared with (a file, or `REV:path`).
+    /// What the campaign was compared with (a file, or `REV:path` from the repository's root).
     pub against: String,
+    /// The campaign is not in the revision compared with: everything in it is added.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub new: bool,
     pub settings: Vec<SettingChange>,
     pub templates: Vec<TemplateChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +72,7 @@ pub enum AgainstError {
 /// Compares `new` with the campaign file at `old`.
 pub fn against_file(new: &LoadedCampaign, old: &Path) -> Result<CampaignChanges, AgainstError> {
     let old_loaded = load(old, &old.display().to_string())?;
-    compare(new, &old_loaded, old.display().to_string())
+    compare(new, Some(&old_loaded), old.display().to_string())
 }
 
 /// Compares `new` with the same campaign file at git revision `rev` (its CSV and templates too).
@@ -83,12 +86,11 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
         .path
         .file_name()
         .ok_or_else(|| AgainstError::Io(format!("{} is not a file", new.path.display())))?;
-    let show = |relative: &str| -> Result<Vec<u8>, AgainstError> {
+    let git = |args: &[&str]| -> Result<Vec<u8>, AgainstError> {
         let output = Command::new("git")
             .arg("-C")
             .arg(dir)
-            .arg("show")
-            .arg(format!("{rev}:./{relative}"))
+            .args(args)
             .output()
             .map_err(|e| AgainstError::Git(format!("cannot run git: {e}")))?;
         if !output.status.success() {
@@ -98,8 +100,25 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
         }
         Ok(output.stdout)
     };
-    let scratch = tempfile::tempdir().map_err(|e| AgainstError::Io(e.to_string()))?;
+    let show = |relative: &str| git(&["show", &format!("{rev}:./{relative}")]);
     let name = file_name.to_string_lossy().into_owned();
+    // Labels name the file from the repository's root, wherever timcast runs.
+    let prefix = String::from_utf8_lossy(&git(&["rev-parse", "--show-prefix"])?)
+        .trim()
+        .to_owned();
+    let label = format!("{rev}:{prefix}{name}");
+    git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])
+    .map_err(|_| AgainstError::Git(format!("`{rev}` is not a commit of this repository")))?;
+    // A campaign the pull request adds is not at the base revision: all of it is new.
+    if git(&["cat-file", "-e", &format!("{rev}:./{name}")]).is_err() {
+        return compare(new, None, label);
+    }
+    let scratch = tempfile::tempdir().map_err(|e| AgainstError::Io(e.to_string()))?;
     let old_text = show(&name)?;
     let old_path = scratch.path().join(&name);
     std::fs::write(&old_path, &old_text).map_err(|e| AgainstError::Io(e.to_string()))?;
@@ -118,9 +137,8 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
             }
         }
     }
-    let label = format!("{rev}:{}", new.path.display());
     let old_loaded = load(&old_path, &label)?;
-    compare(new, &old_loaded, label)
+    compare(new, Some(&old_loaded), label)
 }
 
 /// The paths a campaign file names, read leniently (the strict check comes after).
@@ -160,18 +178,21 @@ fn load(path: &Path, what: &str) -> Result<LoadedCampaign, AgainstError> {
         })
 }
 
+/// What changed from `old` to `new`; with no `old`, everything in `new` is added.
 fn compare(
     new: &LoadedCampaign,
-    old: &LoadedCampaign,
+    old: Option<&LoadedCampaign>,
     against: String,
 ) -> Result<CampaignChanges, AgainstError> {
     let mut old_settings = BTreeMap::new();
     let mut new_settings = BTreeMap::new();
-    flatten(
-        "",
-        &serde_json::to_value(&old.campaign).unwrap_or(Json::Null),
-        &mut old_settings,
-    );
+    if let Some(old) = old {
+        flatten(
+            "",
+            &serde_json::to_value(&old.campaign).unwrap_or(Json::Null),
+            &mut old_settings,
+        );
+    }
     flatten(
         "",
         &serde_json::to_value(&new.campaign).unwrap_or(Json::Null),
@@ -210,8 +231,12 @@ fn compare(
         }
     }
     // Template files: compare their contents, not only their names.
-    for (index, ((_, old_text), (_, new_text))) in
-        text_files(old).into_iter().zip(text_files(new)).enumerate()
+    let new_files = text_files(new);
+    let old_files = match old {
+        Some(old) => text_files(old),
+        None => vec![(PathBuf::new(), String::new()); new_files.len()],
+    };
+    for (index, ((_, old_text), (_, new_text))) in old_files.into_iter().zip(new_files).enumerate()
     {
         if old_text != new_text {
             templates.push(TemplateChange {
@@ -220,8 +245,14 @@ fn compare(
             });
         }
     }
-    let audience = match (&old.campaign.audience.csv, &new.campaign.audience.csv) {
-        (Some(_), Some(_)) => {
+    let old_csv = old.and_then(|o| o.campaign.audience.csv.as_ref());
+    let audience = match (old, old_csv, &new.campaign.audience.csv) {
+        (None, _, Some(_)) => Some(AudienceChange {
+            added: recipients(new)?.len() as u64,
+            removed: 0,
+            kept: 0,
+        }),
+        (Some(old), Some(_), Some(_)) => {
             let old_ids = recipients(old)?;
             let new_ids = recipients(new)?;
             let kept = new_ids.iter().filter(|p| old_ids.contains(p)).count() as u64;
@@ -235,6 +266,7 @@ fn compare(
     };
     Ok(CampaignChanges {
         against,
+        new: old.is_none(),
         settings,
         templates,
         audience,
@@ -290,11 +322,17 @@ fn flatten(prefix: &str, value: &Json, out: &mut BTreeMap<String, Json>) {
 }
 
 fn unified(old: &str, new: &str) -> String {
-    // Compare whole lines: a missing final newline is not a change worth showing.
-    let (old, new) = (
-        format!("{}\n", old.trim_end_matches('\n')),
-        format!("{}\n", new.trim_end_matches('\n')),
-    );
+    // Compare whole lines: a missing final newline is not a change worth showing. A template
+    // that is not there has no lines, not one empty line.
+    let lines = |text: &str| {
+        let text = text.trim_end_matches('\n');
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("{text}\n")
+        }
+    };
+    let (old, new) = (lines(old), lines(new));
     similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(2)

@@ -503,10 +503,17 @@ impl Builder<'_> {
         }
         let bad = self.plan.audience.bad_rows + self.plan.audience.render_errors;
         if bad > 0 {
-            self.plan.warnings.push(if self.plan.blocked {
-                format!("{bad} rows cannot be sent: fix them, or set `audience.on_bad_row: skip` to send the rest")
-            } else {
+            let (recipients, pending) = (self.plan.audience.recipients, self.plan.pending);
+            // `on_bad_row: skip` is worth suggesting only when it leaves someone to send to.
+            self.plan.warnings.push(if recipients == 0 {
+                format!("no row can be sent: {bad} rows have problems and no other recipient is left; fix the data or the template")
+            } else if !self.plan.blocked {
                 format!("{bad} rows cannot be sent and are skipped")
+            } else if pending > 0 {
+                let s = if pending == 1 { "" } else { "s" };
+                format!("{bad} rows cannot be sent: fix them, or set `audience.on_bad_row: skip` to send to the other {pending} recipient{s}")
+            } else {
+                format!("{bad} rows cannot be sent: fix them (skipping them would send nothing: the other {recipients} recipients have nothing to send)")
             });
         }
     }

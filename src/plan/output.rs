@@ -15,6 +15,17 @@ use crate::render::RenderedMessage;
 /// Version of the JSON plan format.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Rows that cannot be sent the planner lists (its `MAX_PROBLEMS`); `--online` may list more
+/// problems after them.
+const LISTED_ROWS: u64 = 20;
+
+/// Rows that cannot be sent and are not listed: the list is a sample, the count is not.
+fn unlisted_rows(plan: &Plan) -> Option<String> {
+    let rows = plan.audience.bad_rows + plan.audience.render_errors;
+    let more = rows.saturating_sub(LISTED_ROWS);
+    (more > 0).then(|| format!("… and {more} more row{}", if more == 1 { "" } else { "s" }))
+}
+
 /// Output formats of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -246,18 +257,33 @@ pub fn text(plan: &Plan, color: bool) -> String {
         for problem in &plan.problems {
             let _ = writeln!(out, "  ✗ {}", problem.message);
         }
+        if let Some(more) = unlisted_rows(plan) {
+            let _ = writeln!(out, "  {more}");
+        }
     }
     if let Some(changes) = &plan.changes {
-        let _ = writeln!(out, "\nChanges since {}:", changes.against);
+        if changes.new {
+            let _ = writeln!(
+                out,
+                "\nChanges since {} (a new campaign: all of it is added):",
+                changes.against
+            );
+        } else {
+            let _ = writeln!(out, "\nChanges since {}:", changes.against);
+        }
         if changes.is_empty() {
             let _ = writeln!(out, "  (none)");
         }
         for setting in &changes.settings {
-            let _ = writeln!(
-                out,
-                "  ~ {}: {} -> {}",
-                setting.path, setting.old, setting.new
-            );
+            if changes.new {
+                let _ = writeln!(out, "  + {}: {}", setting.path, setting.new);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  ~ {}: {} -> {}",
+                    setting.path, setting.old, setting.new
+                );
+            }
         }
         if let Some(a) = &changes.audience {
             let _ = writeln!(
@@ -332,17 +358,24 @@ pub fn markdown(plan: &Plan) -> String {
             "\n<details><summary>Changes since <code>{}</code></summary>\n",
             changes.against
         );
+        if changes.new {
+            let _ = writeln!(
+                out,
+                "The campaign is new: that revision does not have it, so all of it is added.\n"
+            );
+        }
         if changes.is_empty() {
             let _ = writeln!(out, "No changes.");
         }
         if !changes.settings.is_empty() {
             let _ = writeln!(out, "| setting | before | after |\n|---|---|---|");
             for setting in &changes.settings {
-                let _ = writeln!(
-                    out,
-                    "| `{}` | `{}` | `{}` |",
-                    setting.path, setting.old, setting.new
-                );
+                let old = if changes.new {
+                    String::new()
+                } else {
+                    format!("`{}`", setting.old)
+                };
+                let _ = writeln!(out, "| `{}` | {old} | `{}` |", setting.path, setting.new);
             }
         }
         if let Some(a) = &changes.audience {
@@ -371,6 +404,9 @@ pub fn markdown(plan: &Plan) -> String {
         );
         for problem in &plan.problems {
             let _ = writeln!(out, "- {}", problem.message);
+        }
+        if let Some(more) = unlisted_rows(plan) {
+            let _ = writeln!(out, "- {more}");
         }
         let _ = writeln!(out, "\n</details>");
     }

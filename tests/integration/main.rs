@@ -16,6 +16,7 @@ mod hostile;
 mod outputs;
 mod plan;
 mod regression;
+mod regression_plan;
 mod report;
 mod run_due;
 mod sandbox_rules;

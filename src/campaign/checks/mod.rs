@@ -16,6 +16,7 @@ use super::yaml::Span;
 mod files;
 mod limits;
 mod message;
+mod size;
 mod templates;
 
 pub use files::{PathProblem, resolve_inside};
@@ -28,6 +29,8 @@ pub struct Found {
     pub sources: BTreeMap<PathBuf, String>,
     /// Every template, in the order they are checked.
     pub templates: Vec<super::TemplateText>,
+    /// The CSV's columns, when it has a readable header.
+    pub columns: Vec<String>,
 }
 
 /// The longest UserID the API takes, in bytes.
@@ -50,7 +53,20 @@ pub fn check(loaded: &LoadedCampaign) -> Found {
     cx.controls();
     cx.delivery();
     cx.schedule(columns.as_ref());
+    cx.found.columns = columns.map(|h| h.columns).unwrap_or_default();
     cx.found
+}
+
+/// The message's size where the campaign alone fixes it. Runs after [`check`] found no
+/// errors, on the campaign with the templates it read; `columns` are [`Found::columns`].
+pub fn sizes(loaded: &LoadedCampaign, columns: &[String]) -> Vec<Diagnostic> {
+    let mut cx = Checks {
+        loaded,
+        campaign: &loaded.campaign,
+        found: Found::default(),
+    };
+    cx.sizes(columns);
+    cx.found.diagnostics
 }
 
 struct Checks<'a> {
