@@ -175,7 +175,7 @@ struct Builder<'a> {
 }
 
 /// Most problems listed in a plan; the rest are counted.
-const MAX_PROBLEMS: usize = 20;
+pub(super) const MAX_PROBLEMS: usize = 20;
 
 impl Builder<'_> {
     /// Reads, renders and folds every recipient of any source.

@@ -15,14 +15,12 @@ use crate::render::RenderedMessage;
 /// Version of the JSON plan format.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Rows that cannot be sent the planner lists (its `MAX_PROBLEMS`); `--online` may list more
-/// problems after them.
-const LISTED_ROWS: u64 = 20;
-
 /// Rows that cannot be sent and are not listed: the list is a sample, the count is not.
 fn unlisted_rows(plan: &Plan) -> Option<String> {
     let rows = plan.audience.bad_rows + plan.audience.render_errors;
-    let more = rows.saturating_sub(LISTED_ROWS);
+    // `--online` may list more problems after the planner's own.
+    let listed = u64::try_from(super::builder::MAX_PROBLEMS).unwrap_or(u64::MAX);
+    let more = rows.saturating_sub(listed);
     (more > 0).then(|| format!("… and {more} more row{}", if more == 1 { "" } else { "s" }))
 }
 
