@@ -16,6 +16,7 @@ mod error;
 pub mod im;
 pub mod journal;
 pub mod plan;
+pub mod project;
 mod render;
 pub mod report;
 pub mod sandbox;

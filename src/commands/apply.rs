@@ -59,17 +59,12 @@ pub(crate) struct ApplyArgs {
     /// leaving the rest pending for the next run.
     #[arg(long)]
     pub no_wait: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
-}
-
-/// The journal a command uses: `--state`, else the default; `--sandbox` runs keep their own.
-pub(crate) fn state(arg: Option<&std::path::Path>, sandbox: bool) -> State {
-    let state = State::from_arg(arg);
-    if sandbox { state.sandbox() } else { state }
 }
 
 /// `timcast apply`.
@@ -98,7 +93,12 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
     }
     let mut options = ApplyOptions::new(match &saved {
         Some(header) => header.journal.clone(),
-        None => state(args.state.as_deref(), args.sandbox),
+        None => super::journal_of(
+            args.state.as_deref(),
+            args.sandbox,
+            &campaign_path,
+            &loaded.campaign.name,
+        )?,
     });
     options.resend_changed =
         args.resend_changed || saved.as_ref().is_some_and(|h| h.resend_changed);
@@ -387,7 +387,7 @@ fn print_summary(
 /// The `timcast report` line that reads this run's journal: the campaign file (not a saved
 /// plan), and `--sandbox` or `--state` when the journal is not the default one.
 fn report_command(loaded: &LoadedCampaign, journal: &State) -> String {
-    let default = State::from_arg(None);
+    let default = State::for_campaign(None, &loaded.path);
     let mut line = format!(
         "timcast report {}",
         shell_word(&loaded.path.display().to_string())

@@ -19,6 +19,8 @@ use std::path::Path;
 use crate::apply::Stop;
 use crate::campaign::{self, LoadedCampaign};
 use crate::error::{Error, Exit, Result};
+use crate::journal::{EMPTY_FINGERPRINT, State};
+use crate::project::display_path;
 
 /// Writes the validation's warnings to stderr (so stdout stays parseable) and returns the
 /// campaign; its errors become [`Error::Invalid`], rendered.
@@ -35,6 +37,55 @@ pub(crate) fn load_campaign(path: &Path) -> Result<LoadedCampaign> {
     validation
         .into_result()
         .map_err(|v| Error::Invalid { report: v.render() })
+}
+
+/// The journal of `campaign` (the file at `path`): `--state`, else `.timcast/state.db` at the
+/// project's root; `--sandbox` runs keep theirs beside it. Without `--state`, refuses when
+/// that journal knows nothing of the campaign but `./.timcast/` (the former default) does:
+/// reading the empty one would count every recipient as unsent.
+pub(crate) fn journal_of(
+    arg: Option<&Path>,
+    sandbox: bool,
+    path: &Path,
+    campaign: &str,
+) -> Result<State> {
+    let state = State::for_campaign(arg, path);
+    let state = if sandbox { state.sandbox() } else { state };
+    if arg.is_some() {
+        return Ok(state);
+    }
+    if let Some(former) = state.former_default()
+        && state.fingerprint(campaign)? == EMPTY_FINGERPRINT
+        && former.fingerprint(campaign)? != EMPTY_FINGERPRINT
+    {
+        return Err(Error::user_with_help(
+            format!(
+                "campaign `{campaign}` has no records in its journal {}, but {} has them",
+                display_path(state.path()),
+                display_path(former.path()),
+            ),
+            format!(
+                "the default journal is now at the project's root (the directory of timcast.toml, \
+                 else the Git work tree's root, else the campaign's directory), so that it does not \
+                 depend on where timcast runs; {}",
+                if state.path().exists() {
+                    format!(
+                        "pass --state {} (do not move it over {}: that one holds other campaigns)",
+                        display_path(former.path()),
+                        display_path(state.path())
+                    )
+                } else {
+                    format!(
+                        "move it there (mkdir -p {dir} && mv {from} {to}) or pass --state {from}",
+                        dir = display_path(state.path().parent().unwrap_or(Path::new("."))),
+                        from = display_path(former.path()),
+                        to = display_path(state.path()),
+                    )
+                }
+            ),
+        ));
+    }
+    Ok(state)
 }
 
 /// Asks `question` on the terminal; off a terminal it refuses, unless the user passed --yes

@@ -8,17 +8,22 @@ use clap::Args;
 use super::load_campaign;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result, written};
-use crate::journal::State;
 use crate::plan::output::{self, Format};
 use crate::plan::saved::PlanWriter;
 use crate::plan::{PlanOptions, PlannedSend, against, build, build_with, online};
 
-/// Where the journal lives: `--state`, `TIMCAST_STATE`, or `.timcast/state.db`.
+/// Where the journal lives: `--state`, `TIMCAST_STATE`, or `.timcast/state.db` at the root of
+/// the campaign's project.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StateArgs {
-    /// The journal (SQLite) that records what was sent.
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH", default_value = crate::journal::DEFAULT_PATH)]
-    pub path: PathBuf,
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// project's root: the directory of timcast.toml, else the Git work tree's root, else the
+    /// campaign's directory].
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Read the journal that `apply --sandbox` keeps (sandbox.db beside the real one).
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -75,7 +80,12 @@ pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     let options = PlanOptions {
-        state: State::sqlite(&args.state.path),
+        state: super::journal_of(
+            args.state.path.as_deref(),
+            args.state.sandbox,
+            &args.campaign,
+            &loaded.campaign.name,
+        )?,
         resend_changed: args.resend_changed,
         resend_uncertain: args.resend_uncertain,
         retry_unknown: args.retry_unknown,

@@ -18,7 +18,8 @@ pub(crate) struct RecallArgs {
     /// Recall without asking for confirmation (needed when not on a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
     #[command(flatten)]
@@ -34,7 +35,7 @@ pub(crate) async fn run(args: &RecallArgs) -> Result {
     let connection = args
         .connection
         .resolve(&crate::campaign::connection_defaults(&loaded.campaign))?;
-    let state = super::apply::state(args.state.as_deref(), false);
+    let state = super::journal_of(args.state.as_deref(), false, &args.campaign, name)?;
     let journal = state.open()?;
     let _lock = journal.lock(name)?;
     let targets = recall::targets(journal.as_ref(), name)?;

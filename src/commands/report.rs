@@ -7,6 +7,8 @@ use clap::Args;
 
 use super::load_campaign;
 use crate::error::{Error, Exit, Result, written};
+use crate::journal::State;
+use crate::project::Project;
 use crate::report::{self, ReportFormat};
 
 #[derive(Debug, Clone, Args)]
@@ -21,7 +23,8 @@ pub(crate) struct ReportArgs {
     /// Read the journal of `apply --sandbox` runs instead.
     #[arg(long)]
     pub sandbox: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
 }
@@ -32,14 +35,19 @@ pub(crate) async fn run(args: &ReportArgs) -> Result {
     let looks_like_a_file = as_path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-    let name = if as_path.is_file() || looks_like_a_file {
+    let (name, state) = if as_path.is_file() || looks_like_a_file {
         // A path that is not there fails as a campaign file does, instead of reporting on a
         // campaign of that name with no sends.
-        load_campaign(as_path)?.campaign.name
+        let name = load_campaign(as_path)?.campaign.name;
+        let state = super::journal_of(args.state.as_deref(), args.sandbox, as_path, &name)?;
+        (name, state)
     } else {
-        args.campaign.clone()
+        // A campaign named, not a file: the project is the working directory's.
+        let project = Project::of_dir(Path::new("."));
+        let state = State::for_project(args.state.as_deref(), &project);
+        let state = if args.sandbox { state.sandbox() } else { state };
+        (args.campaign.clone(), state)
     };
-    let state = super::apply::state(args.state.as_deref(), args.sandbox);
     let Some(journal) = state.open_existing()? else {
         let message = format!("no journal at {state}: nothing was applied yet");
         let sandbox = state.sandbox();

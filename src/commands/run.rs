@@ -16,7 +16,7 @@ use crate::campaign::{self, LoadedCampaign};
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
 use crate::im::{ConnectionArgs, ImClient};
-use crate::journal::{JournalError, State};
+use crate::journal::JournalError;
 use crate::plan::output;
 use crate::schedule::{Gate, WaitReason, campaign_wide, gate};
 use crate::session::Session;
@@ -34,7 +34,8 @@ pub(crate) struct RunArgs {
     /// Print what would be applied and skipped, without sending.
     #[arg(long)]
     pub dry_run: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db].
+    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
     #[command(flatten)]
@@ -128,7 +129,6 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
         );
         return Ok(Exit::Ok);
     }
-    let state = super::apply::state(args.state.as_deref(), false);
     let stop = Stop::new();
     watch_signals(&stop);
     let mut tally = Tally::default();
@@ -147,7 +147,7 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
             break;
         }
         let label = file.display().to_string();
-        match run_one(config, args, file, &state, &stop, &mut out, &mut err).await {
+        match run_one(config, args, file, &stop, &mut out, &mut err).await {
             Ok(Visit::Skipped(why)) => {
                 tally.skipped += 1;
                 let _ = writeln!(out, "skip {label}: {why}");
@@ -218,7 +218,6 @@ async fn run_one(
     config: &Config,
     args: &RunArgs,
     file: &Path,
-    state: &State,
     stop: &Stop,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -241,7 +240,9 @@ async fn run_one(
     if let Some(why) = not_due(&loaded, config.clock.now()) {
         return Ok(Visit::Skipped(why));
     }
-    let mut options = ApplyOptions::new(state.clone());
+    let state = super::journal_of(args.state.as_deref(), false, file, &loaded.campaign.name)
+        .map_err(|e| Failure::Error(e.to_string()))?;
+    let mut options = ApplyOptions::new(state);
     options.clock = config.clock.clone();
     // A cron job must not block for hours: what is not due now waits for the next call.
     options.wait_for_schedule = false;

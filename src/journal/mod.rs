@@ -11,6 +11,7 @@ mod sqlite;
 use std::path::{Path, PathBuf};
 
 use crate::im::{Endpoint, ErrorClass};
+use crate::project::Project;
 
 pub use sqlite::SqliteJournal;
 
@@ -240,9 +241,32 @@ impl State {
         State { path: path.into() }
     }
 
-    /// `--state` as given, else the default file.
-    pub fn from_arg(arg: Option<&Path>) -> State {
-        State::sqlite(arg.map_or_else(|| PathBuf::from(DEFAULT_PATH), Path::to_owned))
+    /// `--state` as given, else [`DEFAULT_PATH`] at the root of `project`.
+    pub fn for_project(arg: Option<&Path>, project: &Project) -> State {
+        State::sqlite(arg.map_or_else(|| project.root.join(DEFAULT_PATH), Path::to_owned))
+    }
+
+    /// `--state` as given, else the default journal of the campaign file's project.
+    pub fn for_campaign(arg: Option<&Path>, campaign: &Path) -> State {
+        match arg {
+            Some(path) => State::sqlite(path),
+            None => State::for_project(None, &Project::of_campaign(campaign)),
+        }
+    }
+
+    /// The journal of this name under `./.timcast/`, where timcast kept it before the default
+    /// moved to the project root; `None` when it is this one or there is none.
+    pub fn former_default(&self) -> Option<State> {
+        let name = self.path.file_name()?;
+        let former = std::env::current_dir().ok()?.join(".timcast").join(name);
+        let same = match (
+            std::fs::canonicalize(&former),
+            std::fs::canonicalize(&self.path),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => former == self.path,
+        };
+        (!same && former.is_file()).then(|| State::sqlite(former))
     }
 
     /// The journal `apply --sandbox` keeps: `sandbox.db` beside the real one, so demo sends

@@ -56,9 +56,15 @@ pub fn build_with<'a>(
     let campaign = &loaded.campaign;
     let journal = options.state.open_existing()?;
     let mut priors: audience::PrintMap<(String, Prior)> = audience::PrintMap::default();
+    let mut read = JournalRead {
+        path: crate::project::display_path(options.state.path()),
+        exists: journal.is_some(),
+        records: 0,
+    };
     if let Some(journal) = &journal {
         journal.for_each_record(&campaign.name, &mut |record| {
             let (recipient, prior) = prior_of(record);
+            read.records += 1;
             priors.insert(audience::fingerprint(&recipient), (recipient, prior));
         })?;
     }
@@ -73,6 +79,8 @@ pub fn build_with<'a>(
             description: campaign.description.clone(),
             campaign_file: loaded.path.clone(),
             schedule: campaign.schedule.as_ref().map(crate::schedule::describe),
+            message: MessageSettings::of(campaign),
+            journal: read,
             audience: AudienceSummary {
                 kind: AudienceKind::Csv {
                     path: PathBuf::new(),

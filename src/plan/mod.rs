@@ -117,7 +117,7 @@ pub struct PlanOptions {
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
-            state: State::from_arg(None),
+            state: State::sqlite(crate::journal::DEFAULT_PATH),
             resend_changed: false,
             resend_uncertain: false,
             retry_unknown: false,
@@ -206,6 +206,59 @@ pub struct CallCount {
     pub recipients: u64,
 }
 
+/// The journal a plan was compared with.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JournalRead {
+    /// Relative to the working directory when inside it.
+    pub path: String,
+    /// Whether the file existed (a new journal knows nothing).
+    pub exists: bool,
+    /// Recipients of this campaign it recorded.
+    pub records: u64,
+}
+
+/// Who the message comes from and how it is delivered, as `plan` shows it before a send.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageSettings {
+    /// The sender (`From_Account`), the official account, or `None` for the app admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// `MsgLifeTime` (`0` is online only).
+    pub lifetime: String,
+    /// The offline push: `off`, `on` (IM's default notification) or `on: TITLE`.
+    pub push: String,
+}
+
+impl MessageSettings {
+    pub(crate) fn of(campaign: &crate::campaign::model::Campaign) -> MessageSettings {
+        let push = match &campaign.push {
+            Some(push) if !push.enabled => "off".to_owned(),
+            Some(push) => match (&push.title, &push.desc) {
+                (Some(title), _) => format!("on: {title}"),
+                (None, Some(desc)) => format!("on: {desc}"),
+                (None, None) => "on".to_owned(),
+            },
+            None if campaign.controls.online_only => "off (online only)".to_owned(),
+            None => "on (IM's default notification)".to_owned(),
+        };
+        let lifetime = if campaign.controls.online_only {
+            "online only".to_owned()
+        } else if campaign.controls.lifetime.as_secs() == 0 {
+            "0 (online only)".to_owned()
+        } else {
+            campaign.controls.lifetime.to_string()
+        };
+        MessageSettings {
+            sender: campaign
+                .sender
+                .clone()
+                .or_else(|| campaign.audience.official_account.clone()),
+            lifetime,
+            push,
+        }
+    }
+}
+
 /// The plan: counts, samples and previews (never the whole audience).
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -216,6 +269,10 @@ pub struct Plan {
     /// The campaign's schedule in one line (`schedule::describe`), when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// Sender, lifetime and offline push.
+    pub message: MessageSettings,
+    /// The journal the diff read.
+    pub journal: JournalRead,
     pub audience: AudienceSummary,
     /// Recipients per diff state.
     pub states: BTreeMap<DiffState, u64>,

@@ -114,6 +114,34 @@ fn audience_line(plan: &Plan) -> String {
     }
 }
 
+/// Sender, lifetime and push, in one line.
+fn message_line(plan: &Plan) -> String {
+    let m = &plan.message;
+    format!(
+        "from {} · lifetime {} · offline push {}",
+        m.sender.as_deref().unwrap_or("the app admin"),
+        m.lifetime,
+        m.push
+    )
+}
+
+/// Which journal the diff read, and loudly when it knew nothing: a journal looked for in the
+/// wrong place shows a sent campaign as unsent.
+fn journal_line(plan: &Plan) -> String {
+    let j = &plan.journal;
+    let path = &j.path;
+    if !j.exists {
+        format!(
+            "{path}: NEW, nothing was ever recorded there, so every recipient counts as unsent \
+             (if this campaign was applied before, pass the --state it used)"
+        )
+    } else if j.records == 0 {
+        format!("{path}: no records of this campaign yet")
+    } else {
+        format!("{path} ({} recipients recorded)", j.records)
+    }
+}
+
 /// Sample recipients in diff-state order, each with its ` (row N): earlier error` suffix.
 fn samples(plan: &Plan) -> Vec<(DiffState, &str, String)> {
     DiffState::ALL
@@ -197,6 +225,8 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if let Some(schedule) = &plan.schedule {
         let _ = writeln!(out, "Schedule: {schedule}");
     }
+    let _ = writeln!(out, "Message:  {}", message_line(plan));
+    let _ = writeln!(out, "Journal:  {}", journal_line(plan));
     let _ = writeln!(out, "\nRecipients:");
     for state in DiffState::ALL {
         let n = plan.count(state);
@@ -328,6 +358,8 @@ pub fn markdown(plan: &Plan) -> String {
     if let Some(schedule) = &plan.schedule {
         let _ = writeln!(out, "Schedule: {}\n", schedule.replace('|', "\\|"));
     }
+    let _ = writeln!(out, "Message: {}\n", message_line(plan).replace('|', "\\|"));
+    let _ = writeln!(out, "Journal: {}\n", journal_line(plan).replace('|', "\\|"));
     let _ = writeln!(out, "| | recipients | |\n|---|---:|---|");
     for state in DiffState::ALL {
         let n = plan.count(state);

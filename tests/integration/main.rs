@@ -17,6 +17,7 @@ mod outputs;
 mod plan;
 mod regression;
 mod regression_plan;
+mod regression_state;
 mod report;
 mod run_due;
 mod sandbox_rules;

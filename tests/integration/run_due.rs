@@ -102,7 +102,8 @@ async fn run_due_applies_what_is_due_and_skips_the_rest_with_a_reason() {
             ("tokyo".to_owned(), 2)
         ])
     );
-    assert!(root.path().join(".timcast/state.db").exists());
+    // No project file and no Git work tree: the journal is in the campaigns' directory.
+    assert!(dir.join(".timcast/state.db").exists());
 
     // The next call finds nothing left; a new invalid campaign makes it exit 1, and a dry run
     // says what it would do without sending.

@@ -1,0 +1,130 @@
+//! Regressions of where the journal is (issue 12, item 3): the default journal is the project's
+//! (the directory of timcast.toml, else the Git work tree's root, else the campaign's
+//! directory), never the working directory's, and `plan` says which journal it read.
+
+use std::path::Path;
+
+use crate::common::{CampaignWriter, Outcome, Session, workspace};
+
+fn timcast(cwd: &Path, args: &[&str]) -> Outcome {
+    Session::new()
+        .current_dir(cwd)
+        .args(args.iter().copied())
+        .run()
+}
+
+#[test]
+fn the_default_journal_is_the_projects_whatever_the_working_directory() {
+    let dir = workspace();
+    let root = dir.path();
+    timcast(root, &["apply", "--sandbox", "campaigns/welcome.yaml"]).expect_code(0);
+    std::fs::create_dir(root.join("elsewhere")).unwrap();
+    for (cwd, campaign) in [
+        (root.to_owned(), "campaigns/welcome.yaml"),
+        (root.join("campaigns"), "welcome.yaml"),
+        (root.join("campaigns/data"), "../welcome.yaml"),
+        (root.join("elsewhere"), "../campaigns/welcome.yaml"),
+    ] {
+        let out = timcast(
+            &cwd,
+            &["plan", "--sandbox", campaign, "--detailed-exitcode"],
+        );
+        assert_eq!(out.code, 0, "from {}: {}", cwd.display(), out.text());
+        assert!(
+            out.stdout
+                .starts_with("Plan: welcome-2026-11: nothing to send (8 already sent)"),
+            "from {}: {}",
+            cwd.display(),
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("sandbox.db (8 recipients recorded)"),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(root.join(".timcast/sandbox.db").is_file());
+    assert!(!root.join("campaigns/.timcast").exists());
+}
+
+#[test]
+fn without_a_project_file_the_git_work_trees_root_holds_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(git.success());
+    let campaigns = dir.path().join("campaigns");
+    std::fs::create_dir(&campaigns).unwrap();
+    CampaignWriter::new(&campaigns, "hello")
+        .recipients(3)
+        .text("Hello {{first_name}}")
+        .write();
+    timcast(&campaigns, &["apply", "--sandbox", "hello.yaml"]).expect_code(0);
+    assert!(dir.path().join(".timcast/sandbox.db").is_file());
+    let out = timcast(dir.path(), &["plan", "--sandbox", "campaigns/hello.yaml"]).expect_code(0);
+    assert!(
+        out.stdout.contains("nothing to send (3 already sent)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn plan_says_loudly_when_the_journal_it_read_is_new() {
+    let dir = workspace();
+    let out = timcast(dir.path(), &["plan", "campaigns/welcome.yaml"]).expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "Journal:  .timcast/state.db: NEW, nothing was ever recorded there, so every \
+             recipient counts as unsent"
+        ),
+        "{}",
+        out.stdout
+    );
+    let markdown = timcast(
+        dir.path(),
+        &["plan", "campaigns/welcome.yaml", "--format", "markdown"],
+    )
+    .expect_code(0);
+    assert!(
+        markdown.stdout.contains("Journal: .timcast/state.db: NEW"),
+        "{}",
+        markdown.stdout
+    );
+}
+
+#[test]
+fn a_journal_at_the_former_default_under_the_working_directory_is_not_ignored() {
+    let dir = workspace();
+    let ops = dir.path().join("ops");
+    std::fs::create_dir(&ops).unwrap();
+    // Applied the way the old default worked: the journal under the working directory.
+    timcast(
+        &ops,
+        &[
+            "apply",
+            "--sandbox",
+            "--state",
+            ".timcast/state.db",
+            "../campaigns/welcome.yaml",
+        ],
+    )
+    .expect_code(0);
+    assert!(ops.join(".timcast/sandbox.db").is_file());
+    for command in ["plan", "apply", "report"] {
+        let out = timcast(&ops, &[command, "--sandbox", "../campaigns/welcome.yaml"]);
+        assert_eq!(out.code, 1, "{command}: {}", out.text());
+        assert!(
+            out.stderr.contains("has no records in its journal")
+                && out.stderr.contains(".timcast/sandbox.db has them")
+                && out.stderr.contains("--state .timcast/sandbox.db"),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    // Nothing was sent twice: the project's journal was never created.
+    assert!(!dir.path().join(".timcast/sandbox.db").exists());
+}
