@@ -220,7 +220,10 @@ pub async fn execute(
 
     // The planner's second pass, streamed from its own thread.
     let (tx, mut rx) = mpsc::channel::<PlannedSend>(1024);
-    let plan_options = options.plan_options(&loaded);
+    let plan_options = crate::plan::PlanOptions {
+        now: None,
+        ..options.plan_options(&loaded)
+    };
     let planner_loaded = loaded.clone();
     let planner_stop = stop.clone();
     let planner = std::thread::spawn(move || {
@@ -314,6 +317,15 @@ pub async fn execute(
         } else {
             if options.limit.is_some_and(|limit| admitted >= limit) {
                 summary.not_started += 1;
+                continue;
+            }
+            // A canary tests now: it takes the first N recipients whose window is open, not
+            // N that wait hours for theirs.
+            if options.limit.is_some()
+                && timing.per_recipient
+                && let Admit::Later(until) = timing.admit(&timing.zone_of(send.timezone.as_deref()))
+            {
+                defer(&mut summary, 1, until);
                 continue;
             }
             admitted += 1;

@@ -134,6 +134,15 @@ impl ApplyOptions {
             samples: 5,
             previews: 1,
             threads: self.threads,
+            // Only for the "inside their window now" count `apply` prints: a look at the
+            // clock is not free in tests whose clock moves on every look.
+            now: loaded
+                .campaign
+                .schedule
+                .as_ref()
+                .and_then(|s| s.window.as_ref())
+                .is_some_and(|w| w.recipient_timezone_column.is_some())
+                .then(|| self.clock.now()),
         }
     }
 }

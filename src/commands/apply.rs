@@ -51,7 +51,8 @@ pub(crate) struct ApplyArgs {
     /// with class `unknown`); without it they count as failed for good.
     #[arg(long)]
     pub retry_unknown: bool,
-    /// A canary: send to the first N pending recipients only; the rest stay pending.
+    /// A canary: send to the first N pending recipients whose window is open now (recipients'
+    /// own windows never make a canary wait); the rest stay pending.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
     /// Do not wait for the schedule: before `schedule.at`, or outside the sending window, exit

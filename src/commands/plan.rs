@@ -92,6 +92,7 @@ pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
         samples: args.samples,
         previews: args.previews,
         threads: 0,
+        now: Some(config.clock.now()),
     };
     let plan = match &args.out {
         None => build(&loaded, &options)?,
@@ -139,7 +140,7 @@ pub(crate) async fn run(config: &Config, args: &PlanArgs) -> Result {
             report: String::new(),
         });
     }
-    Ok(if args.detailed_exitcode && plan.pending > 0 {
+    Ok(if args.detailed_exitcode && plan.sends() > 0 {
         Exit::Pending
     } else {
         Exit::Ok

@@ -15,6 +15,8 @@ struct Prior {
     retryable: bool,
     /// The code of a failure timcast has no class for: resent only with `--retry-unknown`.
     unknown_code: Option<i64>,
+    endpoint: Endpoint,
+    intent_at_ms: i64,
 }
 
 fn prior_of(record: SendRecord) -> (String, Prior) {
@@ -38,6 +40,8 @@ fn prior_of(record: SendRecord) -> (String, Prior) {
             error,
             retryable,
             unknown_code,
+            endpoint: record.endpoint,
+            intent_at_ms: record.intent_at_ms,
         },
     )
 }
@@ -94,6 +98,8 @@ pub fn build_with<'a>(
             },
             states: BTreeMap::new(),
             pending: 0,
+            resends_in_window: 0,
+            inside_window_now: None,
             calls: BTreeMap::new(),
             estimated_seconds: 0.0,
             warnings: Vec::new(),
@@ -112,6 +118,8 @@ pub fn build_with<'a>(
         stream_calls: 0,
         oversize_warned: false,
         timezone_column: None,
+        window_gates: HashMap::new(),
+        latest_window_opening: None,
     };
     builder.plan.audience.kind = match (&campaign.audience.csv, &campaign.audience.official_account)
     {
@@ -180,6 +188,10 @@ struct Builder<'a> {
     oversize_warned: bool,
     /// Index of the CSV column with each recipient's time zone.
     timezone_column: Option<usize>,
+    /// What each recipient time zone's window says now (zones repeat across the audience).
+    window_gates: HashMap<String, crate::schedule::Gate>,
+    /// The latest instant a pending recipient's window opens, when some are closed now.
+    latest_window_opening: Option<jiff::Timestamp>,
 }
 
 /// Most problems listed in a plan; the rest are counted.
@@ -337,6 +349,19 @@ impl Builder<'_> {
             DiffState::Uncertain => self.options.resend_uncertain,
             _ => false,
         };
+        // `apply` resends these on its own, so the plan counts them as sends too.
+        if state == DiffState::Uncertain
+            && !pending
+            && let Some(p) = prior
+            && let Some(now) = self.options.now
+            && p.content_hash == request::hex(&facts.hash)
+            && crate::apply::inside_dedup_window(p.endpoint, p.intent_at_ms, now.as_millisecond())
+        {
+            self.plan.resends_in_window += 1;
+        }
+        if pending || state == DiffState::Uncertain {
+            self.judge_window(timezone.as_deref(), pending);
+        }
         if pending {
             self.plan.pending += 1;
             self.pending_prefixes.push(prefix_of(&facts.hash));
@@ -368,6 +393,42 @@ impl Builder<'_> {
                 content_hash: facts.hash,
                 timezone,
             });
+        }
+    }
+
+    /// With recipients' own windows, counts the sends inside theirs now, and keeps the latest
+    /// opening of the others: the duration estimate includes that wait.
+    fn judge_window(&mut self, timezone: Option<&str>, pending: bool) {
+        let (Some(schedule), Some(now)) = (&self.loaded.campaign.schedule, self.options.now) else {
+            return;
+        };
+        let Some(window) = schedule
+            .window
+            .as_ref()
+            .filter(|w| w.recipient_timezone_column.is_some())
+        else {
+            return;
+        };
+        if !pending {
+            return;
+        }
+        let key = timezone.unwrap_or_default().to_owned();
+        let gate = match self.window_gates.get(&key) {
+            Some(gate) => gate.clone(),
+            None => {
+                let zone = crate::schedule::window_zone(window, timezone);
+                let gate = crate::schedule::gate(Some(schedule), now, Some(&zone));
+                self.window_gates.insert(key, gate.clone());
+                gate
+            }
+        };
+        let inside = self.plan.inside_window_now.get_or_insert(0);
+        match gate {
+            crate::schedule::Gate::Open { .. } => *inside += 1,
+            crate::schedule::Gate::Wait { until, .. } => {
+                self.latest_window_opening = self.latest_window_opening.max(Some(until));
+            }
+            crate::schedule::Gate::Closed { .. } => {}
         }
     }
 
@@ -479,6 +540,12 @@ impl Builder<'_> {
             seconds = seconds.max(t);
         }
         self.plan.calls = calls;
+        // Recipients outside their window wait for it: the run lasts at least until the last
+        // window opens, plus that recipient's send.
+        if let (Some(opens), Some(now)) = (self.latest_window_opening, self.options.now) {
+            let wait = opens.duration_since(now).as_secs_f64().max(0.0);
+            seconds = seconds.max(wait + 1.0 / delivery.rate.max(1e-9));
+        }
         self.plan.estimated_seconds = seconds;
         if let Some(count) = self.plan.calls.get(&Endpoint::SendOfficialAccountMsg)
             && count.calls > 0

@@ -112,6 +112,9 @@ pub struct PlanOptions {
     pub previews: usize,
     /// Rendering threads (0: one per core).
     pub threads: usize,
+    /// The instant recipients' windows and duplicate windows are judged at; `None` leaves
+    /// out the counts that need it (`apply` judges each send when it goes out).
+    pub now: Option<jiff::Timestamp>,
 }
 
 impl Default for PlanOptions {
@@ -124,6 +127,7 @@ impl Default for PlanOptions {
             samples: 5,
             previews: 3,
             threads: 0,
+            now: Some(jiff::Timestamp::now()),
         }
     }
 }
@@ -206,6 +210,10 @@ pub struct CallCount {
     pub recipients: u64,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The journal a plan was compared with.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct JournalRead {
@@ -278,6 +286,14 @@ pub struct Plan {
     pub states: BTreeMap<DiffState, u64>,
     /// Sends this plan will make (recipients).
     pub pending: u64,
+    /// `?` recipients that `apply` resends, identically, because their interrupted send is
+    /// still inside the server's duplicate window (not in `pending`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resends_in_window: u64,
+    /// With recipients' own windows: how many of the sends are inside their window now (a
+    /// `--limit` canary takes only these).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inside_window_now: Option<u64>,
     /// API calls to make, per API.
     pub calls: BTreeMap<Endpoint, CallCount>,
     pub estimated_seconds: f64,
@@ -304,6 +320,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Recipients `apply` sends to: the pending ones and the identical resends.
+    pub fn sends(&self) -> u64 {
+        self.pending + self.resends_in_window
+    }
+
     /// Marks the plan as one that sends nothing, because the schedule says so at `now`.
     pub(crate) fn close_for_schedule(&mut self, schedule: Option<&Schedule>, now: jiff::Timestamp) {
         let Some(schedule) = schedule else { return };
@@ -311,6 +332,7 @@ impl Plan {
             crate::schedule::gate(Some(&crate::schedule::campaign_wide(schedule)), now, None)
         {
             self.pending = 0;
+            self.resends_in_window = 0;
             self.estimated_seconds = 0.0;
             self.closed = Some(reason);
         }

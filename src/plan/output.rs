@@ -184,19 +184,29 @@ pub fn summary_line(plan: &Plan) -> String {
             plan.campaign
         );
     }
-    if plan.pending == 0 {
+    if plan.sends() == 0 {
         return format!(
             "{}: nothing to send ({} already sent)",
             plan.campaign,
             plan.count(DiffState::Unchanged)
         );
     }
+    let resends = match plan.resends_in_window {
+        0 => String::new(),
+        n => format!(" (with {n} interrupted sends resent inside the duplicate window)"),
+    };
+    let calls = plan.total_calls() + plan.resends_in_window;
+    let inside = match plan.inside_window_now {
+        Some(n) if n < plan.pending => {
+            format!("; {n} inside their window now, the rest wait for theirs")
+        }
+        _ => String::new(),
+    };
     format!(
-        "{}: {} to send in {} API call{}, about {}",
+        "{}: {} to send{resends} in {calls} API call{}, about {}{inside}",
         plan.campaign,
-        plan.pending,
-        plan.total_calls(),
-        if plan.total_calls() == 1 { "" } else { "s" },
+        plan.sends(),
+        if calls == 1 { "" } else { "s" },
         duration(plan.estimated_seconds)
     )
 }

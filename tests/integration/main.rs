@@ -16,6 +16,7 @@ mod hostile;
 mod outputs;
 mod plan;
 mod regression;
+mod regression_canary;
 mod regression_plan;
 mod regression_state;
 mod report;

@@ -495,3 +495,91 @@ fn online_checks_ask_the_api_which_recipients_exist() {
     );
     assert!(!stdout.contains(DEMO_SECRET_KEY));
 }
+
+#[test]
+fn the_send_count_includes_the_uncertain_sends_apply_resends_inside_the_duplicate_window() {
+    let dir = workspace();
+    Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml", "--out", "p.plan"])
+        .run()
+        .expect_code(0);
+    let sends = saved_sends(&dir.path().join("p.plan"));
+    let mut journal = State::sqlite(dir.path().join(".timcast/state.db"))
+        .open()
+        .unwrap();
+    // Two sends were in flight when a run was killed; the rest went out.
+    let records: Vec<SendRecord> = sends
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let state = if i < 2 {
+                SendState::Intent
+            } else {
+                SendState::Sent
+            };
+            record("welcome-2026-11", s, state, &s.content_hash)
+        })
+        .collect();
+    journal.upsert(&records).unwrap();
+    drop(journal);
+    let plan = |now: &str| {
+        Session::new()
+            .current_dir(dir.path())
+            .now(now)
+            .args(["plan", "campaigns/welcome.yaml", "--detailed-exitcode"])
+            .run()
+    };
+    // 30 s after the intents: inside sendmsg's 120 s window, so apply resends them.
+    let inside = plan("2025-11-24T16:00:30Z");
+    assert_eq!(inside.code, 2, "{}", inside.text());
+    assert!(
+        inside.stdout.starts_with(
+            "Plan: welcome-2026-11: 2 to send (with 2 interrupted sends resent inside the \
+             duplicate window) in 2 API calls"
+        ),
+        "{}",
+        inside.stdout
+    );
+    // An hour later the window is gone: apply leaves them uncertain.
+    let outside = plan("2025-11-24T17:00:00Z");
+    assert_eq!(outside.code, 0, "{}", outside.text());
+    assert!(
+        outside.stdout.contains("nothing to send"),
+        "{}",
+        outside.stdout
+    );
+}
+
+#[test]
+fn the_plan_shows_the_sender_the_lifetime_and_whether_push_is_on() {
+    let dir = workspace();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml"])
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stdout
+            .contains("Message:  from @RBT#welcome_bot · lifetime 3d · offline push on: Welcome"),
+        "{}",
+        out.stdout
+    );
+    crate::common::CampaignWriter::new(dir.path(), "quiet")
+        .recipients(2)
+        .text("Hello {{first_name}}")
+        .section("push", "  enabled: false")
+        .write();
+    let quiet = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "quiet.yaml"])
+        .run()
+        .expect_code(0);
+    assert!(
+        quiet
+            .stdout
+            .contains("Message:  from the app admin · lifetime 7d · offline push off"),
+        "{}",
+        quiet.stdout
+    );
+}
