@@ -154,7 +154,12 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
             }
             Ok(Visit::DryRun) => tally.applied += 1,
             Ok(Visit::Ran(name, summary)) => {
-                tally.applied += 1;
+                // A run whose every send waits for a window sent nothing: not "applied".
+                if summary.sent + summary.failed + summary.uncertain == 0 && summary.deferred > 0 {
+                    tally.skipped += 1;
+                } else {
+                    tally.applied += 1;
+                }
                 report_one(&name, &summary, &mut tally, &mut out, &mut err);
             }
             Err(Failure::Invalid { rendered, summary }) => {
@@ -262,6 +267,13 @@ async fn run_one(
     }
     if !session.has_work() {
         return Ok(Visit::Skipped("nothing to send".into()));
+    }
+    if plan.inside_window_now == Some(0) && session.resendable_in_window == 0 {
+        return Ok(Visit::Skipped(format!(
+            "all {} pending recipients are outside their sending window now; a later run sends \
+             them as their windows open",
+            plan.pending
+        )));
     }
     if args.dry_run {
         let _ = writeln!(out, "would apply {label}: {}", output::summary_line(plan));

@@ -495,3 +495,44 @@ fn validate_suggests_the_time_zone_a_misspelt_window_timezone_meant() {
         out.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_writes_each_campaigns_warnings_and_results_in_order_in_a_combined_log() {
+    use crate::common::CampaignWriter;
+    let sandbox = live_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a-first", "b-second"] {
+        CampaignWriter::new(dir.path(), name)
+            .recipients(2)
+            .text("Hello {{first_name}}")
+            // Above the documented limit: a validation warning for each campaign.
+            .delivery("  rate: 500")
+            .write();
+    }
+    let log = dir.path().join("cron.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let child = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .stdout(file.try_clone().unwrap().into())
+        .stderr(file.into())
+        .args(["run", ".", "--due"])
+        .spawn();
+    let out = crate::common::Outcome::wait_async(child).await;
+    assert_eq!(out.code, 0);
+    let log = std::fs::read_to_string(&log).unwrap();
+    let at = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{log}"))
+    };
+    let order = [
+        at("warning: ./a-first.yaml"),
+        at("apply ./a-first.yaml"),
+        at("a-first: sent 2"),
+        at("warning: ./b-second.yaml"),
+        at("apply ./b-second.yaml"),
+        at("b-second: sent 2"),
+        at("run: 2 applied"),
+    ];
+    assert!(order.is_sorted(), "{order:?} in:\n{log}");
+}

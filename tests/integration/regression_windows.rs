@@ -1,5 +1,6 @@
-//! Regressions of the `--limit N` canary with recipients' own windows (issue 12, item 5): it
-//! takes the first N recipients whose window is open now, and the plan says how many are.
+//! Regressions of recipients' own sending windows (issue 12, items 5 and 11): a `--limit N`
+//! canary takes the first N recipients whose window is open now, the plan says how many are,
+//! and `run` does not count a campaign whose every recipient waits for a window as applied.
 
 use std::path::Path;
 
@@ -93,5 +94,34 @@ fn plan_says_how_many_are_inside_their_window_now_and_counts_the_wait() {
             .contains("3 inside their window now, the rest wait for theirs"),
         "{}",
         text.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_does_not_count_a_campaign_whose_every_recipient_is_outside_their_window_as_applied() {
+    let sandbox = live_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path());
+    // 23:00 UTC: 08:00 in Tokyo, 18:00 in New York, both outside 09:00-17:00.
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .now("2026-11-24T23:00:00Z")
+        .args(["run", ".", "--due"])
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.text());
+    assert!(sandbox.deliveries().is_empty());
+    assert!(
+        out.stdout.contains(
+            "skip ./zones.yaml: all 5 pending recipients are outside their sending window now"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("run: 0 applied, 1 skipped,"),
+        "{}",
+        out.stdout
     );
 }
