@@ -37,8 +37,9 @@ pub(crate) enum Command {
     ///
     /// Example: timcast validate campaigns/*.yaml
     Validate {
-        /// Campaign files to check.
-        #[arg(required = true, value_name = "CAMPAIGN")]
+        /// Campaign files to check; a directory stands for every *.yaml and *.yml in it (as
+        /// `run DIR` takes them).
+        #[arg(required = true, value_name = "CAMPAIGN|DIR")]
         files: Vec<PathBuf>,
     },
     /// Show what `apply` would send, without sending: every recipient rendered and checked,

@@ -251,7 +251,8 @@ fn window_on(window: &Window, date: Date, zone: &TimeZone) -> Option<(Timestamp,
             .ok()
             .map(|z| z.timestamp())
     };
-    let (from, to) = (window.from.minutes(), window.to.minutes());
+    // `24:00` is the midnight at the end of the day, the same instant as `00:00` tomorrow.
+    let (from, to) = (window.from.minutes() % 1440, window.to.minutes() % 1440);
     let opens = at(date, from)?;
     // `to` before `from`: the window spans midnight into the next day.
     let closes = if to > from {

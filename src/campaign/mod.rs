@@ -219,6 +219,40 @@ pub fn validate(path: &Path) -> Validation {
         .diagnostics
         .extend(structure::check(&root, schema(), path));
     if validation.has_errors() {
+        // A type error must not hide the file's other mistakes: check what is left without
+        // the wrong parts, when that still reads as a campaign; it is never loaded.
+        let offsets: Vec<usize> = validation
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.offset))
+            .filter(|&o| o != root.span.offset)
+            .collect();
+        let rest = root.without(&offsets);
+        if let Ok(campaign) = serde_json::from_value::<Campaign>(rest.to_json()) {
+            let partial = LoadedCampaign {
+                campaign,
+                path: path.to_owned(),
+                dir: campaign_dir(path),
+                source: source.clone(),
+                root: rest,
+                templates: Vec::new(),
+            };
+            let found = checks::check(&partial);
+            let known: Vec<Option<usize>> = validation
+                .diagnostics
+                .iter()
+                .map(|d| d.span.map(|s| s.offset))
+                .collect();
+            // Not what follows from the parts left out (a list emptied by a wrong element).
+            validation
+                .diagnostics
+                .extend(found.diagnostics.into_iter().filter(|d| {
+                    let at = d.span.map(|s| s.offset);
+                    !known.contains(&at) && !at.is_some_and(|at| root.encloses(at, &offsets))
+                }));
+            validation.sources.extend(found.sources);
+        }
+        sort_diagnostics(&mut validation.diagnostics, path);
         return validation;
     }
     let campaign: Campaign = match serde_json::from_value(root.to_json()) {
@@ -232,14 +266,10 @@ pub fn validate(path: &Path) -> Validation {
             return validation;
         }
     };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
     let mut loaded = LoadedCampaign {
         campaign,
         path: path.to_owned(),
-        dir,
+        dir: campaign_dir(path),
         source,
         root,
         templates: Vec::new(),
@@ -252,11 +282,21 @@ pub fn validate(path: &Path) -> Validation {
         let sizes = checks::sizes(&loaded, &found.columns);
         validation.diagnostics.extend(sizes);
     }
-    validation
-        .diagnostics
-        .sort_by_key(|d| (d.file != loaded.path, d.span.map(|s| (s.line, s.column))));
+    sort_diagnostics(&mut validation.diagnostics, &loaded.path);
     validation.loaded = Some(loaded);
     validation
+}
+
+fn campaign_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The campaign file's diagnostics first, in file order, then those of its templates.
+fn sort_diagnostics(diagnostics: &mut [Diagnostic], path: &Path) {
+    diagnostics.sort_by_key(|d| (d.file != path, d.span.map(|s| (s.line, s.column))));
 }
 
 #[cfg(test)]

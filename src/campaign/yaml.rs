@@ -138,6 +138,58 @@ impl Node {
         }
     }
 
+    /// This tree without the nodes that start at one of `offsets` (a mapping entry goes when
+    /// its key or its value does), so that the rest of a file whose structure has errors can
+    /// still be checked.
+    pub fn without(&self, offsets: &[usize]) -> Node {
+        let gone = |n: &Node| offsets.contains(&n.span.offset);
+        let value = match &self.value {
+            Value::Seq(items) => Value::Seq(
+                items
+                    .iter()
+                    .filter(|n| !gone(n))
+                    .map(|n| n.without(offsets))
+                    .collect(),
+            ),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .filter(|(k, v)| !gone(k) && !gone(v))
+                    .map(|(k, v)| (k.clone(), v.without(offsets)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Node {
+            value,
+            span: self.span,
+        }
+    }
+
+    /// Whether a node starting at `at` holds, below it, a node starting at one of `offsets`.
+    pub fn encloses(&self, at: usize, offsets: &[usize]) -> bool {
+        let children: Vec<&Node> = match &self.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Map(entries) => entries.iter().flat_map(|(k, v)| [k, v]).collect(),
+            _ => return false,
+        };
+        if self.span.offset == at && children.iter().any(|c| c.holds_one_of(offsets)) {
+            return true;
+        }
+        children.iter().any(|c| c.encloses(at, offsets))
+    }
+
+    fn holds_one_of(&self, offsets: &[usize]) -> bool {
+        offsets.contains(&self.span.offset)
+            || match &self.value {
+                Value::Seq(items) => items.iter().any(|n| n.holds_one_of(offsets)),
+                Value::Map(entries) => entries
+                    .iter()
+                    .any(|(k, v)| k.holds_one_of(offsets) || v.holds_one_of(offsets)),
+                _ => false,
+            }
+    }
+
     /// The plain JSON value of this tree, for deserializing the typed model.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;

@@ -6,11 +6,32 @@ use std::path::PathBuf;
 use crate::campaign;
 use crate::error::{Error, Exit, Result, written};
 
-/// `timcast validate FILE...`: every file checked, every problem printed; exit 1 if any fails.
-pub(crate) async fn run(files: &[PathBuf]) -> Result {
+/// `timcast validate FILE|DIR...`: every file checked, every problem printed; exit 1 if any
+/// fails.
+pub(crate) async fn run(args: &[PathBuf]) -> Result {
+    let mut files = Vec::new();
+    for path in args {
+        if path.is_dir() {
+            let found = super::run::campaign_files(path).map_err(|e| {
+                Error::user(format!(
+                    "cannot read the campaign directory {}: {e}",
+                    path.display()
+                ))
+            })?;
+            if found.is_empty() {
+                return Err(Error::user(format!(
+                    "no campaign files (*.yaml, *.yml) in {}",
+                    path.display()
+                )));
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
-    for path in files {
+    for path in &files {
         let validation = campaign::validate(path);
         if validation.has_errors() {
             failed += 1;

@@ -18,6 +18,7 @@ mod plan;
 mod regression;
 mod regression_plan;
 mod regression_state;
+mod regression_validate;
 mod regression_windows;
 mod report;
 mod run_due;

@@ -125,3 +125,54 @@ async fn run_does_not_count_a_campaign_whose_every_recipient_is_outside_their_wi
         out.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_may_end_at_24_00() {
+    let sandbox = live_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let evening = |from: &str| {
+        CampaignWriter::new(dir.path(), "evening")
+            .recipients(2)
+            .text("Good evening {{first_name}}")
+            .schedule(&format!(
+                "  window: {{ from: \"{from}\", to: \"24:00\", timezone: UTC }}"
+            ))
+            .write()
+    };
+    evening("18:00");
+    Session::new()
+        .current_dir(dir.path())
+        .args(["validate", "evening.yaml"])
+        .run()
+        .expect_code(0);
+    let at = |now: &str| {
+        Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .now(now)
+            .args(["apply", "evening.yaml", "--yes", "--no-wait"])
+    };
+    let before = at("2026-11-24T17:59:00Z").run_async().await.expect_code(0);
+    assert!(
+        before
+            .stdout
+            .contains("outside the sending window until 2026-11-24T18:00:00Z"),
+        "{}",
+        before.text()
+    );
+    assert!(sandbox.deliveries().is_empty());
+    let late = at("2026-11-24T23:59:00Z").run_async().await.expect_code(0);
+    assert_eq!(sandbox.deliveries().len(), 2, "{}", late.text());
+
+    evening("24:00");
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["validate", "evening.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout.contains("a window cannot start at 24:00"),
+        "{}",
+        out.stdout
+    );
+}

@@ -119,6 +119,13 @@ impl Checks<'_> {
         let Some(window) = &schedule.window else {
             return;
         };
+        if window.from.is_end_of_day() {
+            self.error(
+                "/schedule/window/from",
+                "a window cannot start at 24:00",
+                "`24:00` ends a day; start the window at \"00:00\"",
+            );
+        }
         if window.from == window.to {
             self.error(
                 "/schedule/window/to",

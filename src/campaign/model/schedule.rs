@@ -26,7 +26,8 @@ pub struct Schedule {
 pub struct Window {
     /// Start of the window, `HH:MM`.
     pub from: TimeOfDay,
-    /// End of the window, `HH:MM` (before `from` means the window spans midnight).
+    /// End of the window, `HH:MM`; `24:00` for midnight (before `from` means the window spans
+    /// midnight).
     pub to: TimeOfDay,
     /// IANA time zone of the window, e.g. `Asia/Shanghai`.
     #[serde(default = "default_timezone")]

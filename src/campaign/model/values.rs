@@ -158,7 +158,7 @@ text_value!(Timestamp, "Timestamp", {
     "format": "date-time"
 });
 
-/// A time of day, `HH:MM` (24-hour clock).
+/// A time of day, `HH:MM` (24-hour clock); `24:00` is the midnight that ends a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TimeOfDay {
     pub hour: u8,
@@ -167,21 +167,32 @@ pub struct TimeOfDay {
 
 impl TimeOfDay {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("`{text}` is not a time of day: write HH:MM, e.g. 09:00 or 21:30");
+        let bad = || {
+            format!(
+                "`{text}` is not a time of day: write HH:MM, e.g. 09:00 or 21:30 (24:00 for the \
+                 midnight that ends a day)"
+            )
+        };
         let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
         if h.len() != 2 || m.len() != 2 {
             return Err(bad());
         }
         let hour: u8 = h.parse().map_err(|_| bad())?;
         let minute: u8 = m.parse().map_err(|_| bad())?;
-        if hour > 23 || minute > 59 {
+        if (hour > 23 || minute > 59) && (hour, minute) != (24, 0) {
             return Err(bad());
         }
         Ok(TimeOfDay { hour, minute })
     }
 
+    /// Minutes since midnight; `24:00` is 1440.
     pub fn minutes(&self) -> u32 {
         u32::from(self.hour) * 60 + u32::from(self.minute)
+    }
+
+    /// Whether this is `24:00`, the end of a day.
+    pub fn is_end_of_day(&self) -> bool {
+        self.minutes() == 24 * 60
     }
 }
 
@@ -192,9 +203,9 @@ impl fmt::Display for TimeOfDay {
 }
 
 text_value!(TimeOfDay, "TimeOfDay", {
-    "description": "A time of day, `HH:MM` on a 24-hour clock.",
+    "description": "A time of day, `HH:MM` on a 24-hour clock; `24:00` (only as `to`) is the midnight that ends the day.",
     "type": "string",
-    "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
     "format": "time-of-day"
 });
 

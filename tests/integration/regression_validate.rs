@@ -1,0 +1,71 @@
+//! Regressions of `validate` (issue 12, item 13): a type error does not hide the file's other
+//! mistakes, and a directory stands for every campaign in it.
+
+use crate::common::{CampaignWriter, Session, copy_dir, repo};
+
+#[test]
+fn a_type_error_does_not_hide_the_files_other_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "version: 1\nname: typed\naudience:\n  csv: nosuch.csv\nmessage:\n  - text: hi\n\
+                delivery:\n  rate: fast\ncontrols:\n  lifetime: 9d\n";
+    std::fs::write(dir.path().join("typed.yaml"), yaml).unwrap();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["validate", "typed.yaml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    for (at, what) in [
+        ("typed.yaml:4:8:", "`nosuch.csv` does not exist"),
+        ("typed.yaml:8:9:", "`delivery.rate` should be a number"),
+        ("typed.yaml:10:13:", "`lifetime` 9d is longer than 7 days"),
+    ] {
+        assert!(
+            out.stdout.contains(&format!("error: {at} {what}")),
+            "missing `{at} {what}` in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout.contains("typed.yaml: 3 errors"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn validate_takes_a_directory_of_campaigns() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("campaigns"), dir.path());
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["validate", "."])
+        .run()
+        .expect_code(0);
+    for name in ["announcement", "chatbot", "promotion", "welcome"] {
+        assert!(
+            out.stdout.contains(&format!("./{name}.yaml: valid")),
+            "{}",
+            out.stdout
+        );
+    }
+    // One broken campaign fails the directory, and the others are still checked.
+    CampaignWriter::new(dir.path(), "zz-broken")
+        .recipients(1)
+        .text("Hi {{frist_name}}")
+        .write();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .args(["validate", "."])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.text());
+    assert!(
+        out.stdout.contains("./welcome.yaml: valid"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("./zz-broken.yaml: 1 error"),
+        "{}",
+        out.stdout
+    );
+}
