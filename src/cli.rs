@@ -91,7 +91,9 @@ pub(crate) enum Command {
     /// Withdraw what the journal says a campaign sent (admin_msgwithdraw per recipient,
     /// official_account_msg_recall for an official account) and record the withdrawals.
     ///
-    /// Asks for confirmation on a terminal; off a terminal it refuses unless --yes is given.
+    /// An official account's message counts as withdrawn only when the reply's RetCode for
+    /// its MsgKey says so; any other stays sent and is listed. Asks for confirmation on a
+    /// terminal; off a terminal it refuses unless --yes is given.
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast recall campaigns/welcome.yaml --yes
     Recall(Box<commands::recall::RecallArgs>),

@@ -293,17 +293,18 @@ impl CampaignRenderer {
         if !push.enabled {
             base.push_flag = Some(1);
         }
-        if let Some(android) = &push.android {
+        if let Some(android) = push.android_settings() {
             base.android_info = Some(api::AndroidInfo {
-                sound: android.sound.clone(),
-                huawei_channel_id: android.huawei_channel_id.clone(),
-                xiaomi_channel_id: android.xiaomi_channel_id.clone(),
-                oppo_channel_id: android.oppo_channel_id.clone(),
-                google_channel_id: android.google_channel_id.clone(),
+                sound: android.sound,
+                huawei_channel_id: android.huawei_channel_id,
+                xiaomi_channel_id: android.xiaomi_channel_id,
+                oppo_channel_id: android.oppo_channel_id,
+                google_channel_id: android.google_channel_id,
                 vivo_classification: android.vivo_classification.map(|c| match c {
                     file::VivoClassification::Marketing => 0,
                     file::VivoClassification::System => 1,
                 }),
+                vivo_category: android.vivo_category.map(|c| c.wire().to_owned()),
                 huawei_importance: android.huawei_importance.map(|i| {
                     match i {
                         file::HuaweiImportance::Low => "LOW",
@@ -311,9 +312,25 @@ impl CampaignRenderer {
                     }
                     .to_owned()
                 }),
-                huawei_category: android.huawei_category.clone(),
+                huawei_category: android.huawei_category,
                 ext_as_huawei_intent_param: android.ext_as_huawei_intent_param.then_some(1),
-                ..api::AndroidInfo::default()
+                huawei_image: android.huawei_image,
+                honor_image: android.honor_image,
+                honor_importance: android.honor_importance.map(|i| i.wire().to_owned()),
+                google_image: android.google_image,
+                oppo_category: android.oppo_category.map(|c| c.wire().to_owned()),
+                oppo_notify_level: android.oppo_notify_level.map(|l| l.wire()),
+                oppo_private_msg_template_id: android.oppo_private_msg_template_id,
+                meizu_notice_msg_type: android.meizu_notice_msg_type.map(|t| t.wire()),
+                push_style: None,
+            });
+        }
+        if let Some(harmony) = &push.harmony {
+            base.harmony_info = Some(api::HarmonyInfo {
+                category: harmony.category.map(|c| c.wire().to_owned()),
+                image: harmony.image.clone(),
+                badge_add_num: harmony.badge_add_num.map(i64::from),
+                badge_set_num: harmony.badge_set_num.map(i64::from),
             });
         }
         let mut apns_title = None;
@@ -324,6 +341,8 @@ impl CampaignRenderer {
                 badge_mode: (!apns.badge).then_some(1),
                 image: apns.image.clone(),
                 mutable_content: apns.mutable_content.then_some(1),
+                interruption_level: apns.interruption_level.map(|l| l.wire().to_owned()),
+                content_available: apns.content_available.then_some(1),
                 ..api::ApnsInfo::default()
             });
             apns_title =

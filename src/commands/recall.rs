@@ -8,6 +8,7 @@ use clap::Args;
 use super::{confirm, load_campaign};
 use crate::apply::recall;
 use crate::error::{Error, Exit, Result};
+use crate::im::types::MAX_RECALL_REASON_BYTES;
 use crate::im::{ConnectionArgs, ImClient};
 
 #[derive(Debug, Clone, Args)]
@@ -18,6 +19,10 @@ pub(crate) struct RecallArgs {
     /// Recall without asking for confirmation (needed when not on a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Why the messages are withdrawn, sent as `Reason` of official_account_msg_recall (at
+    /// most 100 bytes). admin_msgwithdraw has no reason, so one-to-one recalls ignore it.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
@@ -30,6 +35,15 @@ pub(crate) struct RecallArgs {
 pub(crate) async fn run(args: &RecallArgs) -> Result {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
+    if let Some(reason) = &args.reason
+        && reason.len() > MAX_RECALL_REASON_BYTES
+    {
+        return Err(Error::user(format!(
+            "--reason is {} bytes long; official_account_msg_recall takes at most \
+             {MAX_RECALL_REASON_BYTES}",
+            reason.len()
+        )));
+    }
     let loaded = load_campaign(&args.campaign)?;
     let name = &loaded.campaign.name;
     let connection = args
@@ -45,6 +59,13 @@ pub(crate) async fn run(args: &RecallArgs) -> Result {
         return Ok(Exit::Ok);
     }
     let _ = writeln!(err, "{name}: {} sent messages to withdraw", targets.len());
+    if args.reason.is_some() && loaded.campaign.audience.official_account.is_none() {
+        let _ = writeln!(
+            err,
+            "{name}: --reason is not sent: admin_msgwithdraw, which withdraws one-to-one \
+             messages, has no reason"
+        );
+    }
     if !args.yes {
         confirm(
             &format!("Recall {} messages now?", targets.len()),
@@ -56,7 +77,10 @@ pub(crate) async fn run(args: &RecallArgs) -> Result {
     let admin = connection.credentials.admin.clone();
     let client = ImClient::from_connection(connection)
         .map_err(|e| Error::network("cannot set up the HTTP client", e))?;
-    let summary = recall::recall(&loaded, &state, targets, client, &admin).await?;
+    let options = recall::RecallOptions {
+        reason: args.reason.clone(),
+    };
+    let summary = recall::recall_with(&loaded, &state, targets, client, &admin, &options).await?;
     let _ = writeln!(
         out,
         "{name}: recalled {}, failed {}",

@@ -288,6 +288,21 @@ impl ImClient {
         account_check(AccountCheckRequest) -> AccountCheckResponse = AccountCheck;
     }
 
+    /// `get_official_account_info` for any number of accounts: one call per
+    /// [`MAX_OFFICIAL_ACCOUNT_INFO_IDS`], the details of every call in order.
+    pub async fn official_account_infos(
+        &self,
+        accounts: &[String],
+        filter: Option<&ResponseFilter>,
+    ) -> Result<Vec<OfficialAccountInfo>, ClientError> {
+        let mut infos = Vec::with_capacity(accounts.len());
+        for request in GetOfficialAccountInfoRequest::chunks(accounts, filter) {
+            let reply = self.get_official_account_info(&request).await?;
+            infos.extend(reply.official_account_info_list);
+        }
+        Ok(infos)
+    }
+
     /// `get_all_robots`.
     pub async fn get_all_robots(&self) -> Result<GetAllRobotsResponse, ClientError> {
         self.call(Endpoint::GetAllRobots, &GetAllRobotsRequest {})
@@ -342,16 +357,29 @@ where
             class: classify(code),
         });
     }
-    if envelope.action_status != "OK" {
+    if envelope.action_status != "OK"
+        && !Resp::authoritative_field().is_some_and(|f| has_key(body, f))
+    {
         return Err(bad(format!(
-            "ActionStatus {:?} with ErrorCode 0",
-            envelope.action_status.chars().take(40).collect::<String>()
+            "ActionStatus {:?} with ErrorCode 0{}",
+            envelope.action_status.chars().take(40).collect::<String>(),
+            Resp::authoritative_field()
+                .map(|f| format!(" and no {f}"))
+                .unwrap_or_default()
         )));
     }
     if let Some(problem) = reply.malformed() {
         return Err(bad(problem));
     }
     Ok(reply)
+}
+
+/// Whether `body`, a JSON object, has the top-level key `key`.
+fn has_key(body: &[u8], key: &str) -> bool {
+    matches!(
+        serde_json::from_slice::<serde_json::Value>(body),
+        Ok(serde_json::Value::Object(map)) if map.contains_key(key)
+    )
 }
 
 /// What a body that is not this endpoint's reply was, in words.
@@ -476,6 +504,40 @@ mod tests {
             ok.map(|r| r.msg_key).ok().flatten().as_deref(),
             Some("89541_1_1572870301")
         );
+    }
+
+    #[test]
+    fn a_batch_error_list_stands_whatever_action_status_says() {
+        let batch = |body: &str| {
+            read_reply::<BatchSendMsgResponse>(Endpoint::BatchSendMsg, 200, None, body.as_bytes())
+        };
+        // ErrorCode 0 and an ErrorList: the list says who did not get it, the rest did.
+        let reply = batch(
+            r#"{"ActionStatus":"FAIL","ErrorCode":0,"ErrorInfo":"","MsgKey":"128493_903762_1572870301","ErrorList":[{"To_Account":"rong","ErrorCode":70107}]}"#,
+        )
+        .unwrap();
+        assert_eq!(reply.error_list.len(), 1);
+        let reply =
+            batch(r#"{"ActionStatus":"PARTIAL","ErrorCode":0,"MsgKey":"1_2_3","ErrorList":[]}"#)
+                .unwrap();
+        assert!(reply.error_list.is_empty());
+        // Without the list, who got it cannot be told: uncertain, not a failure to resend.
+        match batch(r#"{"ActionStatus":"FAIL","ErrorCode":0,"MsgKey":"1_2_3"}"#) {
+            Err(e @ ClientError::BadResponse { .. }) => {
+                assert!(e.is_uncertain());
+                assert!(e.to_string().contains("and no ErrorList"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The list does not excuse a broken MsgKey, nor does it help another endpoint.
+        assert!(matches!(
+            batch(r#"{"ActionStatus":"FAIL","ErrorCode":0,"MsgKey":"x;y","ErrorList":[]}"#),
+            Err(ClientError::BadResponse { .. })
+        ));
+        assert!(matches!(
+            read(r#"{"ActionStatus":"FAIL","ErrorCode":0,"MsgKey":"1_2_3","ErrorList":[]}"#),
+            Err(ClientError::BadResponse { .. })
+        ));
     }
 
     #[test]

@@ -56,20 +56,12 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
         }
     }
     if let Some(account) = &campaign.audience.official_account {
-        let request = api::GetOfficialAccountInfoRequest {
-            official_account_id_list: vec![api::OfficialAccountId {
-                official_account: account.clone(),
-            }],
-            response_filter: None,
-        };
-        let reply = client
-            .get_official_account_info(&request)
+        let filter = api::ResponseFilter::only([api::OfficialAccountInfoField::SubscriberNum]);
+        let infos = client
+            .official_account_infos(std::slice::from_ref(account), Some(&filter))
             .await
             .map_err(|e| format!("get_official_account_info: {e}"))?;
-        let subscribers = reply
-            .official_account_info_list
-            .first()
-            .and_then(|info| info.subscriber_num);
+        let subscribers = infos.first().and_then(|info| info.subscriber_num);
         plan.audience.kind = AudienceKind::OfficialAccount {
             account: account.clone(),
             subscribers,

@@ -41,6 +41,9 @@ pub struct Delivery {
     /// Withdrawn since.
     #[serde(default)]
     pub recalled: bool,
+    /// The `Reason` an official account's recall gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_reason: Option<String>,
 }
 
 impl Delivery {
@@ -64,6 +67,7 @@ impl Delivery {
             body,
             subscribers: None,
             recalled: false,
+            recall_reason: None,
         }
     }
 }

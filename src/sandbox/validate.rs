@@ -228,15 +228,112 @@ fn offline_push(obj: &Map<String, Value>, code: i64) -> Result<(), Refusal> {
                     return refuse(code, format!("OfflinePushInfo.{name} is not a String"));
                 }
             }
-            for name in ["AndroidInfo", "ApnsInfo"] {
+            for name in ["AndroidInfo", "ApnsInfo", "HarmonyInfo"] {
                 if push.get(name).is_some_and(|v| !v.is_object()) {
                     return refuse(code, format!("OfflinePushInfo.{name} is not an Object"));
                 }
             }
-            Ok(())
+            vendor_fields(push, code)
         }
         Some(_) => refuse(code, "OfflinePushInfo is not an Object"),
     }
+}
+
+/// The types of the vendor fields of `OfflinePushInfo`, and the values documented as a closed
+/// set. Categories are left open: the vendors add to them.
+fn vendor_fields(push: &Map<String, Value>, code: i64) -> Result<(), Refusal> {
+    let section = |name: &str| push.get(name).and_then(Value::as_object);
+    let strings: [(&str, &[&str]); 3] = [
+        (
+            "AndroidInfo",
+            &[
+                "Sound",
+                "HuaWeiChannelID",
+                "XiaoMiChannelID",
+                "OPPOChannelID",
+                "GoogleChannelID",
+                "VIVOCategory",
+                "HuaWeiCategory",
+                "HuaWeiImportance",
+                "HuaWeiImage",
+                "HonorImage",
+                "HonorImportance",
+                "GoogleImage",
+                "OPPOCategory",
+                "OPPOPrivateMsgTemplateId",
+            ],
+        ),
+        (
+            "ApnsInfo",
+            &["Sound", "Title", "SubTitle", "Image", "InterruptionLevel"],
+        ),
+        ("HarmonyInfo", &["Category", "Image"]),
+    ];
+    for (name, fields) in strings {
+        let Some(info) = section(name) else { continue };
+        for field in fields {
+            if info.get(*field).is_some_and(|v| !v.is_string()) {
+                return refuse(
+                    code,
+                    format!("OfflinePushInfo.{name}.{field} is not a String"),
+                );
+            }
+        }
+    }
+    let closed: [(&str, &str, &[i64]); 8] = [
+        ("AndroidInfo", "VIVOClassification", &[0, 1]),
+        ("AndroidInfo", "ExtAsHuaweiIntentParam", &[0, 1]),
+        ("AndroidInfo", "OPPONotifyLevel", &[1, 2, 16]),
+        ("AndroidInfo", "MeiZuNoticeMsgType", &[0, 1]),
+        ("ApnsInfo", "BadgeMode", &[0, 1]),
+        ("ApnsInfo", "MutableContent", &[0, 1]),
+        ("ApnsInfo", "ContentAvailable", &[0, 1]),
+        ("HarmonyInfo", "BadgeSetNum", &[]),
+    ];
+    for (name, field, allowed) in closed {
+        let Some(value) = section(name).and_then(|info| info.get(field)) else {
+            continue;
+        };
+        match value.as_i64() {
+            Some(n) if allowed.is_empty() && (0..=99).contains(&n) => {}
+            Some(n) if allowed.contains(&n) => {}
+            _ => {
+                let expected = if allowed.is_empty() {
+                    "an Integer in 0..=99".to_owned()
+                } else {
+                    format!("one of {allowed:?}")
+                };
+                return refuse(
+                    code,
+                    format!("OfflinePushInfo.{name}.{field} must be {expected}"),
+                );
+            }
+        }
+    }
+    if let Some(add) = section("HarmonyInfo").and_then(|h| h.get("BadgeAddNum"))
+        && !add.as_i64().is_some_and(|n| (1..=99).contains(&n))
+    {
+        return refuse(
+            code,
+            "OfflinePushInfo.HarmonyInfo.BadgeAddNum must be an Integer in 1..=99",
+        );
+    }
+    for (name, field) in [
+        ("AndroidInfo", "HuaWeiImportance"),
+        ("AndroidInfo", "HonorImportance"),
+    ] {
+        if let Some(v) = section(name)
+            .and_then(|i| i.get(field))
+            .and_then(Value::as_str)
+            && !matches!(v, "LOW" | "NORMAL")
+        {
+            return refuse(
+                code,
+                format!("OfflinePushInfo.{name}.{field} must be LOW or NORMAL"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The parts of a C2C send (single or batch) the sandbox acts on.
@@ -479,6 +576,13 @@ pub(super) fn official_ids(obj: &Map<String, Value>) -> Result<Vec<String>, Refu
     if items.is_empty() {
         return refuse(10004, "OfficialAccountIdList is empty");
     }
+    let max = crate::im::types::MAX_OFFICIAL_ACCOUNT_INFO_IDS;
+    if items.len() > max {
+        return refuse(
+            10004,
+            format!("{} official accounts; at most {max} per call", items.len()),
+        );
+    }
     items
         .iter()
         .map(|item| match item {
@@ -492,13 +596,65 @@ pub(super) fn official_ids(obj: &Map<String, Value>) -> Result<Vec<String>, Refu
         .collect()
 }
 
-/// `official_account_msg_recall`: the account and its keys.
-pub(super) fn official_recall(obj: &Map<String, Value>) -> Result<(String, Vec<String>), Refusal> {
-    let account = required_string(obj, "Official_Account", 10004)?;
-    match obj.get("MsgKeyList").and_then(string_array) {
-        Some(keys) if !keys.is_empty() => {
-            Ok((account, keys.into_iter().map(str::to_owned).collect()))
-        }
-        _ => refuse(10004, "MsgKeyList is missing or not an Array of Strings"),
+/// `get_official_account_info.ResponseFilter`: the account fields to return (every one when
+/// the filter or its `OfficialAccountBaseInfoFilter` is absent). It is an Object.
+pub(super) fn official_filter(obj: &Map<String, Value>) -> Result<Option<Vec<String>>, Refusal> {
+    let filter = match obj.get("ResponseFilter") {
+        None => return Ok(None),
+        Some(Value::Object(filter)) => filter,
+        Some(_) => return refuse(10004, "ResponseFilter is not an Object"),
+    };
+    let Some(base) = filter.get("OfficialAccountBaseInfoFilter") else {
+        return Ok(None);
+    };
+    let Some(names) = string_array(base) else {
+        return refuse(
+            10004,
+            "ResponseFilter.OfficialAccountBaseInfoFilter is not an Array of Strings",
+        );
+    };
+    let known = crate::im::types::OfficialAccountInfoField::ALL.map(|f| f.name());
+    if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
+        return refuse(
+            10004,
+            format!("{unknown:?} is not a field of OfficialAccountBaseInfoFilter"),
+        );
     }
+    Ok(Some(names.into_iter().map(str::to_owned).collect()))
+}
+
+/// `official_account_msg_recall`: the account, its keys (1 to 10) and the reason.
+pub(super) fn official_recall(
+    obj: &Map<String, Value>,
+) -> Result<(String, Vec<String>, Option<String>), Refusal> {
+    let account = required_string(obj, "Official_Account", 10004)?;
+    let keys = match obj.get("MsgKeyList").and_then(string_array) {
+        Some(keys) if !keys.is_empty() => keys,
+        _ => return refuse(10004, "MsgKeyList is missing or not an Array of Strings"),
+    };
+    let max = crate::im::types::MAX_RECALL_MSG_KEYS;
+    if keys.len() > max {
+        return refuse(
+            10004,
+            format!("{} MsgKeys; at most {max} per call", keys.len()),
+        );
+    }
+    let reason = match opt_str(obj, "Reason") {
+        Ok(reason) => reason,
+        Err(()) => return refuse(10004, "Reason is not a String"),
+    };
+    let max = crate::im::types::MAX_RECALL_REASON_BYTES;
+    if let Some(reason) = reason
+        && reason.len() > max
+    {
+        return refuse(
+            10004,
+            format!("Reason is {} bytes; at most {max}", reason.len()),
+        );
+    }
+    Ok((
+        account,
+        keys.into_iter().map(str::to_owned).collect(),
+        reason.map(str::to_owned),
+    ))
 }

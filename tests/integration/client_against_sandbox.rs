@@ -89,6 +89,7 @@ fn push() -> OfflinePushInfo {
             title: Some("Deals".into()),
             ..Default::default()
         }),
+        ..Default::default()
     }
 }
 
@@ -224,10 +225,10 @@ async fn official_accounts_streams_robots_recall_and_account_checks() {
     );
 
     client
-        .official_account_msg_recall(&OfficialAccountMsgRecallRequest {
-            official_account: "@TOA#news".into(),
-            msg_key_list: vec![sent.msg_key.unwrap()],
-        })
+        .official_account_msg_recall(&OfficialAccountMsgRecallRequest::new(
+            "@TOA#news",
+            vec![sent.msg_key.unwrap()],
+        ))
         .await
         .unwrap();
     assert!(sandbox.deliveries_to("@TOA#news")[0].recalled);

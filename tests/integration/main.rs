@@ -6,6 +6,7 @@
 
 mod common;
 
+mod api_gaps;
 mod apply_cli;
 mod apply_executor;
 mod cli_im;

@@ -16,6 +16,7 @@ use super::yaml::Span;
 mod files;
 mod limits;
 mod message;
+mod push;
 mod size;
 mod templates;
 
@@ -49,6 +50,7 @@ pub fn check(loaded: &LoadedCampaign) -> Found {
     let columns = cx.audience();
     cx.sender_and_stream();
     cx.elements();
+    cx.push();
     cx.templates(columns.as_ref());
     cx.controls();
     cx.delivery();

@@ -229,6 +229,10 @@ mod tests {
     fn times_of_day_are_hh_mm() {
         assert_eq!(TimeOfDay::parse("09:05").unwrap().minutes(), 545);
         assert!(TimeOfDay::parse("9:05").is_err());
-        assert!(TimeOfDay::parse("24:00").is_err());
+        assert!(TimeOfDay::parse("24:01").is_err());
+        assert!(TimeOfDay::parse("25:00").is_err());
+        let end = TimeOfDay::parse("24:00").unwrap();
+        assert!(end.is_end_of_day());
+        assert_eq!(end.minutes(), 1440);
     }
 }

@@ -132,6 +132,16 @@ pub trait Reply {
     fn malformed(&self) -> Option<String> {
         None
     }
+
+    /// A field that, when the reply has it, says per item what the call did, so the reply
+    /// stands even with an `ActionStatus` other than `OK` (and `ErrorCode` 0): batchsendmsg's
+    /// `ErrorList`. Without it such a reply is malformed (see [`Reply::malformed`]).
+    fn authoritative_field() -> Option<&'static str>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 /// Longest MsgKey timcast accepts. The docs give 50 characters for sendmsg; a key longer than

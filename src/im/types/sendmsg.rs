@@ -238,5 +238,21 @@ pub struct BatchSendMsgResponse {
 
 sent_reply! {
     SendMsgResponse => |r| r.msg_time,
-    BatchSendMsgResponse => |_r| None,
+}
+
+impl Reply for BatchSendMsgResponse {
+    fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    fn malformed(&self) -> Option<String> {
+        super::sent_fields_problem(self.msg_key.as_deref(), None)
+    }
+
+    /// `ErrorCode` 0 says at least one recipient got the message, and `ErrorList` names every
+    /// one that did not: whatever `ActionStatus` says, a reply that has the list is the
+    /// server's account of each recipient. (Without it, who got the message cannot be told.)
+    fn authoritative_field() -> Option<&'static str> {
+        Some("ErrorList")
+    }
 }

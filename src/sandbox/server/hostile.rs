@@ -55,7 +55,10 @@ pub(crate) enum Hostile {
     ClosedConnection,
     /// A success reply, 4 bytes every 300 ms (see `streamed.rs`).
     Drip,
-    /// ActionStatus FAIL with ErrorCode 0.
+    /// ActionStatus FAIL with ErrorCode 0. A batch's `ErrorList` is authoritative even then
+    /// (it names who did not get the message), so this answer carries one only when the call
+    /// took effect and the real reply had it; a call that did not take effect gets none and
+    /// stays a reply the client cannot read.
     FailWithZeroCode,
     /// A batch success whose ErrorList names a recipient the call did not have.
     ForeignErrorList,
@@ -296,6 +299,8 @@ pub(super) fn reply(
         }
         Hostile::Drip => Answer::Drip(text),
         Hostile::FailWithZeroCode => {
+            // `success` is the real reply or a fabricated one, which never has an ErrorList
+            // (see `fabricated_success`): the list, when there is one, tells the truth.
             success.insert("ActionStatus".into(), "FAIL".into());
             success.insert("ErrorCode".into(), 0.into());
             json_bytes(&Value::Object(success))
@@ -485,6 +490,46 @@ mod tests {
         let m = object(&answer(Hostile::FailWithZeroCode, 0));
         assert_eq!(m["ActionStatus"], "FAIL");
         assert_eq!(m["ErrorCode"], json!(0));
+    }
+
+    #[test]
+    fn a_batch_fail_with_zero_has_an_error_list_only_when_the_call_took_effect() {
+        let call = json!({"To_Account": ["a", "b"]});
+        // Not taken effect: the fabricated success has no ErrorList, so neither has the answer.
+        let fabricated = fabricated_success(Endpoint::BatchSendMsg, 1_800_000_000_000, 3);
+        assert!(!fabricated.contains_key("ErrorList"));
+        let answer = reply(
+            Hostile::FailWithZeroCode,
+            Endpoint::BatchSendMsg,
+            fabricated,
+            &call,
+            0,
+        );
+        let m = object(&answer);
+        assert_eq!(
+            (m["ActionStatus"].clone(), m["ErrorCode"].clone()),
+            (json!("FAIL"), json!(0))
+        );
+        assert!(!m.contains_key("ErrorList"));
+        // Taken effect with a refusal: the real ErrorList stays, and it is true.
+        let mut real = ok_reply();
+        real.insert("MsgKey".into(), "1_2_3".into());
+        real.insert(
+            "ErrorList".into(),
+            json!([{"To_Account": "b", "ErrorCode": 70107}]),
+        );
+        let answer = reply(
+            Hostile::FailWithZeroCode,
+            Endpoint::BatchSendMsg,
+            real,
+            &call,
+            0,
+        );
+        let m = object(&answer);
+        assert_eq!(
+            m["ErrorList"],
+            json!([{"To_Account": "b", "ErrorCode": 70107}])
+        );
     }
 
     #[test]

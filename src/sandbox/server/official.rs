@@ -11,6 +11,11 @@ use crate::sandbox::validate;
 
 use super::{App, Handled, ok_reply, sent_reply};
 
+/// The `RetCode` of a key the account never sent (see [`App::official_recall`]).
+const NO_SUCH_BROADCAST: i64 = 10030;
+/// The `RetCode` of a key already recalled.
+const ALREADY_RECALLED: i64 = 20023;
+
 impl App {
     fn admin(&self) -> Option<&str> {
         self.config.admins.iter().next().map(String::as_str)
@@ -99,9 +104,14 @@ impl App {
         Ok(sent_reply(msg_time, msg_key))
     }
 
+    /// Recalls each key on its own, as the docs' reply shows: `ErrorCode` 0 for a processed
+    /// call, and a `RetCode` per key in `RecallRetList`. A key the account never sent gets
+    /// 10030 (the code the documentation's sample gives a key that was not recalled; its
+    /// meaning is not documented) and one already withdrawn 20023 (admin_msgwithdraw's code
+    /// for it; the official account docs give none).
     pub(super) fn official_recall(&self, body: &[u8]) -> Handled {
         let obj = validate::object(body, 10004)?;
-        let (account, keys) = validate::official_recall(&obj)?;
+        let (account, keys, reason) = validate::official_recall(&obj)?;
         if !self
             .config
             .directory
@@ -114,42 +124,56 @@ impl App {
             ));
         }
         let mut state = self.lock();
-        let mut indexes = Vec::new();
-        for key in &keys {
-            let Some(&i) = state
+        let mut results = Vec::with_capacity(keys.len());
+        for key in keys {
+            let index = state
                 .by_key
                 .get(&(account.clone(), account.clone(), key.clone()))
-            else {
-                return Err((20022, format!("no message {key:?} of {account}")));
+                .copied();
+            let code = match index.and_then(|i| state.deliveries.get_mut(i)) {
+                None => NO_SUCH_BROADCAST,
+                Some(d) if d.recalled => ALREADY_RECALLED,
+                Some(d) => {
+                    d.recalled = true;
+                    d.recall_reason.clone_from(&reason);
+                    0
+                }
             };
-            if state.deliveries.get(i).is_some_and(|d| d.recalled) {
-                return Err((20023, format!("message {key:?} was already recalled")));
+            if code == 0 {
+                state.stats.recalls += 1;
             }
-            indexes.push(i);
+            results.push(json!({"MsgKey": key, "RetCode": code}));
         }
-        for i in indexes {
-            if let Some(d) = state.deliveries.get_mut(i) {
-                d.recalled = true;
-            }
-            state.stats.recalls += 1;
-        }
-        Ok(ok_reply())
+        let mut reply = ok_reply();
+        reply.insert("RecallRetList".into(), Value::Array(results));
+        Ok(reply)
     }
 
     pub(super) fn official_info(&self, body: &[u8]) -> Handled {
         let obj = validate::object(body, 10004)?;
         let ids = validate::official_ids(&obj)?;
+        let filter = validate::official_filter(&obj)?;
         let mut list = Vec::new();
         for id in ids {
             let Some(&subscribers) = self.config.directory.official_accounts.get(&id) else {
                 return Err((10010, format!("official account {id:?} does not exist")));
             };
-            list.push(json!({
-                "Official_Account": id,
-                "Name": id.trim_start_matches("@TOA#"),
-                "Owner_Account": self.admin().unwrap_or("administrator"),
-                "SubscriberNum": subscribers,
-            }));
+            let mut info = serde_json::Map::new();
+            info.insert("Official_Account".into(), id.clone().into());
+            let fields = [
+                ("Name", Value::from(id.trim_start_matches("@TOA#"))),
+                (
+                    "Owner_Account",
+                    Value::from(self.admin().unwrap_or("administrator")),
+                ),
+                ("SubscriberNum", Value::from(subscribers)),
+            ];
+            for (name, value) in fields {
+                if filter.as_ref().is_none_or(|f| f.iter().any(|n| n == name)) {
+                    info.insert(name.into(), value);
+                }
+            }
+            list.push(Value::Object(info));
         }
         let mut reply = ok_reply();
         reply.insert("OfficialAccountInfoList".into(), Value::Array(list));
