@@ -182,7 +182,7 @@ async fn dispatch(config: &Config, command: Command) -> error::Result<Exit> {
         Command::Apply(args) => commands::apply::run(config, &args).await,
         Command::Run(args) => commands::run::run(config, &args).await,
         Command::Report(args) => commands::report::run(&args).await,
-        Command::Recall(args) => commands::recall::run(&args).await,
+        Command::Recall(args) => commands::recall::run(config, &args).await,
         Command::Preview(args) => commands::preview::run(&args).await,
         Command::UserSig(args) => commands::usersig::run(&args).await,
         Command::Robots(args) => commands::robots::run(&args).await,

@@ -26,6 +26,8 @@ pub struct Counters {
     pub limits: Mutex<Option<Arc<Limits>>>,
     /// What the schedule holds the run for (`schedule.at`, a closed window), with a countdown.
     pub schedule: Arc<Mutex<Option<ScheduleWait>>>,
+    /// The word for what `sent` counts, when it is not sends (`recalled`).
+    pub done_word: std::sync::OnceLock<&'static str>,
 }
 
 impl Counters {
@@ -132,8 +134,9 @@ fn status(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String) {
     let total = counters.total.load(Ordering::Relaxed).max(done);
     let rate = window.rate(done);
     let remaining = total - done;
+    let word = counters.done_word.get().copied().unwrap_or("sent");
     let mut text = format!(
-        "sent {sent} · failed {failed} · uncertain {uncertain} · remaining {} · {:.0}/s · ETA {}",
+        "{word} {sent} · failed {failed} · uncertain {uncertain} · remaining {} · {:.0}/s · ETA {}",
         remaining,
         rate,
         eta(remaining, rate)

@@ -32,6 +32,8 @@ const ALREADY_RECALLED: i64 = 20023;
 pub struct RecallOptions {
     /// `Reason` of `official_account_msg_recall` (admin_msgwithdraw has none).
     pub reason: Option<String>,
+    /// Counters a progress display reads: `sent` counts withdrawals done.
+    pub progress: Option<Arc<super::progress::Counters>>,
 }
 
 /// How a recall ended.
@@ -271,6 +273,17 @@ fn official_calls(records: Vec<SendRecord>) -> Vec<(String, Vec<KeyRecords>)> {
     calls
 }
 
+/// Adds withdrawals to the progress counters as they finish.
+fn count(progress: &super::progress::Counters, results: &[(String, Withdrawal)]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    for (_, outcome) in results {
+        match outcome {
+            Withdrawal::Done => progress.sent.fetch_add(1, Relaxed),
+            Withdrawal::Failed(_) | Withdrawal::Fatal(_) => progress.failed.fetch_add(1, Relaxed),
+        };
+    }
+}
+
 /// Withdraws every target and records the withdrawals in the journal `state`.
 /// Messages are withdrawn as the campaign's sender, or the admin when it has none.
 pub async fn recall(
@@ -315,6 +328,11 @@ pub async fn recall_with(
     let (official, one_to_one): (Vec<SendRecord>, Vec<SendRecord>) = targets
         .into_iter()
         .partition(|r| r.endpoint == Endpoint::SendOfficialAccountMsg);
+    let progress = options.progress.clone().unwrap_or_default();
+    progress.total.store(
+        (official.len() + one_to_one.len()) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let mut tasks: JoinSet<Vec<(String, Withdrawal)>> = JoinSet::new();
     for (account, keys) in official_calls(official) {
         let Ok(permit) = semaphore.clone().acquire_owned().await else {
@@ -323,8 +341,13 @@ pub async fn recall_with(
         if stop.is_stopped() {
             break;
         }
-        let (client, limits, stop, writer) =
-            (client.clone(), limits.clone(), stop.clone(), writer.clone());
+        let (client, limits, stop, writer, progress) = (
+            client.clone(),
+            limits.clone(),
+            stop.clone(),
+            writer.clone(),
+            progress.clone(),
+        );
         let reason = options.reason.clone();
         tasks.spawn(async move {
             let _permit = permit;
@@ -370,6 +393,7 @@ pub async fn recall_with(
             if !done.is_empty() {
                 writer.write(done);
             }
+            count(&progress, &results);
             results
         });
     }
@@ -380,12 +404,13 @@ pub async fn recall_with(
         if stop.is_stopped() {
             break;
         }
-        let (client, limits, stop, writer, from) = (
+        let (client, limits, stop, writer, from, progress) = (
             client.clone(),
             limits.clone(),
             stop.clone(),
             writer.clone(),
             from.clone(),
+            progress.clone(),
         );
         tasks.spawn(async move {
             let _permit = permit;
@@ -399,7 +424,9 @@ pub async fn recall_with(
             if let Withdrawal::Fatal(reason) = &outcome {
                 stop.fatal(reason.clone());
             }
-            vec![(record.recipient, outcome)]
+            let results = vec![(record.recipient, outcome)];
+            count(&progress, &results);
+            results
         });
     }
     let mut summary = RecallSummary::default();

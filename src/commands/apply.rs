@@ -274,7 +274,7 @@ fn schedule_notes(
 
 /// The emulator `apply --sandbox` sends to: any user ID, the campaign's sender and official
 /// account known.
-async fn start_sandbox(loaded: &LoadedCampaign) -> Result<SandboxHandle> {
+pub(crate) async fn start_sandbox(loaded: &LoadedCampaign) -> Result<SandboxHandle> {
     let campaign = &loaded.campaign;
     let mut config = SandboxConfig::demo();
     let mut directory = Directory::accept_any();
@@ -290,7 +290,7 @@ async fn start_sandbox(loaded: &LoadedCampaign) -> Result<SandboxHandle> {
     Ok(Sandbox::start(config).await?)
 }
 
-fn demo_connection(base_url: &str) -> Result<Connection> {
+pub(crate) fn demo_connection(base_url: &str) -> Result<Connection> {
     Ok(Connection {
         base_url: BaseUrl::parse(base_url)?,
         credentials: Credentials {

@@ -236,10 +236,18 @@ impl Builder<'_> {
         )?;
         // Sent before, gone from the audience now.
         let mut removed: Vec<(String, Option<String>)> = Vec::new();
+        let mut recalled: Vec<String> = Vec::new();
         for (print, (recipient, prior)) in &self.priors {
             if !reader.has_seen(*print) && prior.state == SendState::Sent {
                 removed.push((recipient.clone(), None));
             }
+            if !reader.has_seen(*print) && prior.state == SendState::Recalled {
+                recalled.push(recipient.clone());
+            }
+        }
+        recalled.sort();
+        for recipient in recalled {
+            self.count_state(DiffState::Recalled, None, &recipient, None);
         }
         removed.sort();
         for (recipient, detail) in removed {
@@ -323,12 +331,11 @@ impl Builder<'_> {
         let (state, detail) = match prior {
             None => (DiffState::New, None),
             Some(p) => match p.state {
-                SendState::Sent | SendState::Recalled
-                    if p.content_hash == request::hex(&facts.hash) =>
-                {
+                SendState::Recalled => (DiffState::Recalled, None),
+                SendState::Sent if p.content_hash == request::hex(&facts.hash) => {
                     (DiffState::Unchanged, None)
                 }
-                SendState::Sent | SendState::Recalled => (DiffState::Changed, None),
+                SendState::Sent => (DiffState::Changed, None),
                 SendState::Intent | SendState::Uncertain => (DiffState::Uncertain, None),
                 SendState::Failed
                     if p.retryable || (p.unknown_code.is_some() && self.options.retry_unknown) =>

@@ -56,10 +56,12 @@ pub enum DiffState {
     Failed,
     /// Sent before, no longer in the audience (`recall` can withdraw it).
     Removed,
+    /// Sent, then withdrawn by `recall`: not resent.
+    Recalled,
 }
 
 impl DiffState {
-    pub const ALL: [DiffState; 7] = [
+    pub const ALL: [DiffState; 8] = [
         DiffState::New,
         DiffState::Retry,
         DiffState::Uncertain,
@@ -67,6 +69,7 @@ impl DiffState {
         DiffState::Unchanged,
         DiffState::Failed,
         DiffState::Removed,
+        DiffState::Recalled,
     ];
 
     /// The mark in the first column of a diff.
@@ -79,6 +82,7 @@ impl DiffState {
             DiffState::Unchanged => "=",
             DiffState::Failed => "!",
             DiffState::Removed => "-",
+            DiffState::Recalled => "⌫",
         }
     }
 
@@ -91,6 +95,7 @@ impl DiffState {
             DiffState::Unchanged => "already sent",
             DiffState::Failed => "failed permanently (not resent)",
             DiffState::Removed => "removed from the audience (already sent)",
+            DiffState::Recalled => "recalled (withdrawn after it was sent; not resent)",
         }
     }
 }

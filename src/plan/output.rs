@@ -223,6 +223,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             DiffState::Changed => "36",
             DiffState::Unchanged => "2",
             DiffState::Failed | DiffState::Removed => "31",
+            DiffState::Recalled => "35",
         };
         format!("\x1b[{code}m{s}\x1b[0m")
     };

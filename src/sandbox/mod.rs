@@ -144,6 +144,15 @@ impl SandboxHandle {
         format!("http://{}", self.addr)
     }
 
+    /// Takes `deliveries` as delivered earlier, so that they can be recalled: `recall
+    /// --sandbox` withdraws from a fresh emulator what an earlier `apply --sandbox` sent.
+    pub fn preload(&self, deliveries: impl IntoIterator<Item = Delivery>) {
+        let mut app = self.app.lock();
+        for delivery in deliveries {
+            app.deliver(delivery);
+        }
+    }
+
     /// Everything delivered so far, in order.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.app.lock().deliveries.clone()

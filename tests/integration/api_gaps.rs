@@ -164,6 +164,7 @@ async fn a_recall_takes_ten_keys_a_call_and_counts_only_the_keys_the_server_reca
     let state = State::sqlite(dir.path().join("state.db"));
     let options = RecallOptions {
         reason: Some("sent by mistake".into()),
+        ..RecallOptions::default()
     };
     let summary = recall_with(&loaded, &state, records, client, common::ADMIN, &options)
         .await

@@ -18,6 +18,7 @@ mod outputs;
 mod plan;
 mod regression;
 mod regression_plan;
+mod regression_recall;
 mod regression_state;
 mod regression_validate;
 mod regression_windows;
