@@ -91,7 +91,7 @@ impl Report {
                 }
                 ReportRow {
                     user_id: r.recipient,
-                    state: r.state.as_str(),
+                    state: r.state.report_name(),
                     endpoint: r.endpoint.path(),
                     msg_key: r.msg_key,
                     error_code: r.error_code,
@@ -467,9 +467,11 @@ table{{border-collapse:collapse;font-size:.9rem}} td,th{{border-bottom:1px solid
     );
     for r in &report.rows {
         let [user, state, key, error, attempts, time] = recipient_cells(r, esc);
+        // One class per state: "in flight" is `in-flight`.
+        let class = state.replace(' ', "-");
         let _ = writeln!(
             out,
-            "<tr><td>{user}</td><td class=\"{state}\">{state}</td><td>{key}</td><td>{error}</td><td class=\"num\">{attempts}</td><td>{time}</td></tr>"
+            "<tr><td>{user}</td><td class=\"{class}\">{state}</td><td>{key}</td><td>{error}</td><td class=\"num\">{attempts}</td><td>{time}</td></tr>"
         );
     }
     out.push_str("</tbody>\n</table>\n</body>\n</html>\n");

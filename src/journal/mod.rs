@@ -93,6 +93,15 @@ impl SendState {
         }
     }
 
+    /// How reports and summaries name the state: an intent without an outcome is a send
+    /// "in flight" (the journal's own word stays `intent`).
+    pub fn report_name(self) -> &'static str {
+        match self {
+            SendState::Intent => "in flight",
+            other => other.as_str(),
+        }
+    }
+
     pub fn parse(text: &str) -> Option<SendState> {
         Some(match text {
             "intent" => SendState::Intent,

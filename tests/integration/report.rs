@@ -247,3 +247,40 @@ fn every_report_format_renders_a_journal_of_extreme_values() {
         }
     }
 }
+
+#[test]
+fn report_rows_name_an_intent_in_flight_as_the_summary_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = crate::common::CampaignWriter::new(dir.path(), "flying")
+        .recipients(1)
+        .text("Hello")
+        .write();
+    let state = dir.path().join("state.db");
+    let intent = timcast::journal::SendRecord::intent(
+        "flying",
+        "flying-u0",
+        "abc".into(),
+        timcast::im::Endpoint::SendMsg,
+        "call-1",
+        (1, 2),
+        1_764_000_000_000,
+    );
+    State::sqlite(&state)
+        .open()
+        .unwrap()
+        .upsert(&[intent])
+        .unwrap();
+    for format in ["text", "csv", "json"] {
+        let out = crate::common::Session::new()
+            .current_dir(dir.path())
+            .arg("report")
+            .arg(&campaign)
+            .arg("--state")
+            .arg(&state)
+            .args(["--format", format])
+            .run()
+            .expect_code(0);
+        assert!(out.stdout.contains("in flight"), "{format}: {}", out.stdout);
+        assert!(!out.stdout.contains("intent"), "{format}: {}", out.stdout);
+    }
+}
