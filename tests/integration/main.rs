@@ -15,6 +15,7 @@ mod exit_codes;
 mod hostile;
 mod outputs;
 mod plan;
+mod reconcile;
 mod regression;
 mod regression_plan;
 mod report;
