@@ -97,6 +97,20 @@ pub(crate) enum Command {
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast recall campaigns/welcome.yaml --yes
     Recall(Box<commands::recall::RecallArgs>),
+    /// Settle a campaign's uncertain sends from the server's message history, and print what
+    /// changed.
+    ///
+    /// An uncertain send was in flight when a run died, or its reply was lost. Each one of a
+    /// sendmsg or batchsendmsg is looked up in the recipient's history with the sender
+    /// (admin_getroammsg) by the MsgSeq and MsgRandom timcast sent it with: found, it is
+    /// journaled as sent with the server's MsgKey (so `recall` can withdraw it); missing from
+    /// the complete history, as not sent (the next `apply` sends it). What the history cannot
+    /// tell (older than the server keeps history, the lookup refused, an official account or a
+    /// chatbot stream) stays uncertain with the reason. `apply` does the same by itself before
+    /// it sends. Exits 0 when nothing is left uncertain, 3 otherwise.
+    ///
+    /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast reconcile campaigns/welcome.yaml
+    Reconcile(Box<commands::reconcile::ReconcileArgs>),
     /// Print exactly what one recipient would receive: the rendered text and the API request.
     ///
     /// Example: timcast preview campaigns/welcome.yaml --recipient u1001
@@ -183,6 +197,7 @@ async fn dispatch(config: &Config, command: Command) -> error::Result<Exit> {
         Command::Run(args) => commands::run::run(config, &args).await,
         Command::Report(args) => commands::report::run(&args).await,
         Command::Recall(args) => commands::recall::run(config, &args).await,
+        Command::Reconcile(args) => commands::reconcile::run(&args).await,
         Command::Preview(args) => commands::preview::run(&args).await,
         Command::UserSig(args) => commands::usersig::run(&args).await,
         Command::Robots(args) => commands::robots::run(&args).await,

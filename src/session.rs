@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::apply::progress::Counters;
+use crate::apply::settle::{self, Scope, SettleSummary};
 use crate::apply::{self, ApplyError, ApplyOptions, RunSummary, Stop};
 use crate::campaign::LoadedCampaign;
 use crate::im::ImClient;
@@ -22,6 +23,10 @@ pub(crate) struct Session {
     pub plan: Plan,
     /// Sends of an interrupted run that will be resent inside the duplicate window.
     pub resendable_in_window: u64,
+    /// Uncertain sends the server's history may settle before anything is sent.
+    pub settleable: u64,
+    /// What settling them did, once it ran.
+    pub settled: Option<SettleSummary>,
     // Held until the session ends: no second apply of the campaign meanwhile.
     _lock: CampaignLock,
 }
@@ -36,13 +41,52 @@ impl Session {
         let lock = options.state.open()?.lock(&loaded.campaign.name)?;
         let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
         let resendable_in_window = apply::count_resendable_in_window(&loaded, &options)?;
+        let settleable = match options.state.open_existing()? {
+            Some(journal) if options.settle_uncertain => settle::count(
+                journal.as_ref(),
+                &loaded.campaign.name,
+                &options.settle_options(Scope::PastDedupWindow),
+            )?,
+            _ => 0,
+        };
         Ok(Session {
             loaded,
             options,
             plan,
             resendable_in_window,
+            settleable,
+            settled: None,
             _lock: lock,
         })
+    }
+
+    /// Settles the uncertain sends a resend cannot (past the duplicate window, and every
+    /// batch's) from the server's message history, under the session's lock, and plans again
+    /// when that changed anything: sent ones are `=` now, not-sent ones pending. Runs once;
+    /// `execute` calls it when the command did not.
+    pub(crate) async fn settle(
+        &mut self,
+        client: &ImClient,
+        stop: &Stop,
+    ) -> Result<Option<&SettleSummary>, ApplyError> {
+        if self.settled.is_none() && self.settleable > 0 {
+            let summary = settle::settle(
+                &self.loaded,
+                &self.options.state,
+                client,
+                &self.options.settle_options(Scope::PastDedupWindow),
+                stop,
+            )
+            .await?;
+            if summary.changed() {
+                self.plan = plan::build(&self.loaded, &self.options.plan_options(&self.loaded))?;
+                self.resendable_in_window =
+                    apply::count_resendable_in_window(&self.loaded, &self.options)?;
+            }
+            self.settleable = 0;
+            self.settled = Some(summary);
+        }
+        Ok(self.settled.as_ref())
     }
 
     /// Validates the campaign file and opens a session on it (the library's one-call path).
@@ -61,24 +105,122 @@ impl Session {
     }
 
     pub(crate) fn has_work(&self) -> bool {
-        self.to_send() > 0 || self.resendable_in_window > 0
+        self.to_send() > 0 || self.resendable_in_window > 0 || self.settleable > 0
     }
 
-    /// Sends the plan; the lock is released when this returns.
+    /// Settles what is uncertain (unless done already), then sends the plan; then settles
+    /// the run's own uncertain sends (lost replies) the same way and sends what did not
+    /// arrive, for a few rounds. The lock is released when this returns.
     pub(crate) async fn execute(
-        self,
+        mut self,
         client: ImClient,
         stop: Stop,
         counters: Arc<Counters>,
     ) -> Result<RunSummary, ApplyError> {
-        apply::execute(
+        self.settle(&client, &stop).await?;
+        let mut summary = apply::execute(
             self.loaded.clone(),
             &self.plan,
             &self.options,
-            client,
-            stop,
-            counters,
+            client.clone(),
+            stop.clone(),
+            counters.clone(),
         )
-        .await
+        .await?;
+        if let Some(settled) = &self.settled {
+            summary.settled_sent = settled.sent();
+            summary.settled_not_sent = settled.not_sent();
+        }
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            let finished = summary.interrupted
+                || summary.fatal.is_some()
+                || summary.held_back.is_some()
+                || stop.is_stopped();
+            if finished || summary.uncertain == 0 || !self.options.settle_uncertain {
+                break;
+            }
+            let Some(next) = self.next_round(&client, &stop, &counters).await? else {
+                break;
+            };
+            summary = next.merged_into(summary);
+        }
+        Ok(summary)
+    }
+
+    /// One more round after a run left sends uncertain: settle them from the history, plan
+    /// again, and send the plan; `None` when that leaves nothing to send.
+    async fn next_round(
+        &mut self,
+        client: &ImClient,
+        stop: &Stop,
+        counters: &Arc<Counters>,
+    ) -> Result<Option<Round>, ApplyError> {
+        let options = self.options.settle_options(Scope::PastDedupWindow);
+        let settled =
+            settle::settle(&self.loaded, &self.options.state, client, &options, stop).await?;
+        if !settled.changed() {
+            return Ok(None);
+        }
+        self.plan = plan::build(&self.loaded, &self.options.plan_options(&self.loaded))?;
+        self.resendable_in_window = apply::count_resendable_in_window(&self.loaded, &self.options)?;
+        // Only what did not arrive is worth another round (it also retries what failed with a
+        // retryable error, as the next apply would).
+        if settled.not_sent() == 0 && self.resendable_in_window == 0 {
+            return Ok(Some(Round { settled, run: None }));
+        }
+        // The counters show this round (unknown codes keep adding up).
+        for counter in [&counters.sent, &counters.failed, &counters.uncertain] {
+            counter.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+        let run = apply::execute(
+            self.loaded.clone(),
+            &self.plan,
+            &self.options,
+            client.clone(),
+            stop.clone(),
+            counters.clone(),
+        )
+        .await?;
+        Ok(Some(Round {
+            settled,
+            run: Some(run),
+        }))
+    }
+}
+
+/// Rounds of settling a run's own uncertain sends and sending what did not arrive.
+const MAX_SETTLE_ROUNDS: usize = 10;
+
+/// A round after the first: what settling found, and the run that sent what had not arrived.
+struct Round {
+    settled: SettleSummary,
+    run: Option<RunSummary>,
+}
+
+impl Round {
+    /// The run so far with this round added: sends counted once, in the state they ended in.
+    fn merged_into(self, before: RunSummary) -> RunSummary {
+        let (found, missing) = (self.settled.sent(), self.settled.not_sent());
+        let mut merged = before;
+        merged.sent += found;
+        merged.uncertain = merged.uncertain.saturating_sub(found + missing);
+        merged.settled_sent += found;
+        merged.settled_not_sent += missing;
+        if let Some(run) = self.run {
+            merged.sent += run.sent;
+            merged.failed += run.failed;
+            merged.uncertain += run.uncertain;
+            merged.resent_in_window += run.resent_in_window;
+            merged.skipped_uncertain = run.skipped_uncertain;
+            merged.not_started = run.not_started;
+            merged.interrupted = run.interrupted;
+            merged.fatal = run.fatal;
+            merged.held_back = run.held_back;
+            merged.deferred = run.deferred;
+            merged.deferred_until = run.deferred_until;
+            merged.unknown_codes = run.unknown_codes;
+            merged.elapsed_ms += run.elapsed_ms;
+        }
+        merged
     }
 }

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod recall;
 mod retry;
 mod send;
+pub mod settle;
 mod stop;
 mod targets;
 pub mod timing;
@@ -99,6 +100,14 @@ pub struct ApplyOptions {
     pub wait_for_schedule: bool,
     /// The time the schedule is judged by (a virtual clock in tests).
     pub clock: Arc<dyn Clock>,
+    /// Before sending, settle uncertain sends that a resend cannot (past the duplicate window,
+    /// and every batch's) from the server's message history ([`settle`]).
+    pub settle_uncertain: bool,
+    /// How long the server keeps one-to-one history ([`settle::HISTORY_RETENTION`]).
+    pub history_retention: Duration,
+    /// How long after a send's last journal write its absence from the history proves it was
+    /// not sent ([`settle::SETTLE_GRACE`]).
+    pub settle_grace: Duration,
 }
 
 impl ApplyOptions {
@@ -116,6 +125,20 @@ impl ApplyOptions {
             enforce_schedule: true,
             wait_for_schedule: true,
             clock: Arc::new(SystemClock),
+            settle_uncertain: true,
+            history_retention: settle::HISTORY_RETENTION,
+            settle_grace: settle::SETTLE_GRACE,
+        }
+    }
+
+    /// How to settle uncertain sends in `scope` with these options.
+    pub fn settle_options(&self, scope: settle::Scope) -> settle::SettleOptions {
+        settle::SettleOptions {
+            retention: self.history_retention,
+            grace: self.settle_grace,
+            backoff_base: self.backoff_base,
+            backoff_cap: self.backoff_cap,
+            ..settle::SettleOptions::new(scope)
         }
     }
 
@@ -172,6 +195,10 @@ pub struct RunSummary {
     pub not_started: u64,
     /// Resends of in-flight sends from an interrupted run, inside the duplicate window.
     pub resent_in_window: u64,
+    /// Uncertain sends the server's history showed had arrived, before the run sent anything.
+    pub settled_sent: u64,
+    /// Uncertain sends the server's history showed had not arrived (sent in this run).
+    pub settled_not_sent: u64,
     /// Set when the run was interrupted (Ctrl-C, SIGTERM) before it finished.
     pub interrupted: bool,
     /// The fatal error that stopped the run.

@@ -15,6 +15,7 @@ use super::journal_writer::JournalWriter;
 use super::limiter::Limits;
 use super::progress::Counters;
 use super::retry::{Next, RetryPolicy};
+use super::settle::{SettleCtx, Verdict, VerdictFuture};
 use super::{Stop, inside_dedup_window, now_ms, safe_resend_window};
 use crate::im::{ClientError, Endpoint, ErrorClass, ImClient};
 use crate::journal::{SendRecord, SendState};
@@ -87,6 +88,22 @@ pub(crate) trait SendTarget: Send + Sync + std::fmt::Debug {
 
     /// Makes the call (with retries) and splits the reply per recipient.
     fn send<'a>(&'a self, ctx: &'a Ctx, call: &'a Call) -> SendFuture<'a>;
+
+    /// Whether the server's message history shows this target's messages, so that its
+    /// uncertain sends can be settled by looking them up ([`SendTarget::settle`]).
+    fn settles_from_history(&self) -> bool {
+        false
+    }
+
+    /// Settles one of this target's uncertain sends (a dead run's intent, or a lost reply)
+    /// from what the server can tell: sent, not sent, or still undecided and why.
+    fn settle<'a>(&'a self, _ctx: &'a SettleCtx, _record: &'a SendRecord) -> VerdictFuture<'a> {
+        let why = format!(
+            "{} keeps no history to look the send up in; resend with --resend-uncertain if it must arrive (it may then arrive twice)",
+            self.endpoint()
+        );
+        Box::pin(async move { Verdict::Undecided { why } })
+    }
 }
 
 /// The identity of a batch: its recipients, sorted, hashed.

@@ -3,14 +3,28 @@
 //! account broadcast, and a chatbot's stream.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Stop;
 use super::now_ms;
 use super::send::{Call, Ctx, Outcome, SendFuture, SendTarget, batch_call_key};
+use super::settle::{SettleCtx, VerdictFuture};
 use crate::im::types::{BatchSendMsgResponse, MAX_BATCH_RECIPIENTS, SendStreamMsgRequest};
 use crate::im::{Endpoint, RecipientOutcome, batch_outcomes};
+use crate::journal::SendRecord;
 use crate::plan::request;
+
+/// The target whose calls `endpoint` makes, to settle its uncertain sends.
+pub(crate) fn for_endpoint(endpoint: Endpoint) -> Option<Arc<dyn SendTarget>> {
+    Some(match endpoint {
+        Endpoint::SendMsg => Arc::new(SendMsg),
+        Endpoint::BatchSendMsg => Arc::new(BatchSendMsg),
+        Endpoint::SendOfficialAccountMsg => Arc::new(OfficialAccount),
+        Endpoint::SendStreamMsg => Arc::new(Stream),
+        _ => return None,
+    })
+}
 
 /// `openim/sendmsg`: one recipient, a 120 s duplicate window.
 #[derive(Debug)]
@@ -33,6 +47,15 @@ impl SendTarget for SendMsg {
             )
             .await
         })
+    }
+
+    fn settles_from_history(&self) -> bool {
+        true
+    }
+
+    /// Past the duplicate window: the recipient's conversation with the sender.
+    fn settle<'a>(&'a self, ctx: &'a SettleCtx, record: &'a SendRecord) -> VerdictFuture<'a> {
+        Box::pin(ctx.c2c_history(record))
     }
 }
 
@@ -128,6 +151,16 @@ impl SendTarget for BatchSendMsg {
             };
             (outcomes, attempts)
         })
+    }
+
+    fn settles_from_history(&self) -> bool {
+        true
+    }
+
+    /// Each recipient's conversation with the sender: a batch's message is in every
+    /// recipient's history with the batch's MsgSeq and MsgRandom.
+    fn settle<'a>(&'a self, ctx: &'a SettleCtx, record: &'a SendRecord) -> VerdictFuture<'a> {
+        Box::pin(ctx.c2c_history(record))
     }
 }
 

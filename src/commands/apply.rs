@@ -64,6 +64,15 @@ pub(crate) struct ApplyArgs {
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
     #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// How long the app's server keeps one-to-one history (roaming retention: 7 days by
+    /// default, longer on paid editions): older uncertain sends cannot be settled from it.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "7d",
+        value_parser = super::sandbox::parse_duration
+    )]
+    pub history_retention: Duration,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -110,6 +119,7 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
     options.enforce_schedule = !args.sandbox;
     options.wait_for_schedule = !args.no_wait;
     options.clock = config.clock.clone();
+    options.history_retention = args.history_retention;
 
     // Resolve the connection before anything else, so a missing key fails fast.
     let connection = if args.sandbox {
@@ -120,7 +130,9 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
                 .resolve(&crate::campaign::connection_defaults(&loaded.campaign))?,
         )
     };
-    let session = Session::open(loaded.clone(), options)?;
+    // A saved plan is applied exactly as planned: settling would change the journal under it.
+    options.settle_uncertain = saved.is_none();
+    let mut session = Session::open(loaded.clone(), options)?;
     if let Some(header) = &saved {
         // Checked again under the lock: another run may have written the journal meanwhile.
         plan::saved::check(&args.campaign)?;
@@ -133,13 +145,33 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
             )));
         }
     }
-    let plan = &session.plan;
-    if plan.blocked {
-        let _ = write!(err, "{}", output::text(plan, false));
+    if session.plan.blocked {
+        let _ = write!(err, "{}", output::text(&session.plan, false));
         return Err(Error::Invalid {
             report: String::new(),
         });
     }
+    let stop = Stop::new();
+    let mut sandbox: Option<SandboxHandle> = None;
+    let mut client: Option<ImClient> = None;
+    if session.settleable > 0 {
+        // Before anything is shown or sent: what the server's history says of uncertain sends.
+        watch_signals(&stop);
+        let c = connect(&loaded, &mut sandbox, connection.clone()).await?;
+        let _ = writeln!(
+            err,
+            "{}: looking up {} uncertain sends in the server's message history (admin_getroammsg)",
+            loaded.campaign.name, session.settleable
+        );
+        if let Some(settled) = session.settle(&c, &stop).await? {
+            let _ = writeln!(err, "{}: {}", loaded.campaign.name, settled.line());
+            for (why, n, example) in settled.undecided_reasons().iter().take(3) {
+                let _ = writeln!(err, "  ? {n} still uncertain (e.g. {example}): {why}");
+            }
+        }
+        client = Some(c);
+    }
+    let plan = &session.plan;
     let _ = writeln!(err, "{}", output::summary_line(plan));
     for warning in &plan.warnings {
         let _ = writeln!(err, "warning: {warning}");
@@ -182,20 +214,13 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         plan::saved::mark_applied(header)?;
     }
 
-    let sandbox = if args.sandbox {
-        Some(start_sandbox(&loaded).await?)
-    } else {
-        None
+    let client = match client {
+        Some(client) => client,
+        None => {
+            watch_signals(&stop);
+            connect(&loaded, &mut sandbox, connection).await?
+        }
     };
-    let connection = match (&sandbox, connection) {
-        (Some(s), _) => demo_connection(&s.base_url())?,
-        (None, Some(c)) => c,
-        (None, None) => return Err(Error::Environment("no connection settings".into())),
-    };
-    let client = ImClient::from_connection(connection)
-        .map_err(|e| Error::network("cannot set up the HTTP client", e))?;
-    let stop = Stop::new();
-    watch_signals(&stop);
     let counters = Counters::new();
     let display = Display::start(counters.clone(), config.interactive, Duration::from_secs(5));
     let state = session.options.state.clone();
@@ -206,6 +231,26 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         s.shutdown().await;
     }
     print_summary(config, &loaded, &state, &summary?, deliveries, args)
+}
+
+/// The client of a run: to `connection`, or with none (`--sandbox`) to an emulator started
+/// in-process, kept in `sandbox`.
+async fn connect(
+    loaded: &LoadedCampaign,
+    sandbox: &mut Option<SandboxHandle>,
+    connection: Option<Connection>,
+) -> Result<ImClient> {
+    let connection = match connection {
+        Some(connection) => connection,
+        None => {
+            let started = start_sandbox(loaded).await?;
+            let connection = demo_connection(&started.base_url())?;
+            *sandbox = Some(started);
+            connection
+        }
+    };
+    ImClient::from_connection(connection)
+        .map_err(|e| Error::network("cannot set up the HTTP client", e))
 }
 
 /// Notes on the schedule before anything is sent; `Some(line)` when `--no-wait` leaves it all
@@ -317,6 +362,13 @@ fn print_summary(
     if let Some(n) = sandbox_deliveries {
         let _ = writeln!(out, "sandbox: {n} deliveries recorded by the emulator");
     }
+    if summary.settled_sent + summary.settled_not_sent > 0 {
+        let _ = writeln!(
+            out,
+            "settled from the server's message history: {} uncertain sends had arrived, {} had not (sent in this run)",
+            summary.settled_sent, summary.settled_not_sent
+        );
+    }
     if summary.resent_in_window > 0 {
         let _ = writeln!(
             out,
@@ -327,7 +379,7 @@ fn print_summary(
     if summary.skipped_uncertain > 0 {
         let _ = writeln!(
             out,
-            "{} sends from an interrupted run have an unknown outcome and were skipped (resend with --resend-uncertain; they may then arrive twice)",
+            "{} sends from an interrupted run have an unknown outcome that the server's history could not settle (`timcast report` says why) and were skipped (resend with --resend-uncertain; they may then arrive twice)",
             summary.skipped_uncertain
         );
     }

@@ -6,6 +6,7 @@ pub(crate) mod apply;
 pub(crate) mod plan;
 pub(crate) mod preview;
 pub(crate) mod recall;
+pub(crate) mod reconcile;
 pub(crate) mod report;
 pub(crate) mod robots;
 pub(crate) mod run;

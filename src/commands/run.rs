@@ -318,6 +318,13 @@ fn report_one(
                 .unwrap_or_default()
         );
     }
+    if summary.settled_sent + summary.settled_not_sent > 0 {
+        let _ = writeln!(
+            out,
+            "{name}: settled from the server's message history: {} uncertain sends had arrived, {} had not (sent in this run)",
+            summary.settled_sent, summary.settled_not_sent
+        );
+    }
     if summary.skipped_uncertain > 0 {
         let _ = writeln!(
             out,

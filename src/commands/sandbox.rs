@@ -10,7 +10,7 @@ use clap::Args;
 use crate::error::{Error, Exit, Result};
 use crate::im::SecretKey;
 use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
-use crate::sandbox::{Directory, Faults, Limits, Sandbox, SandboxConfig};
+use crate::sandbox::{Directory, Faults, History, Limits, Sandbox, SandboxConfig};
 
 fn output(source: std::io::Error) -> Error {
     Error::Io {
@@ -101,6 +101,19 @@ pub(crate) struct SandboxArgs {
     /// Stop by itself after this many seconds (for scripts and tests).
     #[arg(long, value_name = "SECONDS")]
     pub exit_after: Option<f64>,
+    /// How long admin_getroammsg keeps one-to-one messages (roaming retention): `7d` as
+    /// documented; shorten it to see what happens to older sends.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub history_retention: Duration,
+    /// Most messages one admin_getroammsg page holds, whatever MaxCnt asks (besides the
+    /// documented 13 KB a reply), so that short histories need several pages.
+    #[arg(long, value_name = "N")]
+    pub history_page_size: Option<usize>,
+}
+
+/// A duration flag: `30s`, `90m`, `12h`, `7d`.
+pub(crate) fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    crate::campaign::model::HumanDuration::parse(text).map(|d| d.get())
 }
 
 impl SandboxArgs {
@@ -166,6 +179,11 @@ impl SandboxArgs {
             hostile_rate: self.hostile_rate,
             seed: self.seed,
             ..Faults::none()
+        };
+        config.history = History {
+            retention: self.history_retention,
+            page_size: self.history_page_size.map(|n| n.max(1)),
+            ..History::documented()
         };
         config.delivery_log = self.delivery_log.clone();
         config.answer_log = self.answer_log.clone();

@@ -286,6 +286,51 @@ impl ImClient {
         admin_msg_withdraw(MsgWithdrawRequest) -> MsgWithdrawResponse = AdminMsgWithdraw;
         /// `account_check`: up to 100 UserIDs.
         account_check(AccountCheckRequest) -> AccountCheckResponse = AccountCheck;
+        /// `admin_getroammsg`: one page of a one-to-one conversation's history; see
+        /// [`ImClient::roam_history`] for all of it.
+        admin_get_roam_msg(GetRoamMsgRequest) -> GetRoamMsgResponse = AdminGetRoamMsg;
+    }
+
+    /// Every message of the conversation `first` asks for, newest first: pages fetched with
+    /// `MaxTime` / `LastMsgKey` until `Complete` (at most `max_pages`, so a server that never
+    /// completes cannot keep the caller forever). Without retries or pacing: callers that need
+    /// them page with [`GetRoamMsgRequest::next_page`] themselves.
+    pub async fn roam_history(
+        &self,
+        first: GetRoamMsgRequest,
+        max_pages: usize,
+    ) -> Result<Vec<RoamMsg>, ClientError> {
+        let mut messages = Vec::new();
+        let mut request = first;
+        for _ in 0..max_pages.max(1) {
+            let reply = self.admin_get_roam_msg(&request).await?;
+            let complete = reply.is_complete();
+            let next = request.next_page(&reply);
+            messages.extend(reply.msg_list);
+            match next {
+                Some(next) => request = next,
+                None if complete => return Ok(messages),
+                None => {
+                    return Err(ClientError::BadResponse {
+                        endpoint: Endpoint::AdminGetRoamMsg,
+                        detail: "the history is not complete but its next page would be the same"
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+        Err(ClientError::BadResponse {
+            endpoint: Endpoint::AdminGetRoamMsg,
+            detail: format!(
+                "the history was not complete after {} pages",
+                max_pages.max(1)
+            ),
+        })
+    }
+
+    /// The App admin the client signs as (the sender of messages sent without `From_Account`).
+    pub fn admin(&self) -> &str {
+        &self.inner.admin
     }
 
     /// `get_official_account_info` for any number of accounts: one call per

@@ -572,7 +572,7 @@ impl Builder<'_> {
         let uncertain = self.plan.count(DiffState::Uncertain);
         if uncertain > 0 && !self.options.resend_uncertain {
             self.plan.warnings.push(format!(
-                "{uncertain} sends were in flight when a run stopped; apply resends them only inside the server's duplicate window, or with --resend-uncertain"
+                "{uncertain} sends were in flight when a run stopped; apply settles them from the server's message history first (`timcast reconcile` does it now), resends them inside the server's duplicate window, and otherwise only with --resend-uncertain"
             ));
         }
         if !self.plan.unknown_codes.is_empty() {

@@ -38,6 +38,8 @@ pub struct SandboxConfig {
     /// "blocklisted the sender" or 80001 for "sensitive words". In a batch they land in
     /// `ErrorList`.
     pub scripted_errors: HashMap<String, i64>,
+    /// How `admin_getroammsg` keeps and pages one-to-one history.
+    pub history: History,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -58,6 +60,7 @@ impl SandboxConfig {
             delivery_log: None,
             answer_log: None,
             scripted_errors: HashMap::new(),
+            history: History::documented(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -192,6 +195,32 @@ impl Limits {
         Limits {
             enabled: false,
             ..Limits::documented()
+        }
+    }
+}
+
+/// The one-to-one history `admin_getroammsg` reads: every sendmsg and batchsendmsg delivery
+/// (lost replies included: those were delivered), kept for the roaming retention and paged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    /// How long messages stay in the history (roaming retention: 7 days by default; paid
+    /// editions keep them longer). Older ones are no longer returned.
+    pub retention: Duration,
+    /// Largest reply body, in bytes (the documented 13 KB): a page ends before the message
+    /// that would make it larger (it holds at least one).
+    pub reply_bytes: usize,
+    /// Most messages a page holds whatever `MaxCnt` asks, so tests can make histories of a
+    /// few messages need several pages; `None`: only `MaxCnt` and `reply_bytes` limit it.
+    pub page_size: Option<usize>,
+}
+
+impl History {
+    /// The documented behaviour: 7 days, 13 KB a reply.
+    pub fn documented() -> Self {
+        History {
+            retention: Duration::from_secs(7 * 86_400),
+            reply_bytes: 13 * 1024,
+            page_size: None,
         }
     }
 }

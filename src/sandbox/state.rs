@@ -44,6 +44,15 @@ pub struct Delivery {
     /// The `Reason` an official account's recall gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recall_reason: Option<String>,
+    /// The sender's `MsgSeq` (one-to-one sends that gave one), as the history reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_seq: Option<u32>,
+    /// The sender's `MsgRandom` (one-to-one sends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_random: Option<u32>,
+    /// `SyncOtherMachine` as sent: 2 keeps the message out of the sender's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_other_machine: Option<u32>,
 }
 
 impl Delivery {
@@ -68,7 +77,15 @@ impl Delivery {
             subscribers: None,
             recalled: false,
             recall_reason: None,
+            msg_seq: None,
+            msg_random: None,
+            sync_other_machine: None,
         }
+    }
+
+    /// Whether this is a one-to-one message, kept in the conversation's history.
+    pub fn in_history(&self) -> bool {
+        matches!(self.endpoint, Endpoint::SendMsg | Endpoint::BatchSendMsg)
     }
 }
 
@@ -229,9 +246,21 @@ pub(crate) struct Stream {
     pub finished: bool,
 }
 
+/// The two parties of a one-to-one conversation, in either order.
+pub(crate) fn conversation(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
 pub(crate) struct State {
     pub next_seq: u64,
     pub deliveries: Vec<Delivery>,
+    /// One-to-one conversation → indexes in `deliveries`, in delivery order: the history
+    /// `admin_getroammsg` reads.
+    pub conversations: HashMap<(String, String), Vec<usize>>,
     /// (sender, recipient, MsgKey) → index in `deliveries`, for recall.
     pub by_key: HashMap<(String, String, String), usize>,
     pub sendmsg_seen: DedupWindow<SendDedupKey>,
@@ -252,6 +281,7 @@ impl State {
         State {
             next_seq: 0,
             deliveries: Vec::new(),
+            conversations: HashMap::new(),
             by_key: HashMap::new(),
             sendmsg_seen: DedupWindow::new(SENDMSG_DEDUP_MS),
             official_seen: DedupWindow::new(OFFICIAL_DEDUP_MS),
@@ -319,6 +349,12 @@ impl State {
             let _ = file.write_all(&line);
         }
         self.stats.deliveries += 1;
+        if delivery.in_history() {
+            self.conversations
+                .entry(conversation(&delivery.sender, &delivery.recipient))
+                .or_default()
+                .push(self.deliveries.len());
+        }
         self.deliveries.push(delivery);
     }
 }

@@ -343,6 +343,7 @@ pub(super) struct C2cSend {
     pub to: Vec<String>,
     pub msg_seq: Option<u32>,
     pub msg_random: u32,
+    pub sync_other_machine: Option<u32>,
     pub body: Value,
 }
 
@@ -398,11 +399,11 @@ fn c2c_common(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
     let from = opt_str(obj, "From_Account")
         .map_err(|()| (90010, "From_Account is not a String".to_owned()))?
         .map(str::to_owned);
-    match opt_u32(obj, "SyncOtherMachine") {
-        Ok(None | Some(1 | 2)) => {}
+    let sync_other_machine = match opt_u32(obj, "SyncOtherMachine") {
+        Ok(sync @ (None | Some(1 | 2))) => sync,
         Ok(Some(_)) => return refuse(90010, "SyncOtherMachine must be 1 or 2"),
         Err(()) => return refuse(90031, "SyncOtherMachine is not an Integer"),
-    }
+    };
     match obj.get("MsgLifeTime") {
         None => {}
         Some(v) => match v.as_u64() {
@@ -442,6 +443,7 @@ fn c2c_common(obj: &Map<String, Value>) -> Result<C2cSend, Refusal> {
         to: Vec::new(),
         msg_seq,
         msg_random,
+        sync_other_machine,
         body,
     })
 }
@@ -548,6 +550,49 @@ pub(super) fn withdraw(obj: &Map<String, Value>) -> Result<(String, String, Stri
         _ => return refuse(90054, "MsgKey is missing or invalid"),
     };
     Ok((from, to, key))
+}
+
+/// What an `admin_getroammsg` call asks for.
+pub(super) struct RoamQuery {
+    pub operator: String,
+    pub peer: String,
+    pub max_cnt: u64,
+    pub min_time: u64,
+    pub max_time: u64,
+    pub last_msg_key: Option<String>,
+}
+
+/// `admin_getroammsg`: two accounts, a positive `MaxCnt`, a time range and an optional
+/// `LastMsgKey` to continue from.
+pub(super) fn roam_query(obj: &Map<String, Value>) -> Result<RoamQuery, Refusal> {
+    let operator = required_string(obj, "Operator_Account", 90010)?;
+    let peer = required_string(obj, "Peer_Account", 90010)?;
+    let integer = |name: &str| match obj.get(name) {
+        Some(v) => v
+            .as_u64()
+            .ok_or((90010, format!("{name} is not a non-negative Integer"))),
+        None => refuse(90010, format!("{name} is missing")),
+    };
+    let max_cnt = integer("MaxCnt")?;
+    if max_cnt == 0 {
+        return refuse(90010, "MaxCnt must be at least 1");
+    }
+    let (min_time, max_time) = (integer("MinTime")?, integer("MaxTime")?);
+    if min_time > max_time {
+        return refuse(90010, "MinTime is after MaxTime");
+    }
+    let last_msg_key = opt_str(obj, "LastMsgKey")
+        .map_err(|()| (90010, "LastMsgKey is not a String".to_owned()))?
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned);
+    Ok(RoamQuery {
+        operator,
+        peer,
+        max_cnt,
+        min_time,
+        max_time,
+        last_msg_key,
+    })
 }
 
 /// `account_check`: 1–100 `{"UserID": String}` items.

@@ -141,7 +141,9 @@ async fn batches_deliver_everyone_and_duplicates_only_come_from_uncertain_batche
         &[],
     )
     .await;
-    let options = options(dir.path());
+    let mut options = options(dir.path());
+    // Without the server's history to settle them (tests/integration/reconcile.rs has that).
+    options.settle_uncertain = false;
     let first = run(&path, &options, common::client(&sandbox)).await;
     let stats = sandbox.stats();
     let batch_calls = stats.endpoints[&Endpoint::BatchSendMsg].calls;
@@ -463,7 +465,9 @@ async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outsid
         .delivery(&fast_delivery("off", 5))
         .write();
     let sandbox = sandbox(Faults::none(), Limits::off(), &[]).await;
-    let options = options(dir.path());
+    let mut options = options(dir.path());
+    // First without the server's history: what a resend alone can settle.
+    options.settle_uncertain = false;
     assert_eq!(run(&path, &options, common::client(&sandbox)).await.sent, 4);
 
     // As if the process died after the calls went out but before their outcomes were written:
@@ -500,6 +504,21 @@ async fn intents_without_outcome_are_resent_inside_the_window_and_skipped_outsid
     again.resend_uncertain = true;
     let summary = run(&path, &again, common::client(&sandbox)).await;
     assert_eq!(summary.sent, 1, "{summary:?}");
+
+    // With the history (the default), the old one is settled instead: the server has it.
+    let mut journal = options.state.open().unwrap();
+    journal.upsert(&[rewind("resume-u1", 600_000)]).unwrap();
+    drop(journal);
+    let delivered = sandbox.deliveries().len();
+    options.settle_uncertain = true;
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!((summary.settled_sent, summary.sent), (1, 0), "{summary:?}");
+    assert_eq!(summary.skipped_uncertain, 0, "{summary:?}");
+    assert_eq!(sandbox.deliveries().len(), delivered, "nothing sent again");
+    let journal = options.state.open_existing().unwrap().unwrap();
+    let u1 = journal.records("resume").unwrap();
+    let u1 = u1.iter().find(|r| r.recipient == "resume-u1").unwrap();
+    assert_eq!(u1.state, SendState::Sent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@ mod exit_codes;
 mod hostile;
 mod outputs;
 mod plan;
+mod reconcile;
 mod regression;
 mod regression_plan;
 mod regression_recall;

@@ -24,11 +24,12 @@ pub enum Endpoint {
     GetAllRobots,
     AdminMsgWithdraw,
     AccountCheck,
+    AdminGetRoamMsg,
 }
 
 impl Endpoint {
     /// Every endpoint, for tables and counters.
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 10] = [
         Endpoint::SendMsg,
         Endpoint::BatchSendMsg,
         Endpoint::SendOfficialAccountMsg,
@@ -38,6 +39,7 @@ impl Endpoint {
         Endpoint::GetAllRobots,
         Endpoint::AdminMsgWithdraw,
         Endpoint::AccountCheck,
+        Endpoint::AdminGetRoamMsg,
     ];
 
     /// The path after `v4/`, e.g. `openim/sendmsg`.
@@ -58,6 +60,7 @@ impl Endpoint {
             Endpoint::GetAllRobots => "openim_robot_http_svc/get_all_robots",
             Endpoint::AdminMsgWithdraw => "openim/admin_msgwithdraw",
             Endpoint::AccountCheck => "im_open_login_svc/account_check",
+            Endpoint::AdminGetRoamMsg => "openim/admin_getroammsg",
         }
     }
 
@@ -205,6 +208,7 @@ macro_rules! sent_reply {
 
 mod account;
 mod elements;
+mod history;
 mod official;
 mod push;
 mod robot;
@@ -213,6 +217,7 @@ mod withdraw;
 
 pub use account::*;
 pub use elements::*;
+pub use history::*;
 pub use official::*;
 pub use push::*;
 pub use robot::*;

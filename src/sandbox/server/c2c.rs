@@ -67,7 +67,12 @@ impl App {
             return Ok(sent_reply(msg_time, msg_key));
         }
         let (msg_key, msg_time) = state.mint_msg_key(send.msg_random, now);
-        let delivery = Delivery::new(Endpoint::SendMsg, from, to, msg_key.clone(), now, send.body);
+        let delivery = Delivery {
+            msg_seq: send.msg_seq,
+            msg_random: Some(send.msg_random),
+            sync_other_machine: send.sync_other_machine,
+            ..Delivery::new(Endpoint::SendMsg, from, to, msg_key.clone(), now, send.body)
+        };
         state.sendmsg_seen.remember(key, &delivery);
         state.deliver(delivery);
         Ok(sent_reply(msg_time, msg_key))
@@ -112,14 +117,19 @@ impl App {
         }
         let (msg_key, _) = state.mint_msg_key(send.msg_random, now);
         for to in delivered {
-            state.deliver(Delivery::new(
-                Endpoint::BatchSendMsg,
-                from.clone(),
-                to,
-                msg_key.clone(),
-                now,
-                send.body.clone(),
-            ));
+            state.deliver(Delivery {
+                msg_seq: send.msg_seq,
+                msg_random: Some(send.msg_random),
+                sync_other_machine: send.sync_other_machine,
+                ..Delivery::new(
+                    Endpoint::BatchSendMsg,
+                    from.clone(),
+                    to,
+                    msg_key.clone(),
+                    now,
+                    send.body.clone(),
+                )
+            });
         }
         let mut reply = ok_reply();
         reply.insert("MsgKey".into(), msg_key.into());

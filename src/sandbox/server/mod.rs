@@ -22,6 +22,7 @@ mod account;
 mod answer_log;
 mod auth;
 mod c2c;
+mod history;
 mod hostile;
 mod official;
 mod robot;
@@ -315,6 +316,7 @@ impl App {
             Endpoint::GetAllRobots => self.robots(body),
             Endpoint::AdminMsgWithdraw => self.withdraw(body),
             Endpoint::AccountCheck => self.account_check(body),
+            Endpoint::AdminGetRoamMsg => self.roam_history(body, now),
         };
         match result {
             Ok(map) => Value::Object(map),

@@ -1,0 +1,750 @@
+//! Settling uncertain sends from the server's message history (`admin_getroammsg`): the
+//! sandbox's history and its paging, lost replies on sendmsg past the duplicate window and on
+//! batchsendmsg, histories of several pages, a send outside the retention, `timcast
+//! reconcile`, and 2,000 recipients through batchsendmsg with lost replies and faults, killed
+//! with -9 and resumed. Assertions are on what the sandbox delivered.
+
+use crate::common::{self, ADMIN, CampaignWriter, Raw, Session};
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rand::RngExt;
+use timcast::apply::{ApplyOptions, RunSummary, Stop, apply_file};
+use timcast::im::{Endpoint, GetRoamMsgRequest, ImClient};
+use timcast::journal::{SendRecord, SendState, State};
+use timcast::sandbox::{Clock, Faults, History, Injected, Limits, SandboxHandle, SystemClock};
+
+/// A text with a per-recipient field: one sendmsg per recipient.
+const PERSONAL: &str = "Hi {{first_name}}, your parcel is on its way";
+/// A text everyone shares: batches.
+const SHARED: &str = "The summer sale starts now";
+
+fn delivery(batch: &str, max_attempts: u32) -> String {
+    format!(
+        "  rate: 100000\n  recipients_per_minute: 10000000\n  concurrency: 32\n  batch: {batch}\n  max_attempts: {max_attempts}"
+    )
+}
+
+fn options(dir: &Path) -> ApplyOptions {
+    let mut o = ApplyOptions::new(State::sqlite(dir.join("state.db")));
+    o.backoff_base = Duration::from_millis(5);
+    o.backoff_cap = Duration::from_millis(50);
+    o.settle_grace = Duration::from_millis(200);
+    o
+}
+
+async fn sandbox(history: History, faults: Faults, limits: Limits) -> SandboxHandle {
+    let (mut config, _) = common::config();
+    // Real time: the client's clock decides duplicate windows and what it looks up.
+    config.clock = std::sync::Arc::new(SystemClock);
+    config.history = history;
+    config.faults = faults;
+    config.limits = limits;
+    common::start(config).await
+}
+
+async fn run(path: &Path, options: &ApplyOptions, client: ImClient) -> RunSummary {
+    apply_file(path, options, client, Stop::new())
+        .await
+        .unwrap()
+}
+
+/// Deliveries of campaign messages (whose text starts with `prefix`) per recipient.
+fn campaign_deliveries(sandbox: &SandboxHandle, prefix: &str) -> HashMap<String, usize> {
+    let mut map = HashMap::new();
+    for d in sandbox.deliveries() {
+        if d.body.to_string().contains(prefix) {
+            *map.entry(d.recipient).or_default() += 1;
+        }
+    }
+    map
+}
+
+fn records(state: &State, campaign: &str) -> HashMap<String, SendRecord> {
+    state
+        .open_existing()
+        .unwrap()
+        .unwrap()
+        .records(campaign)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.recipient.clone(), r))
+        .collect()
+}
+
+/// As if the uncertain sends of `campaign` were made `ago` before now: past sendmsg's window.
+fn rewind_uncertain(state: &State, campaign: &str, ago: Duration) {
+    let mut journal = state.open().unwrap();
+    let then = timcast::apply::now_ms() - i64::try_from(ago.as_millis()).unwrap();
+    let rewound: Vec<SendRecord> = journal
+        .records(campaign)
+        .unwrap()
+        .into_iter()
+        .filter(|r| matches!(r.state, SendState::Intent | SendState::Uncertain))
+        .map(|mut r| {
+            r.intent_at_ms = then;
+            r.updated_at_ms = then;
+            r
+        })
+        .collect();
+    journal.upsert(&rewound).unwrap();
+}
+
+fn uncertain(state: &State, campaign: &str) -> Vec<String> {
+    let mut who: Vec<String> = records(state, campaign)
+        .into_values()
+        .filter(|r| matches!(r.state, SendState::Intent | SendState::Uncertain))
+        .map(|r| r.recipient)
+        .collect();
+    who.sort();
+    who
+}
+
+fn sendmsg(to: &str, seq: u32, random: u32, text: &str, sync: u32) -> String {
+    format!(
+        r#"{{"To_Account":"{to}","MsgSeq":{seq},"MsgRandom":{random},"SyncOtherMachine":{sync},"MsgBody":{}}}"#,
+        common::text_body(text)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_history_has_every_delivery_lost_replies_included_newest_first_in_pages() {
+    let (mut config, clock) = common::config();
+    config.history = History {
+        retention: Duration::from_secs(3600),
+        page_size: Some(3),
+        ..History::documented()
+    };
+    let sandbox = common::start(config).await;
+    let raw = Raw::new(&sandbox);
+    let t0 = clock.now_secs();
+    for i in 0..4u32 {
+        if i == 2 {
+            // Delivered, but the caller never hears of it.
+            sandbox.inject(Some(Endpoint::SendMsg), Injected::LostReply, 1);
+            let (status, _) = raw
+                .post(
+                    "openim/sendmsg",
+                    &sendmsg("ann", 10 + i, 100 + i, "lost", 2),
+                )
+                .await;
+            assert_eq!(status, 502);
+        } else {
+            let sync = if i == 0 { 1 } else { 2 };
+            let body = sendmsg("ann", 10 + i, 100 + i, &format!("m{i}"), sync);
+            assert_eq!(raw.code("openim/sendmsg", &body).await, 0);
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    let batch = format!(
+        r#"{{"To_Account":["ann","ben"],"MsgSeq":77,"MsgRandom":88,"MsgBody":{}}}"#,
+        common::text_body("to both")
+    );
+    let (_, reply) = raw.post("openim/batchsendmsg", &batch).await;
+    let batch_key = reply["MsgKey"].as_str().unwrap().to_owned();
+
+    let client = common::client(&sandbox);
+    let all = client
+        .roam_history(
+            GetRoamMsgRequest::first_page("ann", ADMIN, t0, t0 + 60),
+            100,
+        )
+        .await
+        .unwrap();
+    // Every delivery to ann, the lost reply's included, newest first.
+    let seqs: Vec<u64> = all.iter().map(|m| m.msg_seq).collect();
+    assert_eq!(seqs, [77, 13, 12, 11, 10]);
+    assert_eq!(all[0].msg_key, batch_key);
+    assert_eq!((all[0].msg_random, all[2].msg_random), (88, 102));
+    assert!(
+        all.iter()
+            .all(|m| m.from_account == ADMIN && m.to_account == "ann")
+    );
+    assert!(
+        all.windows(2)
+            .all(|w| w[0].msg_time_stamp >= w[1].msg_time_stamp)
+    );
+    // Five messages at three a page: two pages, continued with MaxTime and LastMsgKey.
+    assert_eq!(
+        sandbox.stats().endpoints[&Endpoint::AdminGetRoamMsg].calls,
+        2
+    );
+    // From the sender's side, SyncOtherMachine 2 kept its messages out (the batch gave none:
+    // the server's default syncs it).
+    let mine = client
+        .roam_history(
+            GetRoamMsgRequest::first_page(ADMIN, "ann", t0, t0 + 60),
+            100,
+        )
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = mine.iter().map(|m| m.msg_seq).collect();
+    assert_eq!(seqs, [77, 10]);
+    // The time range is honoured.
+    let early = client
+        .roam_history(GetRoamMsgRequest::first_page("ann", ADMIN, t0, t0 + 1), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        early.iter().map(|m| m.msg_seq).collect::<Vec<_>>(),
+        [11, 10]
+    );
+    // Past the retention, nothing is left.
+    clock.advance(Duration::from_secs(3601));
+    let gone = client
+        .roam_history(
+            GetRoamMsgRequest::first_page("ann", ADMIN, 0, t0 + 7200),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(gone.is_empty(), "{gone:?}");
+    // Requests are checked as documented.
+    for body in [
+        r#"{"Peer_Account":"ann","MaxCnt":10,"MinTime":0,"MaxTime":1}"#,
+        r#"{"Operator_Account":"ann","Peer_Account":"ben","MaxCnt":0,"MinTime":0,"MaxTime":1}"#,
+        r#"{"Operator_Account":"ann","Peer_Account":"ben","MaxCnt":5,"MinTime":9,"MaxTime":1}"#,
+    ] {
+        assert_eq!(
+            raw.code("openim/admin_getroammsg", body).await,
+            90010,
+            "{body}"
+        );
+    }
+    assert_eq!(raw.code("openim/admin_getroammsg", "{").await, 90001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_holds_at_most_13_kb_of_history() {
+    let (config, clock) = common::config();
+    let sandbox = common::start(config).await;
+    let raw = Raw::new(&sandbox);
+    let text = "x".repeat(1000);
+    for i in 0..30u32 {
+        assert_eq!(
+            raw.code("openim/sendmsg", &sendmsg("cat", i, i, &text, 2))
+                .await,
+            0
+        );
+    }
+    let t = clock.now_secs();
+    let mut body = format!(
+        r#"{{"Operator_Account":"cat","Peer_Account":"{ADMIN}","MaxCnt":100,"MinTime":{},"MaxTime":{}}}"#,
+        t - 5,
+        t + 5
+    );
+    let mut seen = 0;
+    let mut pages = 0;
+    loop {
+        let (status, reply) = raw.post("openim/admin_getroammsg", &body).await;
+        assert_eq!(status, 200);
+        pages += 1;
+        let n = reply["MsgCnt"].as_u64().unwrap();
+        assert!((1..30).contains(&n), "{n} messages in one page");
+        assert!(
+            reply.to_string().len() <= 13 * 1024,
+            "{}",
+            reply.to_string().len()
+        );
+        seen += n;
+        if reply["Complete"] == 1 {
+            break;
+        }
+        body = format!(
+            r#"{{"Operator_Account":"cat","Peer_Account":"{ADMIN}","MaxCnt":100,"MinTime":{},"MaxTime":{},"LastMsgKey":{}}}"#,
+            t - 5,
+            reply["LastMsgTime"],
+            reply["LastMsgKey"]
+        );
+    }
+    assert_eq!(seen, 30);
+    assert!(pages >= 3, "{pages} pages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_sendmsg_replies_past_the_duplicate_window_are_settled_from_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = CampaignWriter::new(dir.path(), "parcel")
+        .recipients(6)
+        .text(PERSONAL)
+        .delivery(&delivery("off", 1))
+        .write();
+    let sandbox = sandbox(History::documented(), Faults::none(), Limits::off()).await;
+    let options = options(dir.path());
+    // Two calls take effect but their replies are lost; two more fail on the way (a 502
+    // without effect, which looks the same to the client). One attempt each: all four end
+    // uncertain.
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::LostReply, 2);
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::HttpStatus(502), 2);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!((summary.sent, summary.uncertain), (2, 4), "{summary:?}");
+    let open = uncertain(&options.state, "parcel");
+    assert_eq!(open.len(), 4);
+    let delivered: HashMap<String, String> = sandbox
+        .deliveries()
+        .into_iter()
+        .map(|d| (d.recipient, d.msg_key))
+        .collect();
+    let arrived: Vec<&String> = open.iter().filter(|r| delivered.contains_key(*r)).collect();
+    assert_eq!(arrived.len(), 2, "two of the uncertain ones arrived");
+
+    // Ten minutes later the duplicate window is closed: resending blindly could deliver twice.
+    rewind_uncertain(&options.state, "parcel", Duration::from_secs(600));
+    // The lookups themselves meet faults and a lost reply, and are retried.
+    sandbox.inject(Some(Endpoint::AdminGetRoamMsg), Injected::Code(10002), 2);
+    sandbox.inject(Some(Endpoint::AdminGetRoamMsg), Injected::LostReply, 1);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(
+        (summary.settled_sent, summary.settled_not_sent),
+        (2, 2),
+        "{summary:?}"
+    );
+    assert_eq!(
+        (summary.sent, summary.uncertain, summary.skipped_uncertain),
+        (2, 0, 0)
+    );
+    let per = campaign_deliveries(&sandbox, "your parcel");
+    assert_eq!(per.len(), 6);
+    assert!(per.values().all(|n| *n == 1), "{per:?}");
+    assert_eq!(sandbox.stats().duplicates_dropped, 0);
+    // Settled as sent with the server's MsgKey, so recall withdraws them.
+    let journal = records(&options.state, "parcel");
+    for who in &arrived {
+        let r = &journal[*who];
+        assert_eq!(r.state, SendState::Sent);
+        assert_eq!(r.msg_key.as_ref(), delivered.get(*who));
+        assert!(r.msg_time.is_some());
+    }
+    assert!(journal.values().all(|r| r.state == SendState::Sent));
+    let loaded = timcast::campaign::validate(&path).into_result().unwrap();
+    let targets =
+        timcast::apply::recall::targets(options.state.open().unwrap().as_ref(), "parcel").unwrap();
+    let recalled = timcast::apply::recall::recall(
+        &loaded,
+        &options.state,
+        targets,
+        common::client(&sandbox),
+        ADMIN,
+    )
+    .await
+    .unwrap();
+    assert_eq!((recalled.recalled, recalled.failed), (6, 0), "{recalled:?}");
+    assert!(sandbox.deliveries().iter().all(|d| d.recalled));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_batchsendmsg_replies_are_settled_per_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 700;
+    let path = CampaignWriter::new(dir.path(), "sale")
+        .recipients(n)
+        .text(SHARED)
+        .delivery(&delivery("auto", 3))
+        .write();
+    let sandbox = sandbox(History::documented(), Faults::none(), Limits::off()).await;
+    let mut options = options(dir.path());
+    // One batch of 500 delivered with its reply lost, the other (200) lost on the way.
+    sandbox.inject(Some(Endpoint::BatchSendMsg), Injected::LostReply, 1);
+    sandbox.inject(Some(Endpoint::BatchSendMsg), Injected::HttpStatus(502), 1);
+    // Without settling, both batches stay uncertain: batchsendmsg has no duplicate window.
+    options.settle_uncertain = false;
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!((summary.sent, summary.uncertain), (0, 700), "{summary:?}");
+    let delivered = sandbox.deliveries().len();
+    assert!(delivered == 500 || delivered == 200, "{delivered}");
+
+    // The next apply looks each recipient up before sending anything.
+    options.settle_uncertain = true;
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.settled_sent as usize, delivered, "{summary:?}");
+    assert_eq!(summary.settled_not_sent as usize, n - delivered);
+    assert_eq!(summary.uncertain, 0);
+    let per = campaign_deliveries(&sandbox, "summer sale");
+    assert_eq!(per.len(), n);
+    assert!(per.values().all(|c| *c == 1), "someone got the sale twice");
+    // Each recipient looked up once, and those missing once more after the grace period.
+    let lookups = sandbox.stats().endpoints[&Endpoint::AdminGetRoamMsg].calls;
+    assert!(
+        lookups >= n as u64 && lookups <= (2 * n - delivered) as u64,
+        "{lookups}"
+    );
+    let journal = records(&options.state, "sale");
+    assert!(journal.values().all(|r| r.state == SendState::Sent));
+    // The settled ones carry the batch's MsgKey, as the reply would have.
+    let keys: std::collections::HashSet<&str> = journal
+        .values()
+        .filter_map(|r| r.msg_key.as_deref())
+        .collect();
+    assert_eq!(keys.len(), 2, "one key per batch that arrived: {keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_settles_its_own_lost_batch_replies_and_sends_what_did_not_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1200;
+    let path = CampaignWriter::new(dir.path(), "flash")
+        .recipients(n)
+        .text(SHARED)
+        .delivery(&delivery("auto", 3))
+        .write();
+    let sandbox = sandbox(History::documented(), Faults::none(), Limits::off()).await;
+    let options = options(dir.path());
+    sandbox.inject(Some(Endpoint::BatchSendMsg), Injected::LostReply, 1);
+    sandbox.inject(Some(Endpoint::BatchSendMsg), Injected::HttpStatus(502), 1);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.uncertain, 0, "{summary:?}");
+    assert_eq!(summary.sent, n as u64, "{summary:?}");
+    assert!(
+        summary.settled_sent > 0 && summary.settled_not_sent > 0,
+        "{summary:?}"
+    );
+    let per = campaign_deliveries(&sandbox, "summer sale");
+    assert_eq!(per.len(), n);
+    assert!(per.values().all(|c| *c == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histories_of_several_pages_are_read_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = CampaignWriter::new(dir.path(), "deep")
+        .recipients(2)
+        .text(PERSONAL)
+        .delivery(&delivery("off", 1))
+        .write();
+    let history = History {
+        page_size: Some(4),
+        ..History::documented()
+    };
+    let sandbox = sandbox(history, Faults::none(), Limits::off()).await;
+    let options = options(dir.path());
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::LostReply, 1);
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::HttpStatus(502), 1);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.uncertain, 2, "{summary:?}");
+    // Other messages from the same sender pile up in both conversations afterwards.
+    let raw = Raw::new(&sandbox);
+    for (k, who) in [(0, "deep-u0"), (100, "deep-u1")] {
+        for i in 0..25u32 {
+            let body = sendmsg(who, 1000 + k + i, 5000 + k + i, &format!("news {i}"), 2);
+            assert_eq!(raw.code("openim/sendmsg", &body).await, 0);
+        }
+    }
+    rewind_uncertain(&options.state, "deep", Duration::from_secs(600));
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(
+        (summary.settled_sent, summary.settled_not_sent),
+        (1, 1),
+        "{summary:?}"
+    );
+    // 26 and 25 messages at 4 a page: 7 pages each, the one that arrived found on its last.
+    assert_eq!(
+        sandbox.stats().endpoints[&Endpoint::AdminGetRoamMsg].calls,
+        14
+    );
+    let per = campaign_deliveries(&sandbox, "your parcel");
+    assert_eq!(per.len(), 2);
+    assert!(per.values().all(|c| *c == 1), "{per:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_outside_the_retention_stays_uncertain_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = CampaignWriter::new(dir.path(), "old")
+        .recipients(3)
+        .text(PERSONAL)
+        .delivery(&delivery("off", 1))
+        .write();
+    let sandbox = sandbox(History::documented(), Faults::none(), Limits::off()).await;
+    let options = options(dir.path());
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::LostReply, 1);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.uncertain, 1, "{summary:?}");
+    let who = uncertain(&options.state, "old").pop().unwrap();
+    // As if that send had been made eight days ago: beyond the 7 days the server keeps.
+    rewind_uncertain(&options.state, "old", Duration::from_secs(8 * 86_400));
+
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(
+        (summary.sent, summary.settled_sent, summary.settled_not_sent),
+        (0, 0, 0)
+    );
+    assert_eq!(summary.skipped_uncertain, 1, "{summary:?}");
+    let calls = sandbox
+        .stats()
+        .endpoints
+        .get(&Endpoint::AdminGetRoamMsg)
+        .map(|e| e.calls);
+    assert_eq!(calls, None, "nothing to look up beyond the retention");
+    let state = options.state.path().to_string_lossy().into_owned();
+    let p = path.to_string_lossy().into_owned();
+    // `reconcile` says why it stays uncertain, and exits 3.
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .args(["reconcile", &p, "--state", &state])
+        .run_async()
+        .await
+        .expect_code(3);
+    assert!(
+        out.stdout
+            .contains("1 uncertain sends: 0 settled as sent, 0 as not sent, 1 still uncertain"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("? {who} still uncertain: older than the server keeps one-to-one history (7d of roaming retention)")),
+        "{}",
+        out.stdout
+    );
+    // The report shows it too.
+    let report = Session::new()
+        .current_dir(dir.path())
+        .args(["report", &p, "--state", &state])
+        .run_async()
+        .await
+        .expect_code(0);
+    assert!(
+        report.stdout.contains("roaming retention"),
+        "{}",
+        report.stdout
+    );
+    // An app that keeps history longer says so, and the send is found.
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .args([
+            "reconcile",
+            &p,
+            "--state",
+            &state,
+            "--history-retention",
+            "30d",
+        ])
+        .run_async()
+        .await
+        .expect_code(0);
+    assert!(
+        out.stdout
+            .contains("1 settled as sent, 0 as not sent, 0 still uncertain"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(records(&options.state, "old")[&who].state, SendState::Sent);
+    let per = campaign_deliveries(&sandbox, "your parcel");
+    assert!(per.len() == 3 && per.values().all(|c| *c == 1), "{per:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_prints_what_changed_and_the_next_apply_sends_what_did_not_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = CampaignWriter::new(dir.path(), "promo")
+        .recipients(5)
+        .text(PERSONAL)
+        .delivery(&delivery("off", 1))
+        .write();
+    let sandbox = sandbox(History::documented(), Faults::none(), Limits::off()).await;
+    let options = options(dir.path());
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::LostReply, 1);
+    sandbox.inject(Some(Endpoint::SendMsg), Injected::HttpStatus(502), 2);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(summary.uncertain, 3, "{summary:?}");
+    let state = options.state.path().to_string_lossy().into_owned();
+    let p = path.to_string_lossy().into_owned();
+    let cli = |args: &[&str]| {
+        Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .args(args.iter().copied().chain(["--state", state.as_str()]))
+    };
+    // On demand, even inside the duplicate window.
+    let out = cli(&["reconcile", &p]).run_async().await.expect_code(0);
+    assert!(
+        out.stdout.contains(
+            "promo: 3 uncertain sends: 1 settled as sent, 2 as not sent, 0 still uncertain"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.matches("  = ").count(), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("sent (MsgKey "), "{}", out.stdout);
+    assert_eq!(
+        out.stdout
+            .matches(" not sent: the next apply sends it")
+            .count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("next: `timcast apply` sends the 2 not sent")
+    );
+    assert!(uncertain(&options.state, "promo").is_empty());
+    // Nothing left to settle.
+    let out = cli(&["reconcile", &p]).run_async().await.expect_code(0);
+    assert!(out.stdout.contains("no uncertain sends"), "{}", out.stdout);
+    let out = cli(&["apply", &p, "--yes"])
+        .run_async()
+        .await
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("sent 2, failed 0, uncertain 0"),
+        "{}",
+        out.stdout
+    );
+    let per = campaign_deliveries(&sandbox, "your parcel");
+    assert!(per.len() == 5 && per.values().all(|c| *c == 1), "{per:?}");
+}
+
+/// Kills of the target test; `bench/reconcile_kill9.sh` runs it with a dozen.
+fn kills() -> usize {
+    std::env::var("TIMCAST_RECONCILE_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(4)
+}
+
+/// Sends without outcome in the journal at `state` intended since `since_ms` (0 when it
+/// cannot be read yet).
+fn intents_since(state: &State, campaign: &str, since_ms: i64) -> usize {
+    let Ok(Some(journal)) = state.open_existing() else {
+        return 0;
+    };
+    let mut n = 0;
+    let _ = journal.for_each_record(campaign, &mut |r| {
+        n += usize::from(r.state == SendState::Intent && r.intent_at_ms >= since_ms);
+    });
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_recipients_by_batch_with_lost_replies_and_faults_killed_and_resumed_arrive_once()
+ {
+    let started = Instant::now();
+    let (mut config, _) = common::config();
+    config.clock = std::sync::Arc::new(SystemClock);
+    config.faults = Faults {
+        // Long enough that a kill can land while a batch call is on its way.
+        latency: Duration::from_millis(60),
+        fault_rate: 0.05,
+        lost_reply_rate: 0.10,
+        seed: rand::random(),
+        ..Faults::none()
+    };
+    config.limits = Limits {
+        calls_per_second: 2_000,
+        batch_recipients_per_minute: 1_000_000,
+        ..Limits::documented()
+    };
+    let sandbox = common::start(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 2_000;
+    let path = CampaignWriter::new(dir.path(), "target")
+        .recipients(n)
+        .text(SHARED)
+        // 12,000 recipients a minute: the four batches go out over about 7.5 s, so the kills
+        // land mid-run.
+        .delivery("  rate: 500\n  recipients_per_minute: 12000\n  concurrency: 16\n  batch: auto")
+        .write();
+    let state_path = dir.path().join("state.db");
+    let journal = State::sqlite(&state_path);
+    let state = state_path.to_string_lossy().into_owned();
+    let p = path.to_string_lossy().into_owned();
+    let apply = || {
+        Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .args(["apply", p.as_str(), "--yes", "--state", state.as_str()])
+    };
+    let mut rng = rand::rng();
+    let (mut killed_mid_run, mut left_in_flight) = (0, 0);
+    let batch_calls = || {
+        sandbox
+            .stats()
+            .endpoints
+            .get(&Endpoint::BatchSendMsg)
+            .map_or(0, |e| e.calls)
+    };
+    for k in 0..kills() {
+        let spawned_ms = timcast::apply::now_ms();
+        let calls_before = batch_calls();
+        let mut child = apply().stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+        // The kills take turns: while this run has a batch between its intent and its outcome
+        // (not yet sent, at the server, or answered but not journaled); at a random moment soon
+        // after the start (often while it settles what the last kill left); and at a random
+        // moment after one of its batches was answered (between batches, while the next is on
+        // its way, or while it settles its own lost replies).
+        let kind = k % 3;
+        let after = Duration::from_millis(match kind {
+            0 => rng.random_range(0..90),
+            1 => rng.random_range(100..2_500),
+            _ => rng.random_range(0..1_500),
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut kill_at = (kind == 1).then(|| Instant::now() + after);
+        while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            match kill_at {
+                Some(at) if Instant::now() >= at => break,
+                Some(_) => {}
+                None if kind == 0 => {
+                    if intents_since(&journal, "target", spawned_ms) > 0 {
+                        kill_at = Some(Instant::now() + after);
+                    }
+                }
+                None => {
+                    if batch_calls() > calls_before {
+                        kill_at = Some(Instant::now() + after);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        if intents_since(&journal, "target", spawned_ms) > 0 {
+            left_in_flight += 1;
+        }
+    }
+    let delivered_before = sandbox.deliveries().len();
+    let out = apply().run_async().await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let per = campaign_deliveries(&sandbox, "summer sale");
+    assert_eq!(per.len(), n, "everyone got it");
+    let twice: Vec<_> = per.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    let report = Session::new()
+        .current_dir(dir.path())
+        .args(["report", &p, "--state", &state, "--format", "json"])
+        .run_async()
+        .await
+        .expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    let totals = &report["totals"];
+    assert_eq!(totals["sent"], n, "{totals}");
+    assert_eq!(
+        (totals["uncertain"].as_u64(), totals["in_flight"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(killed_mid_run >= 1, "no kill landed mid-run");
+    assert!(left_in_flight >= 1, "no kill left a send in flight");
+    let stats = sandbox.stats();
+    let calls = |e: Endpoint| stats.endpoints.get(&e).map_or(0, |s| s.calls);
+    eprintln!(
+        "{} kills: {killed_mid_run} mid-run, {left_in_flight} left sends in flight; \
+         {delivered_before} deliveries before the last apply; {} batch calls, {} sendmsg, \
+         {} history lookups; {} lost replies, {} faults; {:.1} s",
+        kills(),
+        calls(Endpoint::BatchSendMsg),
+        calls(Endpoint::SendMsg),
+        calls(Endpoint::AdminGetRoamMsg),
+        stats.lost_replies,
+        stats.faults_injected,
+        started.elapsed().as_secs_f64()
+    );
+}
