@@ -202,9 +202,14 @@ pub(crate) async fn run(args: &SandboxArgs) -> Result {
         let accept_any = config.directory.accept_any_account;
         let handle = Sandbox::start(config).await?;
         let url = handle.base_url();
+        // Standard output holds only shell lines (`timcast sandbox > sandbox.env &`, then
+        // `. ./sandbox.env`); everything meant for a person goes to standard error.
         let w = |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(output);
-        w(out, format!("timcast sandbox listening on {url}"))?;
-        w(out, "Use it from another shell:".into())?;
+        w(err, format!("timcast sandbox listening on {url}"))?;
+        w(
+            err,
+            "Use it from another shell (these lines are on standard output):".into(),
+        )?;
         w(out, format!("export TIM_ENDPOINT={url}"))?;
         w(out, format!("export TIM_SDKAPPID={sdkappid}"))?;
         w(out, format!("export TIM_ADMIN={admin}"))?;
@@ -217,11 +222,11 @@ pub(crate) async fn run(args: &SandboxArgs) -> Result {
                     .into(),
             )?;
         }
+        out.flush().map_err(output)?;
         w(
-            out,
+            err,
             format!("Deliveries: GET {url}/sandbox/deliveries   counters: GET {url}/sandbox/stats"),
         )?;
-        out.flush().map_err(output)?;
         if demo_key {
             writeln!(
                 err,

@@ -110,6 +110,7 @@ pub fn build_with<'a>(
             shared: SharedContent::default(),
             changes: None,
             unknown_codes: BTreeMap::new(),
+            online: Vec::new(),
             closed: None,
         },
         pending_prefixes: Vec::new(),

@@ -319,6 +319,9 @@ pub struct Plan {
     /// resend (no `--retry-unknown`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_codes: BTreeMap<i64, u64>,
+    /// With `--online`: what was checked against the API, and what it found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub online: Vec<String>,
     /// Why the schedule lets nothing be sent any more (`not_after` passed): `apply` refuses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,

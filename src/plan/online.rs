@@ -43,7 +43,11 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
             .get_all_robots()
             .await
             .map_err(|e| format!("get_all_robots: {e}"))?;
-        if !robots.robot_account.iter().any(|r| r == sender) {
+        if robots.robot_account.iter().any(|r| r == sender) {
+            plan.online.push(format!(
+                "the chatbot sender {sender} exists (get_all_robots)"
+            ));
+        } else {
             plan.blocked = true;
             plan.problems.push(RowProblem {
                 row: None,
@@ -62,6 +66,12 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
             .await
             .map_err(|e| format!("get_official_account_info: {e}"))?;
         let subscribers = infos.first().and_then(|info| info.subscriber_num);
+        plan.online.push(match subscribers {
+            Some(n) => format!(
+                "the official account {account} exists and has {n} subscribers (get_official_account_info)"
+            ),
+            None => format!("the official account {account} exists (get_official_account_info)"),
+        });
         plan.audience.kind = AudienceKind::OfficialAccount {
             account: account.clone(),
             subscribers,
@@ -74,6 +84,7 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
     let mut reader = Recipients::of_campaign(loaded, true).map_err(|e| e.to_string())?;
     let mut batch: Vec<(u64, String)> = Vec::with_capacity(MAX_ACCOUNT_CHECK_ITEMS);
     let mut missing = 0u64;
+    let (mut checked, mut calls) = (0u64, 0u64);
     let mut pacer = tokio::time::interval(Duration::from_millis(1000 / ACCOUNT_CHECK_RATE));
     pacer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -86,6 +97,8 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
         let at_end = next.is_none();
         if batch.len() == MAX_ACCOUNT_CHECK_ITEMS || (at_end && !batch.is_empty()) {
             pacer.tick().await;
+            checked += batch.len() as u64;
+            calls += 1;
             let request = api::AccountCheckRequest::new(batch.iter().map(|(_, id)| id.clone()));
             let reply = client
                 .account_check(&request)
@@ -119,6 +132,14 @@ async fn run(loaded: &LoadedCampaign, plan: &mut Plan, client: &ImClient) -> Res
             break;
         }
     }
+    plan.online.push(if missing == 0 {
+        format!(
+            "all {checked} recipients are imported accounts (account_check, {calls} call{})",
+            if calls == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("{missing} of {checked} recipients are not imported accounts (account_check)")
+    });
     if missing > 0 {
         plan.warnings.push(format!(
             "{missing} recipients are not imported accounts (account_check); their sends will fail and be recorded as failed"

@@ -338,6 +338,12 @@ pub fn text(plan: &Plan, color: bool) -> String {
             }
         }
     }
+    if !plan.online.is_empty() {
+        let _ = writeln!(out, "\nOnline checks (--online):");
+        for check in &plan.online {
+            let _ = writeln!(out, "  • {check}");
+        }
+    }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for warning in &plan.warnings {
@@ -371,6 +377,13 @@ pub fn markdown(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "Message: {}\n", message_line(plan).replace('|', "\\|"));
     let _ = writeln!(out, "Journal: {}\n", journal_line(plan).replace('|', "\\|"));
+    if !plan.online.is_empty() {
+        let _ = writeln!(
+            out,
+            "Online checks: {}\n",
+            plan.online.join("; ").replace('|', "\\|")
+        );
+    }
     let _ = writeln!(out, "| | recipients | |\n|---|---:|---|");
     for state in DiffState::ALL {
         let n = plan.count(state);

@@ -158,6 +158,17 @@ fn sandbox_prints_its_exports_and_stops_by_itself() {
     let stderr = &out.stderr;
     assert!(stderr.contains("demo secret key"), "{stderr}");
     assert!(stderr.contains("sandbox stopped"), "{stderr}");
+    // Standard output is shell lines alone, so it can be sourced.
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with("export TIM_") || l.starts_with('#')),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("listening on http://127.0.0.1:"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -497,6 +497,38 @@ fn online_checks_ask_the_api_which_recipients_exist() {
 }
 
 #[test]
+fn online_checks_that_all_pass_say_what_they_checked() {
+    use timcast::im::settings::{DEMO_SDKAPPID, DEMO_SECRET_KEY};
+    use timcast::sandbox::{Directory, Sandbox, SandboxConfig};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = SandboxConfig::demo();
+    let mut directory = Directory::accept_any();
+    directory.add("@RBT#welcome_bot");
+    config.directory = directory;
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    let dir = workspace();
+    let out = Session::new()
+        .current_dir(dir.path())
+        .endpoint(sandbox.base_url())
+        .sdkappid(DEMO_SDKAPPID)
+        .secret(DEMO_SECRET_KEY)
+        .args(["plan", "campaigns/welcome.yaml", "--online"])
+        .run()
+        .expect_code(0);
+    for line in [
+        "Online checks (--online):",
+        "  • the chatbot sender @RBT#welcome_bot exists (get_all_robots)",
+        "  • all 8 recipients are imported accounts (account_check, 1 call)",
+    ] {
+        assert!(out.stdout.contains(line), "no `{line}` in:\n{}", out.stdout);
+    }
+}
+
+#[test]
 fn the_send_count_includes_the_uncertain_sends_apply_resends_inside_the_duplicate_window() {
     let dir = workspace();
     Session::new()
