@@ -55,12 +55,25 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
         Ok(message) => message,
         Err(failure) => return Err(Error::user(format!("{recipient}: {failure}"))),
     };
+    let suppressed = official.is_none() && crate::plan::is_excluded(&loaded, &recipient)?;
+    let note = format!(
+        "note: {recipient} is on a suppression list (audience.exclude): apply does not send to \
+         them; this is what they would receive otherwise"
+    );
     let request = preview_request(&loaded, &message, &recipient);
     let pretty = serde_json::to_string_pretty(&request).unwrap_or_default();
     if args.json {
+        if suppressed {
+            eprintln!("{note}");
+        }
         written(writeln!(out, "{pretty}"))?;
     } else {
-        let mut text = format!("To {recipient}:\n\n");
+        let mut text = if suppressed {
+            format!("{note}\n\n")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!("To {recipient}:\n\n"));
         for line in output::message_text(&message).lines() {
             text.push_str(&format!("  | {line}\n"));
         }

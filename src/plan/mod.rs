@@ -438,6 +438,23 @@ pub fn find_recipient(
     Ok(None)
 }
 
+/// Whether `user_id` is on one of the campaign's suppression lists (`audience.exclude`), so
+/// that `apply` never sends to them.
+pub fn is_excluded(loaded: &LoadedCampaign, user_id: &str) -> Result<bool, PlanError> {
+    if loaded.campaign.audience.exclude.is_empty() {
+        return Ok(false);
+    }
+    let mut reader = Recipients::of_campaign(loaded, true)?;
+    while let Some(outcome) = reader.next_row() {
+        if let RowOutcome::Excluded { user_id: id, .. } = outcome?
+            && id == user_id
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The request a recipient would receive, as pretty JSON (for `preview`).
 pub fn preview_request(
     loaded: &LoadedCampaign,

@@ -1,5 +1,6 @@
-//! Regressions of `validate` (issue 12, item 13): a type error does not hide the file's other
-//! mistakes, and a directory stands for every campaign in it.
+//! Regressions of checking a campaign before sending (issue 12, item 13): a type error does not
+//! hide the file's other mistakes, `validate DIR` checks every campaign in it, and `preview` of
+//! a suppressed recipient says that apply does not send to them.
 
 use crate::common::{CampaignWriter, Session, copy_dir, repo};
 
@@ -68,4 +69,39 @@ fn validate_takes_a_directory_of_campaigns() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn preview_of_a_suppressed_recipient_says_apply_does_not_send_to_them() {
+    let dir = crate::common::workspace();
+    let preview = |id: &str, json: bool| {
+        let mut session = Session::new().current_dir(dir.path()).args([
+            "preview",
+            "campaigns/promotion.yaml",
+            "--recipient",
+            id,
+        ]);
+        if json {
+            session = session.arg("--json");
+        }
+        session.run().expect_code(0)
+    };
+    // u2004 is in data/unsubscribed.csv, the promotion's suppression list.
+    let out = preview("u2004", false);
+    assert!(
+        out.stdout.starts_with(
+            "note: u2004 is on a suppression list (audience.exclude): apply does not send to them"
+        ),
+        "{}",
+        out.stdout
+    );
+    let json = preview("u2004", true);
+    assert!(
+        json.stderr.contains("is on a suppression list"),
+        "{}",
+        json.stderr
+    );
+    assert!(json.stdout.trim_start().starts_with('{'), "{}", json.stdout);
+    let other = preview("u2001", false);
+    assert!(!other.stdout.contains("suppression"), "{}", other.stdout);
 }
