@@ -46,6 +46,23 @@ fn prior_of(record: SendRecord) -> (String, Prior) {
     )
 }
 
+/// Lines of a file (a last line without a newline counts); `None` when it cannot be read.
+fn count_lines(path: &std::path::Path) -> Option<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[n - 1];
+    }
+    Some(lines + u64::from(last != b'\n'))
+}
+
 /// Builds the plan of a validated campaign.
 pub fn build(loaded: &LoadedCampaign, options: &PlanOptions) -> Result<Plan, PlanError> {
     build_with(loaded, options, None)
@@ -404,6 +421,28 @@ impl Builder<'_> {
         }
     }
 
+    /// Warns when far fewer rows were read than the CSV has lines: quoted fields that span
+    /// lines are legal, but many of them usually mean a stray quote ate part of the file.
+    fn check_line_count(&mut self) {
+        let AudienceKind::Csv { path } = &self.plan.audience.kind else {
+            return;
+        };
+        let Some(lines) = count_lines(path) else {
+            return;
+        };
+        // The header is a line but not a row.
+        let lines = lines.saturating_sub(1);
+        let rows = self.plan.audience.rows;
+        if lines > rows + 10 && rows.saturating_mul(10) < lines.saturating_mul(9) {
+            self.plan.warnings.push(format!(
+                "{} has {lines} lines after its header but {rows} rows were read: quoted fields \
+                 span {} lines; check the file for a quote that is not closed where it should be",
+                path.display(),
+                lines - rows
+            ));
+        }
+    }
+
     /// With recipients' own windows, counts the sends inside theirs now, and keeps the latest
     /// opening of the others: the duration estimate includes that wait.
     fn judge_window(&mut self, timezone: Option<&str>, pending: bool) {
@@ -484,6 +523,7 @@ impl Builder<'_> {
 
     /// Turns the pending groups into API calls and a duration.
     fn finish(&mut self) {
+        self.check_line_count();
         let campaign = &self.loaded.campaign;
         let mut calls: BTreeMap<Endpoint, CallCount> = BTreeMap::new();
         let mut add = |endpoint: Endpoint, calls_made: u64, recipients: u64| {

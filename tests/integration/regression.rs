@@ -57,6 +57,34 @@ fn a_quoted_field_over_a_few_lines_is_still_one_field() {
 }
 
 #[test]
+fn plan_warns_when_far_fewer_rows_were_read_than_the_csv_has_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every row's name spans two lines: legal CSV, but half the lines are not rows.
+    let mut csv = String::from("user_id,first_name\n");
+    for i in 1..=50 {
+        csv.push_str(&format!("u{i},\"Name\n{i}\"\n"));
+    }
+    campaign(dir.path(), &csv, "");
+    let out = plan(dir.path(), &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.text());
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["pending"], 50, "{json}");
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("has 100 lines after its header but 50 rows were read"),
+        "{warnings}"
+    );
+    // One multi-line field in a thousand rows is no reason to worry.
+    let mut csv = String::from("user_id,first_name\nu0,\"Ada\nLovelace\"\n");
+    for i in 1..1000 {
+        csv.push_str(&format!("u{i},Name{i}\n"));
+    }
+    campaign(dir.path(), &csv, "");
+    let out = plan(dir.path(), &["--format", "json"]);
+    assert!(!out.stdout.contains("rows were read"), "{}", out.stdout);
+}
+
+#[test]
 fn plan_says_an_expired_schedule_sends_nothing_and_exits_0_for_ci() {
     let dir = tempfile::tempdir().unwrap();
     campaign(
