@@ -281,7 +281,8 @@ fn a_sandbox_process_serves_the_accounts_of_its_file() {
             let (name, value) = export.split_once('=').unwrap();
             exports.push((name.to_owned(), value.to_owned()));
         }
-        if line.starts_with("Deliveries:") {
+        // Standard output is the four export lines alone.
+        if exports.len() == 4 {
             break;
         }
     }
