@@ -10,7 +10,7 @@ use clap::Args;
 use crate::error::{Error, Exit, Result};
 use crate::im::SecretKey;
 use crate::im::settings::{DEFAULT_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY};
-use crate::sandbox::{Directory, Faults, History, Limits, Sandbox, SandboxConfig};
+use crate::sandbox::{Directory, Faults, History, LimitModel, Limits, Sandbox, SandboxConfig};
 
 fn output(source: std::io::Error) -> Error {
     Error::Io {
@@ -68,9 +68,18 @@ pub(crate) struct SandboxArgs {
     /// Switch every rate limit off.
     #[arg(long)]
     pub no_limits: bool,
-    /// Delay added to every API call, in milliseconds.
+    /// How --rate is counted: `sliding` refuses a call that would be the (N+1)th within any
+    /// one-second window (the strictest reading of "N calls per second"); `fixed` counts per
+    /// whole second of the clock; `gcra` is a token bucket of N refilled at N a second.
+    #[arg(long, value_name = "MODEL", value_enum, default_value_t = LimitModel::Sliding)]
+    pub limit_model: LimitModel,
+    /// Delay added to every API call, in milliseconds, before it is counted.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
+    /// Spread of --latency-ms: each call waits latency ± up to this many milliseconds,
+    /// uniformly (e.g. --latency-ms 30 --latency-jitter-ms 10: 20 to 40 ms).
+    #[arg(long, value_name = "J", default_value_t = 0)]
+    pub latency_jitter_ms: u64,
     /// Probability that a call fails transiently without effect (HTTP 502, 10002, 20004,
     /// 20005 or 91000).
     #[arg(long, value_name = "P", default_value_t = 0.0)]
@@ -156,6 +165,7 @@ impl SandboxArgs {
         config.directory = directory;
         config.limits = Limits {
             enabled: !self.no_limits,
+            model: self.limit_model,
             calls_per_second: self.rate,
             batch_recipients_per_minute: self.recipients_per_minute,
             official_broadcasts_per_hour: self.broadcasts_per_hour,
@@ -172,8 +182,15 @@ impl SandboxArgs {
                 )));
             }
         }
+        if self.latency_jitter_ms > self.latency_ms {
+            return Err(Error::user(format!(
+                "--latency-jitter-ms {} is larger than --latency-ms {}: a call cannot wait less than nothing",
+                self.latency_jitter_ms, self.latency_ms
+            )));
+        }
         config.faults = Faults {
             latency: Duration::from_millis(self.latency_ms),
+            latency_jitter: Duration::from_millis(self.latency_jitter_ms),
             fault_rate: self.fault_rate,
             lost_reply_rate: self.lost_reply_rate,
             hostile_rate: self.hostile_rate,
@@ -200,6 +217,7 @@ pub(crate) async fn run(args: &SandboxArgs) -> Result {
         let sdkappid = config.sdkappid;
         let admin = config.admins.iter().next().cloned().unwrap_or_default();
         let accept_any = config.directory.accept_any_account;
+        let limits = config.limits.clone();
         let handle = Sandbox::start(config).await?;
         let url = handle.base_url();
         // Standard output holds only shell lines (`timcast sandbox > sandbox.env &`, then
@@ -238,6 +256,15 @@ pub(crate) async fn run(args: &SandboxArgs) -> Result {
         if accept_any {
             writeln!(err, "note: every UserID is accepted as an imported account")
                 .map_err(output)?;
+        }
+        if limits.enabled {
+            writeln!(
+                err,
+                "limits: {} calls/s per API, counted by the {} model",
+                limits.calls_per_second,
+                limits.model.name()
+            )
+            .map_err(output)?;
         }
         writeln!(err, "Press Ctrl-C to stop.").map_err(output)?;
         let _ = err.flush();

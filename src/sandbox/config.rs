@@ -160,11 +160,41 @@ pub fn valid_user_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && !id.chars().any(char::is_control)
 }
 
+/// How the calls of one endpoint are counted against its per-second limit. The documents say
+/// "200 calls per second" without saying how a second is counted, so a client has to hold
+/// the strictest reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LimitModel {
+    /// A call that would be the (N+1)th within any one-second window is refused: the last N
+    /// accepted calls are remembered, and the oldest must be a full second old. The strictest.
+    #[default]
+    Sliding,
+    /// N calls per whole second of the clock (windows aligned to the second); a burst that
+    /// straddles a boundary may carry up to 2N calls in one second.
+    Fixed,
+    /// A token bucket (GCRA) of N calls refilled at N a second: after an idle second a burst of
+    /// N passes, and the long-run rate is N a second.
+    Gcra,
+}
+
+impl LimitModel {
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitModel::Sliding => "sliding",
+            LimitModel::Fixed => "fixed",
+            LimitModel::Gcra => "gcra",
+        }
+    }
+}
+
 /// The documented rate limits; paid editions raise them, so each is a setting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Switch every limit off (benchmarks, bulk tests).
     pub enabled: bool,
+    /// How `calls_per_second` and `account_check_per_second` are counted (sliding).
+    pub model: LimitModel,
     /// Calls per second per endpoint (200).
     pub calls_per_second: u32,
     /// Calls per second of `account_check` (100).
@@ -182,6 +212,7 @@ impl Limits {
     pub fn documented() -> Self {
         Limits {
             enabled: true,
+            model: LimitModel::Sliding,
             calls_per_second: 200,
             account_check_per_second: 100,
             batch_recipients_per_minute: 12_000,
@@ -237,8 +268,11 @@ pub enum Transient {
 /// Faults injected at random, from a seeded generator so tests are reproducible.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
-    /// Added to every API call.
+    /// Added to every API call, before the call is counted against the rate limits.
     pub latency: Duration,
+    /// Spread of `latency`: each call waits `latency` ± up to this much, uniformly (never less
+    /// than zero), so calls sent evenly arrive unevenly, as over a real network.
+    pub latency_jitter: Duration,
     /// Probability that a call fails transiently without effect.
     pub fault_rate: f64,
     /// Probability that a call takes effect but its reply is lost (HTTP 502).
@@ -253,10 +287,18 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// This call's latency: `latency` moved by `jitter` in [-1, 1] times `latency_jitter`.
+    pub fn latency_with(&self, jitter: f64) -> Duration {
+        let base = self.latency.as_secs_f64();
+        let spread = self.latency_jitter.as_secs_f64() * jitter.clamp(-1.0, 1.0);
+        Duration::try_from_secs_f64((base + spread).max(0.0)).unwrap_or(Duration::ZERO)
+    }
+
     /// No faults.
     pub fn none() -> Self {
         Faults {
             latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
             fault_rate: 0.0,
             lost_reply_rate: 0.0,
             transients: vec![

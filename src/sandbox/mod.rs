@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Directory, Faults, History, Limits, SandboxConfig, Transient};
+pub use config::{Directory, Faults, History, LimitModel, Limits, SandboxConfig, Transient};
 pub use state::{Delivery, EndpointStats, Injected, Stats};
 
 use crate::im::Endpoint;

@@ -5,12 +5,14 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::io::Write;
+use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::config::LimitModel;
 use crate::im::Endpoint;
 
 /// The window in which `sendmsg` drops a repeat (same sender, MsgSeq, MsgRandom and content).
@@ -146,7 +148,7 @@ pub(crate) struct Bucket {
 }
 
 impl Bucket {
-    pub(crate) fn new(capacity: u32, per: std::time::Duration, now_ms: u64) -> Self {
+    pub(crate) fn new(capacity: u32, per: Duration, now_ms: u64) -> Self {
         let capacity = f64::from(capacity.max(1));
         let per_ms = capacity / (per.as_millis().max(1) as f64);
         Bucket {
@@ -166,6 +168,88 @@ impl Bucket {
             true
         } else {
             false
+        }
+    }
+}
+
+/// One endpoint's calls-per-second limit, counted the way [`LimitModel`] says.
+#[derive(Debug, Clone)]
+pub(crate) enum CallLimit {
+    /// The times of the last `limit` accepted calls, oldest first: a call is accepted when
+    /// fewer than `limit` are remembered or the oldest is at least `window_ms` old. Memory is
+    /// bounded by the limit.
+    Sliding {
+        limit: usize,
+        window_ms: u64,
+        times: VecDeque<u64>,
+    },
+    /// Calls counted per window of `window_ms` aligned to the clock.
+    Fixed {
+        limit: u32,
+        window_ms: u64,
+        window: u64,
+        count: u32,
+    },
+    Gcra(Bucket),
+}
+
+impl CallLimit {
+    pub(crate) fn new(model: LimitModel, limit: u32, window: Duration, now_ms: u64) -> Self {
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        match model {
+            LimitModel::Sliding => CallLimit::Sliding {
+                limit: usize::try_from(limit.max(1)).unwrap_or(usize::MAX),
+                window_ms,
+                times: VecDeque::new(),
+            },
+            LimitModel::Fixed => CallLimit::Fixed {
+                limit: limit.max(1),
+                window_ms,
+                window: now_ms / window_ms,
+                count: 0,
+            },
+            LimitModel::Gcra => CallLimit::Gcra(Bucket::new(limit, window, now_ms)),
+        }
+    }
+
+    /// Counts a call at `now_ms`; false when it is over the limit (and then not counted).
+    pub(crate) fn take(&mut self, now_ms: u64) -> bool {
+        match self {
+            CallLimit::Sliding {
+                limit,
+                window_ms,
+                times,
+            } => {
+                // Calls read the clock before they queue for the lock: never step back.
+                let now = times.back().map_or(now_ms, |last| now_ms.max(*last));
+                if times.len() >= *limit {
+                    match times.front() {
+                        Some(oldest) if now.saturating_sub(*oldest) < *window_ms => return false,
+                        _ => {}
+                    }
+                    times.pop_front();
+                }
+                times.push_back(now);
+                true
+            }
+            CallLimit::Fixed {
+                limit,
+                window_ms,
+                window,
+                count,
+            } => {
+                let this = now_ms / *window_ms;
+                if this > *window {
+                    *window = this;
+                    *count = 0;
+                }
+                if *count >= *limit {
+                    return false;
+                }
+                *count += 1;
+                true
+            }
+            CallLimit::Gcra(bucket) => bucket.take(1.0, now_ms),
         }
     }
 }
@@ -266,7 +350,7 @@ pub(crate) struct State {
     pub sendmsg_seen: DedupWindow<SendDedupKey>,
     pub official_seen: DedupWindow<OfficialDedupKey>,
     pub streams: HashMap<String, Stream>,
-    pub call_buckets: HashMap<Endpoint, Bucket>,
+    pub call_limits: HashMap<Endpoint, CallLimit>,
     pub batch_recipients: Option<Bucket>,
     pub official_second: HashMap<String, Bucket>,
     pub official_hour: HashMap<String, VecDeque<u64>>,
@@ -286,7 +370,7 @@ impl State {
             sendmsg_seen: DedupWindow::new(SENDMSG_DEDUP_MS),
             official_seen: DedupWindow::new(OFFICIAL_DEDUP_MS),
             streams: HashMap::new(),
-            call_buckets: HashMap::new(),
+            call_limits: HashMap::new(),
             batch_recipients: None,
             official_second: HashMap::new(),
             official_hour: HashMap::new(),
@@ -362,7 +446,6 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn bucket_refills_with_the_clock() {
@@ -372,5 +455,68 @@ mod tests {
         assert!(!b.take(1.0, 0));
         assert!(!b.take(1.0, 499));
         assert!(b.take(1.0, 500));
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// Accepts `n` calls at `at`, one by one; how many passed.
+    fn burst(limit: &mut CallLimit, at: u64, n: u32) -> u32 {
+        (0..n).filter(|_| limit.take(at)).count() as u32
+    }
+
+    #[test]
+    fn sliding_refuses_the_201st_call_within_any_second() {
+        let mut sliding = CallLimit::new(LimitModel::Sliding, 200, SECOND, 0);
+        // 200 calls spread over the first second (one every 5 ms) all pass...
+        for i in 0..200 {
+            assert!(sliding.take(10_000 + i * 5), "call {i}");
+        }
+        // ...and the 201st within a second of the first is refused, even 994 ms after it.
+        assert!(!sliding.take(10_994));
+        assert!(!sliding.take(10_999));
+        // A full second after the first, one slot is free again; the next is 5 ms later.
+        assert!(sliding.take(11_000));
+        assert!(!sliding.take(11_004));
+        assert!(sliding.take(11_005));
+        // Refused calls are not counted: the window keeps exactly the last 200 accepted.
+        let CallLimit::Sliding { times, .. } = &sliding else {
+            unreachable!()
+        };
+        assert_eq!(times.len(), 200);
+    }
+
+    #[test]
+    fn fixed_accepts_a_burst_straddling_a_second_boundary_that_sliding_refuses() {
+        // 200 calls at 10.900 s and 200 at 11.100 s: 400 within 200 ms.
+        let mut fixed = CallLimit::new(LimitModel::Fixed, 200, SECOND, 0);
+        assert_eq!(burst(&mut fixed, 10_900, 200), 200);
+        assert_eq!(burst(&mut fixed, 11_100, 200), 200);
+        assert_eq!(burst(&mut fixed, 11_200, 1), 0, "the second is full");
+        assert_eq!(burst(&mut fixed, 12_000, 1), 1, "a new second");
+
+        let mut sliding = CallLimit::new(LimitModel::Sliding, 200, SECOND, 0);
+        assert_eq!(burst(&mut sliding, 10_900, 200), 200);
+        assert_eq!(burst(&mut sliding, 11_100, 200), 0);
+        assert_eq!(burst(&mut sliding, 11_899, 1), 0);
+        assert_eq!(burst(&mut sliding, 11_900, 200), 200);
+    }
+
+    #[test]
+    fn gcra_passes_a_full_bucket_then_refills_at_the_rate() {
+        let mut gcra = CallLimit::new(LimitModel::Gcra, 200, SECOND, 0);
+        assert_eq!(burst(&mut gcra, 0, 201), 200);
+        // 5 ms buys one call at 200 a second.
+        assert_eq!(burst(&mut gcra, 5, 2), 1);
+        assert_eq!(burst(&mut gcra, 500, 200), 99);
+    }
+
+    #[test]
+    fn a_stale_clock_reading_never_moves_the_sliding_window_back() {
+        let mut sliding = CallLimit::new(LimitModel::Sliding, 2, SECOND, 0);
+        assert!(sliding.take(5_000));
+        // Read before the first took the lock: counted at 5_000, not 4_999.
+        assert!(sliding.take(4_999));
+        assert!(!sliding.take(5_999));
+        assert!(sliding.take(6_000));
     }
 }

@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use axum::http::Uri;
-use rand::RngExt;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use serde_json::{Map, Value, json};
 
 use crate::im::Endpoint;
@@ -41,6 +42,9 @@ pub(crate) struct App {
     /// UserSigs already verified, so the hot path does not inflate and HMAC on every call.
     verified: RwLock<HashMap<String, UserSigDoc>>,
     answer_log: Option<AnswerLog>,
+    /// Draws each call's latency jitter; apart from the fault generator, so that turning
+    /// jitter on does not change which calls get which faults.
+    jitter: Mutex<StdRng>,
 }
 
 /// What a call is answered with.
@@ -120,7 +124,21 @@ impl App {
             state: Mutex::new(State::new(seed, log)),
             verified: RwLock::new(HashMap::new()),
             answer_log: answer_log.map(AnswerLog::new),
+            jitter: Mutex::new(StdRng::seed_from_u64(seed ^ 0x6a69_7474_6572)),
         }
+    }
+
+    /// How long this call waits before it is handled: the latency, moved by the jitter.
+    pub(super) fn latency(&self) -> Duration {
+        let faults = &self.config.faults;
+        if faults.latency_jitter.is_zero() {
+            return faults.latency;
+        }
+        let draw = match self.jitter.lock() {
+            Ok(mut rng) => rng.random_range(-1.0..=1.0),
+            Err(poisoned) => poisoned.into_inner().random_range(-1.0..=1.0),
+        };
+        faults.latency_with(draw)
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
@@ -144,10 +162,12 @@ impl App {
             _ => limits.calls_per_second,
         };
         state
-            .call_buckets
+            .call_limits
             .entry(endpoint)
-            .or_insert_with(|| super::state::Bucket::new(per_second, Duration::from_secs(1), now))
-            .take(1.0, now)
+            .or_insert_with(|| {
+                super::state::CallLimit::new(limits.model, per_second, Duration::from_secs(1), now)
+            })
+            .take(now)
     }
 
     /// Handles one API call. Returns the answer; effects happen on the state.

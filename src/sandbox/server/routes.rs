@@ -56,7 +56,8 @@ async fn api(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let latency = app.config.faults.latency;
+    // Before the call is counted: jitter here makes evenly sent calls arrive unevenly.
+    let latency = app.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
