@@ -25,6 +25,7 @@ mod regression_validate;
 mod regression_windows;
 mod report;
 mod run_due;
+mod sandbox_faults;
 mod sandbox_rules;
 mod schedules;
 mod usersig_interop;
