@@ -17,6 +17,7 @@ mod hostile;
 mod outputs;
 mod plan;
 mod reconcile;
+mod reconcile_history;
 mod regression;
 mod regression_plan;
 mod regression_recall;
