@@ -22,22 +22,25 @@
 //! took the campaign's lock (the other one had died by then). Settling only ever reads from
 //! the server and writes verdicts that are each true on their own, so a settle that is
 //! killed half-way loses nothing: the next one does the rest.
+//!
+//! Here: the options, the verdicts, and the settle itself (which sends, when, and the journal
+//! writes); `history` looks one send up, `summary` counts what a settle did.
 
-use std::collections::BTreeMap;
+mod history;
+mod summary;
+
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{Quota, RateLimiter};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::targets;
 use super::{ApplyError, Stop, inside_dedup_window, now_ms};
 use crate::campaign::LoadedCampaign;
-use crate::im::types::{GetRoamMsgRequest, GetRoamMsgResponse, RoamMsg, sent_fields_problem};
-use crate::im::{ClientError, Endpoint, ErrorClass, ImClient};
+use crate::im::{ErrorClass, ImClient};
 use crate::journal::{JournalError, JournalStore, SendRecord, SendState, State};
 
 /// How long the server keeps one-to-one history unless told otherwise (roaming retention;
@@ -106,262 +109,8 @@ pub enum Verdict {
     Undecided { why: String },
 }
 
-/// One send settled (or not), for the summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settled {
-    pub recipient: String,
-    pub endpoint: Endpoint,
-    pub verdict: Verdict,
-}
-
-/// What a settle did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettleSummary {
-    /// Every send looked at, in the journal's order.
-    pub settled: Vec<Settled>,
-    /// Why lookups stopped early (the lookup API refused for good, or a stop).
-    pub stopped: Option<String>,
-}
-
-impl SettleSummary {
-    fn count(&self, pick: fn(&Verdict) -> bool) -> u64 {
-        self.settled.iter().filter(|s| pick(&s.verdict)).count() as u64
-    }
-
-    /// Settled as sent.
-    pub fn sent(&self) -> u64 {
-        self.count(|v| matches!(v, Verdict::Sent { .. }))
-    }
-
-    /// Settled as not sent (the plan sends them again).
-    pub fn not_sent(&self) -> u64 {
-        self.count(|v| matches!(v, Verdict::NotSent { .. }))
-    }
-
-    /// Still uncertain.
-    pub fn undecided(&self) -> u64 {
-        self.count(|v| matches!(v, Verdict::Undecided { .. }))
-    }
-
-    /// Whether any send changed state (the plan must be made again).
-    pub fn changed(&self) -> bool {
-        self.sent() + self.not_sent() > 0
-    }
-
-    /// The one-line result: `N settled as sent, M as not sent, K still uncertain`.
-    pub fn line(&self) -> String {
-        format!(
-            "{} settled as sent, {} as not sent, {} still uncertain",
-            self.sent(),
-            self.not_sent(),
-            self.undecided()
-        )
-    }
-
-    /// The reasons sends stay uncertain, each with how many and an example recipient, most
-    /// frequent first.
-    pub fn undecided_reasons(&self) -> Vec<(String, u64, String)> {
-        let mut by_reason: BTreeMap<String, (u64, String)> = BTreeMap::new();
-        for s in &self.settled {
-            if let Verdict::Undecided { why } = &s.verdict {
-                let entry = by_reason
-                    .entry(generic_reason(why))
-                    .or_insert_with(|| (0, s.recipient.clone()));
-                entry.0 += 1;
-            }
-        }
-        let mut reasons: Vec<(String, u64, String)> = by_reason
-            .into_iter()
-            .map(|(why, (n, example))| (why, n, example))
-            .collect();
-        reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        reasons
-    }
-}
-
-/// A reason without the parts that differ per send (dates), to group sends by it.
-fn generic_reason(why: &str) -> String {
-    match why.find(" (sent ") {
-        Some(at) => why[..at].to_owned(),
-        None => why.to_owned(),
-    }
-}
-
-/// Everything a target needs to settle its sends from the history.
-pub(crate) struct SettleCtx {
-    client: ImClient,
-    /// `From_Account` as the server recorded it: the campaign's sender, or the admin.
-    sender: String,
-    /// `SyncOtherMachine` 1: the sender's own history has the message, and is read (it is the
-    /// campaign's own account, which recipients cannot clear); with 2 only the recipient's has it.
-    sender_history: bool,
-    retention_ms: i64,
-    pacer: DefaultDirectRateLimiter,
-    stop: Stop,
-    max_attempts: u32,
-    backoff_base: Duration,
-    backoff_cap: Duration,
-}
-
-impl std::fmt::Debug for SettleCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SettleCtx")
-            .field("sender", &self.sender)
-            .field("sender_history", &self.sender_history)
-            .finish_non_exhaustive()
-    }
-}
-
-pub(crate) type VerdictFuture<'a> = Pin<Box<dyn std::future::Future<Output = Verdict> + Send + 'a>>;
-
-/// A time for messages: RFC 3339 UTC to the second.
-fn clock(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| ms.to_string())
-}
-
-fn days(d: Duration) -> String {
-    crate::campaign::model::HumanDuration::from_secs(d.as_secs()).to_string()
-}
-
-impl SettleCtx {
-    /// Looks a one-to-one send up in the conversation's history: the sendmsg and batchsendmsg
-    /// targets settle their sends with this.
-    pub(crate) async fn c2c_history(&self, record: &SendRecord) -> Verdict {
-        let now = now_ms();
-        if now.saturating_sub(record.intent_at_ms) > self.retention_ms {
-            return Verdict::Undecided {
-                why: format!(
-                    "older than the server keeps one-to-one history ({} of roaming retention), so the history cannot tell whether it arrived; if your app keeps history longer, pass --history-retention (sent {})",
-                    days(Duration::from_millis(
-                        u64::try_from(self.retention_ms).unwrap_or(0)
-                    )),
-                    clock(record.intent_at_ms)
-                ),
-            };
-        }
-        let skew = i64::try_from(CLOCK_SKEW.as_secs()).unwrap_or(300);
-        let min_time =
-            u64::try_from((record.intent_at_ms / 1000).saturating_sub(skew)).unwrap_or(0);
-        let max_time = u64::try_from((now / 1000).saturating_add(skew)).unwrap_or(u64::MAX);
-        let (operator, peer) = if self.sender_history {
-            (self.sender.as_str(), record.recipient.as_str())
-        } else {
-            (record.recipient.as_str(), self.sender.as_str())
-        };
-        let mut request = GetRoamMsgRequest::first_page(operator, peer, min_time, max_time);
-        for _ in 0..MAX_PAGES {
-            let reply = match self.page(&request).await {
-                Ok(reply) => reply,
-                Err(why) => return Verdict::Undecided { why },
-            };
-            if let Some(found) = reply.msg_list.iter().find(|m| self.is_the_send(m, record)) {
-                let msg_time = i64::try_from(found.msg_time_stamp).unwrap_or(0);
-                let key = (!found.msg_key.is_empty()
-                    && sent_fields_problem(Some(&found.msg_key), Some(found.msg_time_stamp))
-                        .is_none())
-                .then(|| found.msg_key.clone());
-                return Verdict::Sent {
-                    msg_key: key,
-                    msg_time,
-                };
-            }
-            let complete = reply.is_complete();
-            match request.next_page(&reply) {
-                Some(next) => request = next,
-                None if complete => {
-                    return Verdict::NotSent {
-                        why: format!(
-                            "not sent: {operator}'s history with {peer} from {} to {} has no message with its MsgSeq {} and MsgRandom {} (admin_getroammsg); sent again by the next apply",
-                            clock(i64::try_from(min_time).unwrap_or(0).saturating_mul(1000)),
-                            clock(i64::try_from(max_time).unwrap_or(0).saturating_mul(1000)),
-                            record.msg_seq,
-                            record.msg_random
-                        ),
-                    };
-                }
-                None => {
-                    return Verdict::Undecided {
-                        why: "the history's pages did not advance (admin_getroammsg repeated its LastMsgKey)".to_owned(),
-                    };
-                }
-            }
-        }
-        Verdict::Undecided {
-            why: format!("the history had more than {MAX_PAGES} pages in the window"),
-        }
-    }
-
-    fn is_the_send(&self, m: &RoamMsg, record: &SendRecord) -> bool {
-        m.msg_seq == u64::from(record.msg_seq)
-            && m.msg_random == u64::from(record.msg_random)
-            && m.from_account == self.sender
-            && m.to_account == record.recipient
-    }
-
-    /// One page, paced and retried: a read changes nothing, so any retryable failure (a lost
-    /// reply included) is simply asked again.
-    async fn page(&self, request: &GetRoamMsgRequest) -> Result<GetRoamMsgResponse, String> {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            tokio::select! {
-                _ = self.pacer.until_ready() => {}
-                _ = self.stop.stopped() => return Err(self.not_looked_up()),
-            }
-            if self.stop.is_stopped() {
-                return Err(self.not_looked_up());
-            }
-            let err = match self.client.admin_get_roam_msg(request).await {
-                Ok(reply) => return Ok(reply),
-                Err(err) => err,
-            };
-            let class = err.class();
-            if class == ErrorClass::FatalRun {
-                // Every lookup would fail the same way: stop looking (sending may still work).
-                let why = format!("the history lookup was refused: {err}");
-                self.stop.fatal(why.clone());
-                return Err(why);
-            }
-            if !class.is_retryable() || attempt >= self.max_attempts {
-                let tries = if attempt == 1 {
-                    String::new()
-                } else {
-                    format!(" (after {attempt} attempts)")
-                };
-                return Err(format!(
-                    "the history lookup failed{tries}: {}",
-                    describe(&err)
-                ));
-            }
-            let exp = self
-                .backoff_base
-                .saturating_mul(1u32 << (attempt - 1).min(16))
-                .min(self.backoff_cap);
-            let delay = if class == ErrorClass::RateLimited {
-                exp.max(Duration::from_millis(500))
-            } else {
-                exp
-            }
-            .mul_f64(0.5 + rand::random::<f64>() / 2.0);
-            if !self.stop.sleep(delay).await {
-                return Err(self.not_looked_up());
-            }
-        }
-    }
-
-    fn not_looked_up(&self) -> String {
-        match self.stop.fatal_reason() {
-            Some(why) => format!("not looked up: {why}"),
-            None => "not looked up: the run stopped".to_owned(),
-        }
-    }
-}
-
-fn describe(err: &ClientError) -> String {
-    err.to_string().chars().take(300).collect()
-}
+pub(crate) use history::{SettleCtx, VerdictFuture};
+pub use summary::{SettleSummary, Settled};
 
 /// Whether settling would look `record` up (or mark it): an uncertain send in `scope` whose
 /// target reads the history and that is recent enough for the history to tell.
@@ -585,6 +334,7 @@ async fn look_up(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::im::Endpoint;
     use crate::journal::test_record;
 
     #[test]
@@ -650,39 +400,5 @@ mod tests {
             open.intent_at_ms, 1,
             "the duplicate window still counts from the intent"
         );
-    }
-
-    #[test]
-    fn reasons_are_grouped_without_their_dates() {
-        let undecided = |who: &str, why: &str| Settled {
-            recipient: who.into(),
-            endpoint: Endpoint::SendMsg,
-            verdict: Verdict::Undecided { why: why.into() },
-        };
-        let summary = SettleSummary {
-            settled: vec![
-                undecided("a", "too old (sent 2020-01-01T00:00:00Z); pass x"),
-                undecided("b", "too old (sent 2020-01-02T00:00:00Z); pass x"),
-                undecided("c", "refused"),
-                Settled {
-                    recipient: "d".into(),
-                    endpoint: Endpoint::SendMsg,
-                    verdict: Verdict::NotSent { why: "x".into() },
-                },
-            ],
-            stopped: None,
-        };
-        assert_eq!(
-            summary.line(),
-            "0 settled as sent, 1 as not sent, 3 still uncertain"
-        );
-        assert_eq!(
-            summary.undecided_reasons(),
-            vec![
-                ("too old".to_owned(), 2, "a".to_owned()),
-                ("refused".to_owned(), 1, "c".to_owned())
-            ]
-        );
-        assert!(summary.changed());
     }
 }
