@@ -2,7 +2,7 @@
 //! handlebars instead of twelve). Each module is a user's session with one part of the tool:
 //! the binary run as a process, or the library driven against the sandbox on 127.0.0.1.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 
