@@ -48,16 +48,20 @@ impl Dispatcher {
         let Some(permit) = permit else {
             return false;
         };
-        if !self
+        // Every long wait comes before the intent, so a stop while waiting leaves no trace.
+        let Some(slot) = self
             .limits
-            .acquire(job.endpoint(), job.recipients(), &self.stop)
+            .reserve(job.endpoint(), job.recipients(), &self.stop)
             .await
-        {
+        else {
             return false;
-        }
+        };
         let intents = self.ctx.intents(&job, now_ms());
-        // The call waits for this commit: an intent is durable before its call goes out.
+        // The call waits for this commit: an intent is durable before its call goes out. It is
+        // committed during the last moments before the call's slot, so that it does not make
+        // the call late: a late call bunches with the next, which a strict server refuses.
         let committed = self.writer.write_durable(intents.clone());
+        slot.wait().await;
         let ctx = self.ctx.clone();
         tasks.spawn(async move {
             let _permit = permit;

@@ -1,28 +1,29 @@
-//! Client-side rate limits: one GCRA limiter per API at `delivery.rate` with a burst of one,
-//! the batch endpoint's per-recipient quota, the official account's 1 message/s, and a gate
-//! that pauses every send when the server says "too fast".
-//!
-//! A burst of one matters: a server that counts calls per second rejects a burst of `rate`
-//! calls after an idle moment, so calls are spaced evenly instead.
+//! Client-side rate limits: one [`AdaptivePace`] per API at `delivery.rate` (calls spaced
+//! evenly, a margin below the limit, stepping down on rate codes), the batch endpoint's
+//! per-recipient quota, and the official account's 1 message/s.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
-use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::Stop;
 use crate::im::types::{Endpoint, MAX_BATCH_RECIPIENTS};
+
+mod pace;
+
+pub(crate) use pace::AdaptivePace;
 
 /// Why the run is waiting, shown by the progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Waiting {
     Nothing = 0,
-    /// The server answered with a rate-limit code; every send pauses.
+    /// The server answered with a rate-limit code; this API pauses for the rest of the window.
     ServerAskedToSlowDown = 1,
     /// `recipients_per_minute` of the batch endpoint is used up.
     RecipientsPerMinute = 2,
@@ -54,11 +55,11 @@ impl Waiting {
 /// The limits of one run, shared by the dispatcher and every send task.
 #[derive(Debug)]
 pub struct Limits {
-    calls: HashMap<Endpoint, Arc<DefaultDirectRateLimiter>>,
+    calls: HashMap<Endpoint, Mutex<AdaptivePace>>,
+    /// The paces' clock: they count time since the run began.
+    began: Instant,
     batch_recipients: DefaultDirectRateLimiter,
     official: DefaultDirectRateLimiter,
-    /// Unix ms before which no call starts (the server said "too fast").
-    paused_until_ms: AtomicI64,
     waiting: AtomicU8,
 }
 
@@ -86,7 +87,7 @@ impl Limits {
             Endpoint::OfficialAccountMsgRecall,
         ]
         .into_iter()
-        .map(|e| (e, Arc::new(RateLimiter::direct(per_second(rate)))))
+        .map(|e| (e, Mutex::new(AdaptivePace::new(rate))))
         .collect();
         let per_minute = NonZeroU32::new(recipients_per_minute).unwrap_or(NonZeroU32::MIN);
         // One full batch must fit in the bucket, or a 500-recipient call could never start.
@@ -98,9 +99,9 @@ impl Limits {
         .unwrap_or(NonZeroU32::MIN);
         Arc::new(Limits {
             calls,
+            began: Instant::now(),
             batch_recipients: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
             official: RateLimiter::direct(per_second(1.0)),
-            paused_until_ms: AtomicI64::new(0),
             waiting: AtomicU8::new(0),
         })
     }
@@ -114,39 +115,52 @@ impl Limits {
         self.waiting.store(w as u8, Ordering::Relaxed);
     }
 
-    /// Pauses every send for `by` (the server answered with a rate-limit code).
-    pub fn pause(&self, by: Duration) {
-        let until =
-            super::now_ms().saturating_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 2));
-        self.paused_until_ms.fetch_max(until, Ordering::Relaxed);
+    fn pace<R>(
+        &self,
+        endpoint: Endpoint,
+        f: impl FnOnce(&mut AdaptivePace, Duration) -> R,
+    ) -> Option<R> {
+        let now = self.began.elapsed();
+        let pace = self.calls.get(&endpoint)?;
+        // A poisoned pace is still a valid pace: its state is updated in single steps.
+        let mut pace = pace
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(f(&mut pace, now))
+    }
+
+    /// A call to `endpoint` was answered after `rtt` (a lost reply is not an answer).
+    pub fn answered(&self, endpoint: Endpoint, rtt: Duration) {
+        self.pace(endpoint, |pace, _| pace.answered(rtt));
+    }
+
+    /// The server refused a call to `endpoint` with a rate-limit code.
+    pub fn rate_limited(&self, endpoint: Endpoint) {
+        self.pace(endpoint, |pace, now| pace.rate_limited(now));
     }
 
     /// Waits until a call to `endpoint` carrying `recipients` may start. False when the run
     /// was stopped meanwhile.
     pub async fn acquire(&self, endpoint: Endpoint, recipients: u32, stop: &Stop) -> bool {
-        loop {
-            let until = self.paused_until_ms.load(Ordering::Relaxed);
-            let now = super::now_ms();
-            if until <= now {
-                break;
+        match self.reserve(endpoint, recipients, stop).await {
+            Some(slot) => {
+                slot.wait().await;
+                true
             }
-            self.set_waiting(Waiting::ServerAskedToSlowDown);
-            if !stop
-                .sleep(Duration::from_millis(
-                    u64::try_from(until - now).unwrap_or(0),
-                ))
-                .await
-            {
-                return false;
-            }
+            None => false,
         }
+    }
+
+    /// Waits until a call to `endpoint` carrying `recipients` is about to be due, and gives its
+    /// [`Slot`]; `None` when the run was stopped meanwhile. Only the slot's last moments remain.
+    pub async fn reserve(&self, endpoint: Endpoint, recipients: u32, stop: &Stop) -> Option<Slot> {
         if endpoint == Endpoint::BatchSendMsg {
             let n = NonZeroU32::new(recipients.max(1)).unwrap_or(NonZeroU32::MIN);
             if !matches!(self.batch_recipients.check_n(n), Ok(Ok(()))) {
                 self.set_waiting(Waiting::RecipientsPerMinute);
                 tokio::select! {
                     r = self.batch_recipients.until_n_ready(n) => { let _ = r; }
-                    _ = stop.stopped() => return false,
+                    _ = stop.stopped() => return None,
                 }
             }
         }
@@ -154,49 +168,61 @@ impl Limits {
             self.set_waiting(Waiting::OfficialAccount);
             tokio::select! {
                 _ = self.official.until_ready() => {}
-                _ = stop.stopped() => return false,
+                _ = stop.stopped() => return None,
             }
+        }
+        let Some((start, paused)) =
+            self.pace(endpoint, |pace, now| (pace.reserve(now), pace.paused(now)))
+        else {
+            self.set_waiting(Waiting::Nothing);
+            return Some(Slot {
+                deadline: Instant::now(),
+            });
+        };
+        self.set_waiting(if paused {
+            Waiting::ServerAskedToSlowDown
+        } else {
+            Waiting::Nothing
+        });
+        let deadline = self.began + start;
+        let coarse = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(COARSE_SLEEP_ABOVE / 2);
+        if coarse > COARSE_SLEEP_ABOVE / 2 && !stop.sleep(coarse).await {
+            return None;
         }
         self.set_waiting(Waiting::Nothing);
-        if let Some(limiter) = self.calls.get(&endpoint) {
-            loop {
-                let wait = match limiter.check() {
-                    Ok(()) => return true,
-                    Err(not_until) => not_until.wait_time_from(limiter.clock().now()),
-                };
-                if wait > COARSE_SLEEP_ABOVE {
-                    if !stop.sleep(wait - COARSE_SLEEP_ABOVE / 2).await {
-                        return false;
-                    }
-                    continue;
-                }
-                // The last stretch is waited precisely on a blocking thread: with a burst of
-                // one, every late wake-up is lost for good, and the async timer's millisecond
-                // ticks would cost several percent of the rate.
-                let limiter = limiter.clone();
-                if tokio::task::spawn_blocking(move || precise_wait(&limiter))
-                    .await
-                    .is_err()
-                {
-                    return false;
-                }
-                return true;
-            }
+        Some(Slot { deadline })
+    }
+}
+
+/// A call's start time, at most a few milliseconds away.
+#[must_use = "a slot is waited for before the call"]
+pub struct Slot {
+    deadline: Instant,
+}
+
+impl Slot {
+    /// Waits for the slot precisely, on a blocking thread: every late start is rate lost for
+    /// good, and the async timer wakes up a millisecond or more late.
+    pub async fn wait(self) {
+        let deadline = self.deadline;
+        if deadline > Instant::now() {
+            let _ = tokio::task::spawn_blocking(move || precise_wait(deadline)).await;
         }
-        true
     }
 }
 
 /// Waits longer than this sleep on the async timer first (it wakes up to a few ms late).
 const COARSE_SLEEP_ABOVE: Duration = Duration::from_millis(20);
 
-/// Takes a cell of `limiter` as soon as one is free: sleeps, then spins the last stretch.
-fn precise_wait(limiter: &DefaultDirectRateLimiter) {
+/// Sleeps until shortly before `deadline`, then spins the last stretch.
+fn precise_wait(deadline: Instant) {
     loop {
-        let wait = match limiter.check() {
-            Ok(()) => return,
-            Err(not_until) => not_until.wait_time_from(limiter.clock().now()),
-        };
+        let wait = deadline.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            return;
+        }
         if wait > Duration::from_micros(300) {
             std::thread::sleep(wait - Duration::from_micros(200));
         } else {

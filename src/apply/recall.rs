@@ -109,7 +109,7 @@ async fn withdraw_one(
             class if class.is_retryable() && attempt < max_attempts => {
                 let delay = retry_delay(attempt);
                 if class == ErrorClass::RateLimited {
-                    limits.pause(delay);
+                    limits.rate_limited(endpoint);
                 }
                 if !stop.sleep(delay).await {
                     return Withdrawal::Failed(err.to_string());
@@ -224,7 +224,7 @@ async fn withdraw_official(
             class if class.is_retryable() && may_retry => {
                 let delay = retry_delay(attempt);
                 if class == ErrorClass::RateLimited {
-                    limits.pause(delay);
+                    limits.rate_limited(endpoint);
                 }
                 if !stop.sleep(delay).await {
                     let text = err.to_string();

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::im::{ClientError, ErrorClass};
 
+/// The first retry delay of a call refused with a rate-limit code.
+const RATE_LIMITED_BASE: Duration = Duration::from_millis(50);
+
 /// How hard to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RetryPolicy {
@@ -65,8 +68,10 @@ impl RetryPolicy {
 
     /// Exponential backoff for attempt `n` (1-based), between half and all of the step.
     pub(crate) fn backoff(&self, attempt: u32, class: ErrorClass, jitter: f64) -> Duration {
+        // A rate code is the pace's business (it pauses for the rest of the window and steps
+        // down); the refused call itself only waits a moment, not half a second.
         let base = if class == ErrorClass::RateLimited {
-            self.base.max(Duration::from_millis(500))
+            RATE_LIMITED_BASE
         } else {
             self.base
         };
@@ -150,7 +155,7 @@ mod tests {
         assert_eq!(
             limited,
             Next::Retry {
-                delay: Duration::from_millis(500),
+                delay: Duration::from_millis(50),
                 rate_limited: true
             }
         );

@@ -266,7 +266,16 @@ impl Ctx {
         let mut maybe_took_effect = false;
         loop {
             attempts += 1;
-            let err = match call().await {
+            let sent_at = std::time::Instant::now();
+            let result = call().await;
+            // Every answer tells the pace the network's spread; a lost reply tells nothing.
+            if matches!(
+                result,
+                Ok(_) | Err(ClientError::Api { .. } | ClientError::HttpStatus { .. })
+            ) {
+                self.limits.answered(endpoint, sent_at.elapsed());
+            }
+            let err = match result {
                 Ok(reply) => return (Ok(reply), attempts),
                 Err(err) => err,
             };
@@ -330,7 +339,7 @@ impl Ctx {
                 } => (delay, rate_limited),
             };
             if rate_limited {
-                self.limits.pause(delay);
+                self.limits.rate_limited(endpoint);
             }
             if !self.stop.sleep(delay).await
                 || !self.limits.acquire(endpoint, recipients, &self.stop).await
