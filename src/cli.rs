@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::commands;
 use crate::config::Config;
 use crate::error::{self, Error, Exit};
+use crate::logging::{self, LogFormat, LogSettings};
 
 /// Declarative broadcast campaigns for the Tencent Cloud IM (Chat) REST API.
 ///
@@ -26,6 +27,18 @@ use crate::error::{self, Error, Exit};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How messages on stderr are written: `text` for people, `json` for CI and log shippers
+    /// (exactly one JSON object per line with `timestamp`, `level`, `message`, `campaign` and
+    /// the event's fields; no progress bar).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// More detail on stderr: -v adds debug lines (one per API call, with its endpoint, outcome
+    /// and time), -vv trace. Secrets (the key, UserSigs, webhook URLs) are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less on stderr: -q only warnings and errors (no progress), -qq only errors.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,18 +185,50 @@ where
         .skip(1)
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
-    let result = Config::from_env(words).and_then(|config| {
+    let log = LogSettings::new(cli.log_format, cli.verbose, cli.quiet);
+    logging::init(log);
+    let result = Config::from_env(words, log).and_then(|config| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?
-            .block_on(dispatch(&config, cli.command))
+            .block_on(async {
+                let span = tracing::info_span!("command", command = cli.command.name());
+                tracing::Instrument::instrument(dispatch(&config, cli.command), span).await
+            })
     });
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(error) => {
-            error.print(&mut std::io::stderr().lock());
+            if log.json() {
+                // Still one JSON object per line: the error and its causes as one message.
+                let mut text = Vec::new();
+                error.print(&mut text);
+                tracing::error!(code = error.code(), "{}", String::from_utf8_lossy(&text));
+            } else {
+                error.print(&mut std::io::stderr().lock());
+            }
             ExitCode::from(error.code())
+        }
+    }
+}
+
+impl Command {
+    /// The subcommand's name, for the logs.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Validate { .. } => "validate",
+            Command::Schema => "schema",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Run(_) => "run",
+            Command::Report(_) => "report",
+            Command::Recall(_) => "recall",
+            Command::Reconcile(_) => "reconcile",
+            Command::Preview(_) => "preview",
+            Command::UserSig(_) => "usersig",
+            Command::Robots(_) => "robots",
+            Command::Sandbox(_) => "sandbox",
         }
     }
 }

@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::logging::LogSettings;
 use crate::schedule::{Clock, FixedClock, SystemClock};
 
 /// The process-wide settings of one invocation.
@@ -22,6 +23,8 @@ pub(crate) struct Config {
     pub color: bool,
     /// The words after `timcast`, to print the command that resumes an interrupted run.
     pub args: Vec<String>,
+    /// `--log-format`, `-v` and `-q`.
+    pub log: LogSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -36,7 +39,7 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// Reads the environment and the terminals.
-    pub(crate) fn from_env(args: Vec<String>) -> Result<Config, Error> {
+    pub(crate) fn from_env(args: Vec<String>, log: LogSettings) -> Result<Config, Error> {
         let clock: Arc<dyn Clock> = match std::env::var("TIMCAST_NOW") {
             Ok(text) if !text.trim().is_empty() => {
                 let now = text.trim().parse::<jiff::Timestamp>().map_err(|e| {
@@ -51,7 +54,14 @@ impl Config {
             interactive: std::io::stderr().is_terminal(),
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             args,
+            log,
         })
+    }
+
+    /// Whether the run's progress is drawn as a bar: on a terminal, in text, not quiet (else
+    /// it is a progress line every few seconds, in the log format).
+    pub(crate) fn progress_bar(&self) -> bool {
+        self.interactive && !self.log.json() && self.log.verbosity >= 0
     }
 
     /// The command line that resumes this run (the secret is never on a command line).

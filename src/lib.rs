@@ -15,6 +15,7 @@ mod config;
 mod error;
 pub mod im;
 pub mod journal;
+mod logging;
 pub mod plan;
 pub mod project;
 mod render;

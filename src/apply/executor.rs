@@ -63,7 +63,8 @@ impl Dispatcher {
         let committed = self.writer.write_durable(intents.clone());
         slot.wait().await;
         let ctx = self.ctx.clone();
-        tasks.spawn(async move {
+        // In the run's span, so that a call's log lines name the campaign.
+        tasks.spawn(tracing::Instrument::in_current_span(async move {
             let _permit = permit;
             match committed.await {
                 Ok(()) => ctx.run(job, intents).await,
@@ -71,7 +72,7 @@ impl Dispatcher {
                     .stop
                     .fatal_for_app(format!("the journal cannot be written: {e}")),
             }
-        });
+        }));
         true
     }
 }

@@ -1,13 +1,16 @@
 //! Progress of a run: counters the executor bumps, and a display that reads them — an
-//! indicatif bar on a terminal, one plain line every few seconds otherwise (CI logs).
+//! indicatif bar on a terminal, one log line every few seconds otherwise (CI logs, JSON).
+//!
+//! The bar belongs to a tracing span shown by tracing-indicatif, the same layer whose writer
+//! every log line goes through: lines are written above the bar, never across it.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressStyle;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 use super::limiter::Limits;
 use super::timing::{ScheduleWait, countdown};
@@ -126,6 +129,12 @@ impl Display {
 }
 
 fn status(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String) {
+    let (done, total, text, _) = snapshot(counters, window);
+    (done, total, text)
+}
+
+/// The counts at one instant, their line, and the counts apart (fields of a log line).
+fn snapshot(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String, [u64; 4]) {
     // One snapshot, so the bar and its text agree.
     let sent = counters.sent.load(Ordering::Relaxed);
     let failed = counters.failed.load(Ordering::Relaxed);
@@ -145,31 +154,30 @@ fn status(counters: &Counters, window: &mut RateWindow) -> (u64, u64, String) {
         text.push_str(" · ");
         text.push_str(&waiting);
     }
-    (done, total, text)
+    (done, total, text, [sent, failed, uncertain, remaining])
 }
 
 fn draw_bar(counters: &Counters, stop: &std::sync::atomic::AtomicBool) {
-    let bar = ProgressBar::with_draw_target(
-        Some(counters.total.load(Ordering::Relaxed)),
-        ProgressDrawTarget::stderr(),
-    );
+    let bar = tracing::info_span!("progress", indicatif.pb_show = true);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
     {
-        bar.set_style(style);
+        bar.pb_set_style(&style);
     }
+    bar.pb_set_length(counters.total.load(Ordering::Relaxed));
+    // The bar shows while its span is entered, and is cleared when the span closes.
+    let entered = bar.enter();
     let mut window = RateWindow {
         samples: VecDeque::new(),
     };
     while !stop.load(Ordering::Relaxed) {
         let (done, total, text) = status(counters, &mut window);
-        bar.set_length(total);
-        bar.set_position(done);
-        bar.set_message(text);
-        bar.tick();
+        bar.pb_set_length(total);
+        bar.pb_set_position(done);
+        bar.pb_set_message(&text);
         std::thread::sleep(Duration::from_millis(100));
     }
-    bar.finish_and_clear();
+    drop(entered);
 }
 
 fn draw_lines(counters: &Counters, stop: &std::sync::atomic::AtomicBool, every: Duration) {
@@ -180,11 +188,10 @@ fn draw_lines(counters: &Counters, stop: &std::sync::atomic::AtomicBool, every: 
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
         // Keep the rate window fed even between lines.
-        let (_, _, text) = status(counters, &mut window);
+        let (_, _, text, [sent, failed, uncertain, remaining]) = snapshot(counters, &mut window);
         if last.elapsed() >= every {
             last = Instant::now();
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "progress: {text}");
+            tracing::info!(sent, failed, uncertain, remaining, "progress: {text}");
         }
     }
 }

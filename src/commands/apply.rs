@@ -77,8 +77,13 @@ pub(crate) struct ApplyArgs {
     pub connection: ConnectionArgs,
 }
 
-/// `timcast apply`.
+/// `timcast apply`, in a `campaign` span that every log line of the run carries.
 pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
+    let span = tracing::info_span!("campaign", campaign = tracing::field::Empty);
+    tracing::Instrument::instrument(apply(config, args, &span), span.clone()).await
+}
+
+async fn apply(config: &Config, args: &ApplyArgs, span: &tracing::Span) -> Result {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     // A saved plan (`timcast plan --out PLAN`) names its campaign, journal and options, and is
@@ -94,9 +99,10 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         .as_ref()
         .map_or_else(|| args.campaign.clone(), |h| h.campaign_file.clone());
     let loaded = Arc::new(load_campaign(&campaign_path)?);
+    span.record("campaign", loaded.campaign.name.as_str());
     // `--sandbox` is a demo: it sends at once whatever the schedule says.
     if !args.sandbox
-        && let Some(nothing) = schedule_notes(config, args, &loaded, &mut err)?
+        && let Some(nothing) = schedule_notes(config, args, &loaded)?
     {
         let _ = writeln!(out, "{nothing}");
         return Ok(Exit::Ok);
@@ -146,7 +152,7 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         }
     }
     if session.plan.blocked {
-        let _ = write!(err, "{}", output::text(&session.plan, false));
+        crate::logging::block(tracing::Level::WARN, &output::text(&session.plan, false));
         return Err(Error::Invalid {
             report: String::new(),
         });
@@ -158,27 +164,26 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         // Before anything is shown or sent: what the server's history says of uncertain sends.
         watch_signals(&stop);
         let c = connect(&loaded, &mut sandbox, connection.clone()).await?;
-        let _ = writeln!(
-            err,
+        tracing::info!(
             "{}: looking up {} uncertain sends in the server's message history (admin_getroammsg)",
-            loaded.campaign.name, session.settleable
+            loaded.campaign.name,
+            session.settleable
         );
         if let Some(settled) = session.settle(&c, &stop).await? {
-            let _ = writeln!(err, "{}: {}", loaded.campaign.name, settled.line());
+            tracing::info!("{}: {}", loaded.campaign.name, settled.line());
             for (why, n, example) in settled.undecided_reasons().iter().take(3) {
-                let _ = writeln!(err, "  ? {n} still uncertain (e.g. {example}): {why}");
+                tracing::info!("  ? {n} still uncertain (e.g. {example}): {why}");
             }
         }
         client = Some(c);
     }
     let plan = &session.plan;
-    let _ = writeln!(err, "{}", output::summary_line(plan));
+    tracing::info!("{}", output::summary_line(plan));
     for warning in &plan.warnings {
-        let _ = writeln!(err, "warning: {warning}");
+        tracing::warn!("warning: {warning}");
     }
     if session.resendable_in_window > 0 {
-        let _ = writeln!(
-            err,
+        tracing::info!(
             "{} sends were in flight when a run stopped; they are resent identically \
              inside the server's duplicate window, which drops them if they arrived",
             session.resendable_in_window
@@ -186,8 +191,7 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
     }
     let to_send = session.to_send();
     if let Some(limit) = args.limit {
-        let _ = writeln!(
-            err,
+        tracing::info!(
             "canary: sending to the first {to_send} of {} pending recipients (--limit {limit})",
             plan.pending
         );
@@ -197,8 +201,7 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         return Ok(Exit::Ok);
     }
     if args.sandbox {
-        let _ = writeln!(
-            err,
+        tracing::info!(
             "sandbox: sending to an emulator on 127.0.0.1 (demo credentials; nothing leaves this machine); journal {}",
             session.options.state
         );
@@ -222,7 +225,11 @@ pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
         }
     };
     let counters = Counters::new();
-    let display = Display::start(counters.clone(), config.interactive, Duration::from_secs(5));
+    let display = Display::start(
+        counters.clone(),
+        config.progress_bar(),
+        Duration::from_secs(5),
+    );
     let state = session.options.state.clone();
     let summary = session.execute(client, stop, counters).await;
     display.finish();
@@ -259,7 +266,6 @@ fn schedule_notes(
     config: &Config,
     args: &ApplyArgs,
     loaded: &LoadedCampaign,
-    err: &mut dyn Write,
 ) -> Result<Option<String>> {
     let campaign = &loaded.campaign;
     let Some(schedule) = &campaign.schedule else {
@@ -290,8 +296,7 @@ fn schedule_notes(
             until,
             reason: WaitReason::Start,
         } => {
-            let _ = writeln!(
-                err,
+            tracing::info!(
                 "note: scheduled for {until} (schedule.at): once confirmed, apply waits until \
                  then (Ctrl-C to cancel; --no-wait to exit instead)"
             );
@@ -300,8 +305,7 @@ fn schedule_notes(
             until,
             reason: WaitReason::Window,
         } => {
-            let _ = writeln!(
-                err,
+            tracing::info!(
                 "note: outside the sending window until {until}: once confirmed, apply waits \
                  for it (Ctrl-C to cancel; --no-wait to exit instead)"
             );
@@ -356,7 +360,6 @@ fn print_summary(
     args: &ApplyArgs,
 ) -> Result {
     let out = &mut std::io::stdout();
-    let err = &mut std::io::stderr();
     let name = &loaded.campaign.name;
     let _ = writeln!(out, "{}", summary.line(name));
     if let Some(n) = sandbox_deliveries {
@@ -411,12 +414,11 @@ fn print_summary(
         return Err(Error::Fatal(fatal.clone()));
     }
     if let Some(why) = &summary.held_back {
-        let _ = writeln!(err, "held back: {why}");
+        tracing::warn!("held back: {why}");
         return Ok(Exit::FailedSends);
     }
     if summary.interrupted {
-        let _ = writeln!(
-            err,
+        tracing::warn!(
             "interrupted: {} sends not started. Resume with the same command:\n  {}",
             summary.not_started,
             config.resume_command()
@@ -424,8 +426,7 @@ fn print_summary(
         return Ok(Exit::Interrupted);
     }
     if args.limit.is_some() && summary.not_started > 0 {
-        let _ = writeln!(
-            err,
+        tracing::info!(
             "canary done: {} recipients still pending; run without --limit to send to them",
             summary.not_started
         );

@@ -33,7 +33,7 @@ pub(crate) fn load_campaign(path: &Path) -> Result<LoadedCampaign> {
         });
     }
     if !validation.diagnostics.is_empty() {
-        eprint!("{}", validation.render());
+        crate::logging::block(tracing::Level::WARN, &validation.render());
     }
     validation
         .into_result()
@@ -118,7 +118,7 @@ pub(crate) fn watch_signals(stop: &Stop) {
     let stop = stop.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!(
+        tracing::warn!(
             "\nstopping: no new sends; waiting for the calls in flight (Ctrl-C again to quit now)"
         );
         stop.trigger();

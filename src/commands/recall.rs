@@ -176,7 +176,7 @@ pub(crate) async fn run(config: &Config, args: &RecallArgs) -> Result {
         reason: args.reason.clone(),
         progress: Some(counters.clone()),
     };
-    let display = Display::start(counters, config.interactive, Duration::from_secs(5));
+    let display = Display::start(counters, config.progress_bar(), Duration::from_secs(5));
     let summary = recall::recall_with(&loaded, &state, targets, client, &admin, &options).await;
     display.finish();
     if let Some(s) = sandbox {

@@ -114,7 +114,6 @@ impl Tally {
 /// `timcast run DIR --due`.
 pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
     let mut out = std::io::stdout();
-    let mut err = std::io::stderr();
     let files = campaign_files(&args.dir).map_err(|e| {
         Error::user(format!(
             "cannot read the campaign directory {}: {e}",
@@ -137,7 +136,7 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
         // run; one campaign's own (an unknown official account, a muted sender) does not.
         if let Some(reason) = stop.fatal_reason() {
             for rest in &files[index..] {
-                let _ = writeln!(err, "error {}: not tried: {reason}", rest.display());
+                tracing::error!("error {}: not tried: {reason}", rest.display());
                 tally.errors += 1;
             }
             break;
@@ -147,7 +146,7 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
             break;
         }
         let label = file.display().to_string();
-        match run_one(config, args, file, &stop, &mut out, &mut err).await {
+        match run_one(config, args, file, &stop, &mut out).await {
             Ok(Visit::Skipped(why)) => {
                 tally.skipped += 1;
                 let _ = writeln!(out, "skip {label}: {why}");
@@ -160,16 +159,16 @@ pub(crate) async fn run(config: &Config, args: &RunArgs) -> Result {
                 } else {
                     tally.applied += 1;
                 }
-                report_one(&name, &summary, &mut tally, &mut out, &mut err);
+                report_one(&name, &summary, &mut tally, &mut out);
             }
             Err(Failure::Invalid { rendered, summary }) => {
-                let _ = write!(err, "{rendered}");
+                crate::logging::block(tracing::Level::ERROR, &rendered);
                 // The summary names the file: "error PATH: N errors".
-                let _ = writeln!(err, "error {summary}");
+                tracing::error!("error {summary}");
                 tally.errors += 1;
             }
             Err(Failure::Error(what)) => {
-                let _ = writeln!(err, "error {label}: {what}");
+                tracing::error!("error {label}: {what}");
                 tally.errors += 1;
             }
         }
@@ -225,7 +224,6 @@ async fn run_one(
     file: &Path,
     stop: &Stop,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> std::result::Result<Visit, Failure> {
     let label = file.display();
     let validation = campaign::validate(file);
@@ -237,7 +235,7 @@ async fn run_one(
     }
     // Warnings do not stop a campaign, but a cron log is where someone will look for them.
     if !validation.diagnostics.is_empty() {
-        let _ = write!(err, "{}", validation.render());
+        crate::logging::block(tracing::Level::WARN, &validation.render());
     }
     let loaded = validation
         .into_result()
@@ -260,7 +258,7 @@ async fn run_one(
     };
     let plan = &session.plan;
     if plan.blocked {
-        let _ = write!(err, "{}", output::text(plan, false));
+        crate::logging::block(tracing::Level::WARN, &output::text(plan, false));
         return Err(Failure::Error(
             "rows that cannot be sent block the campaign".into(),
         ));
@@ -286,23 +284,21 @@ async fn run_one(
     let client = ImClient::from_connection(connection)?;
     let _ = writeln!(out, "apply {label}: {}", output::summary_line(plan));
     for warning in &plan.warnings {
-        let _ = writeln!(err, "warning {label}: {warning}");
+        tracing::warn!("warning {label}: {warning}");
     }
     let counters = Counters::new();
-    let display = Display::start(counters.clone(), config.interactive, Duration::from_secs(5));
+    let display = Display::start(
+        counters.clone(),
+        config.progress_bar(),
+        Duration::from_secs(5),
+    );
     let result = session.execute(client, stop.child(), counters).await;
     display.finish();
     Ok(Visit::Ran(loaded.campaign.name.clone(), result?))
 }
 
 /// One campaign's outcome, and its share of the exit code.
-fn report_one(
-    name: &str,
-    summary: &RunSummary,
-    tally: &mut Tally,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) {
+fn report_one(name: &str, summary: &RunSummary, tally: &mut Tally, out: &mut dyn Write) {
     let _ = writeln!(out, "{}", summary.line(name));
     if let Some(line) = summary.unknown_codes_line() {
         let _ = writeln!(out, "{name}: {line}");
@@ -334,23 +330,22 @@ fn report_one(
         );
     }
     if let Some(fatal) = &summary.fatal {
-        let _ = writeln!(err, "error {name}: the run stopped: {fatal}");
+        tracing::error!("error {name}: the run stopped: {fatal}");
         tally.errors += 1;
     } else if summary.interrupted {
-        let _ = writeln!(
-            err,
+        tracing::warn!(
             "interrupted {name}: {} sends not started; the next run resumes",
             summary.not_started
         );
         tally.interrupted = true;
     } else if let Some(why) = &summary.held_back {
-        let _ = writeln!(err, "held back {name}: {why}");
+        tracing::warn!("held back {name}: {why}");
         tally.failed += 1;
     } else if summary.failed > 0 || summary.uncertain > 0 {
-        let _ = writeln!(
-            err,
+        tracing::info!(
             "{name}: {} sends failed, {} uncertain (`timcast report` shows which)",
-            summary.failed, summary.uncertain
+            summary.failed,
+            summary.uncertain
         );
         tally.failed += 1;
     }

@@ -200,13 +200,37 @@ impl ImClient {
             endpoint,
             detail: e.to_string(),
         })?;
-        match self.call_once(endpoint, &bytes).await {
+        // Only the endpoint and the outcome are logged: the URL's query carries the UserSig.
+        let span = tracing::debug_span!("call", endpoint = %endpoint);
+        let started = std::time::Instant::now();
+        let result =
+            tracing::Instrument::instrument(self.call_with_renewal(endpoint, &bytes), span.clone())
+                .await;
+        let _entered = span.enter();
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(_) => tracing::debug!(ms, outcome = "ok", "call {endpoint}: ok in {ms} ms"),
+            Err(e) => tracing::debug!(ms, outcome = "error", "call {endpoint}: {e} after {ms} ms"),
+        }
+        result
+    }
+
+    /// One call, and once more with a new UserSig after 70001 / 70052.
+    async fn call_with_renewal<Resp>(
+        &self,
+        endpoint: Endpoint,
+        bytes: &[u8],
+    ) -> Result<Resp, ClientError>
+    where
+        Resp: DeserializeOwned + Reply,
+    {
+        match self.call_once(endpoint, bytes).await {
             Err(ClientError::Api {
                 class: ErrorClass::RenewUserSig,
                 ..
             }) => {
                 self.renew_usersig();
-                match self.call_once(endpoint, &bytes).await {
+                match self.call_once(endpoint, bytes).await {
                     Err(ClientError::Api {
                         endpoint,
                         code,
