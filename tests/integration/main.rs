@@ -14,6 +14,7 @@ mod client_against_sandbox;
 mod end_to_end;
 mod exit_codes;
 mod hostile;
+mod logging;
 mod outputs;
 mod pacing;
 mod plan;
