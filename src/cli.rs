@@ -240,7 +240,7 @@ async fn dispatch(config: &Config, command: Command) -> error::Result<Exit> {
         Command::Plan(args) => commands::plan::run(config, &args).await,
         Command::Apply(args) => commands::apply::run(config, &args).await,
         Command::Run(args) => commands::run::run(config, &args).await,
-        Command::Report(args) => commands::report::run(&args).await,
+        Command::Report(args) => commands::report::run(config, &args).await,
         Command::Recall(args) => commands::recall::run(config, &args).await,
         Command::Reconcile(args) => commands::reconcile::run(&args).await,
         Command::Preview(args) => commands::preview::run(&args).await,

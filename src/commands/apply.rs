@@ -390,9 +390,9 @@ fn print_summary(
         let _ = writeln!(out, "{line}");
     }
     if let Ok(Some(journal)) = journal_path.open_existing()
-        && let Ok(report) = report::Report::from_journal(journal.as_ref(), name)
+        && let Ok(problems) = report::problems_text(journal.as_ref(), name, 10)
     {
-        let _ = write!(out, "{}", report::problems_text(&report, 10));
+        let _ = write!(out, "{problems}");
     }
     let _ = writeln!(
         out,

@@ -199,6 +199,17 @@ pub trait JournalStore: Send + std::fmt::Debug {
         each: &mut dyn FnMut(SendRecord),
     ) -> Result<(), JournalError>;
 
+    /// The state of each of `recipients` in `campaign`: `each(index, state)` for those the
+    /// journal has, in any order. Reports join an audience to the journal with it, a batch at a
+    /// time, so neither side is held in memory (a store over a network answers a batch in one
+    /// round trip).
+    fn states_of(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendState),
+    ) -> Result<(), JournalError>;
+
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
     fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError>;
 

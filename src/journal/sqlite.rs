@@ -218,6 +218,31 @@ impl JournalStore for SqliteJournal {
         Ok(())
     }
 
+    /// One indexed lookup per recipient through a cached statement: the primary key is
+    /// (campaign, recipient), and an in-process database answers a point query in microseconds.
+    fn states_of(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendState),
+    ) -> Result<(), JournalError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT state FROM sends WHERE campaign = ?1 AND recipient = ?2")
+            .map_err(self.sql())?;
+        for (index, recipient) in recipients.iter().enumerate() {
+            let text: Option<String> = statement
+                .query_row(params![campaign, recipient], |row| row.get(0))
+                .optional()
+                .map_err(self.sql())?;
+            if let Some(text) = text {
+                let state = SendState::parse(&text).ok_or_else(|| self.bad("state", &text))?;
+                each(index, state);
+            }
+        }
+        Ok(())
+    }
+
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
     fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
         let path = self.path.clone();
@@ -451,6 +476,26 @@ mod tests {
         assert!(journal.lock("other").is_ok());
         drop(first);
         assert!(journal.lock("c").is_ok());
+    }
+
+    #[test]
+    fn states_of_answers_the_journaled_recipients_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = SqliteJournal::open(&dir.path().join("state.db")).unwrap();
+        journal
+            .upsert(&[record("a", SendState::Sent), record("c", SendState::Failed)])
+            .unwrap();
+        let mut found = Vec::new();
+        journal
+            .states_of("c", &["a", "b", "c"], &mut |i, s| found.push((i, s)))
+            .unwrap();
+        found.sort();
+        assert_eq!(found, vec![(0, SendState::Sent), (2, SendState::Failed)]);
+        let mut other = 0;
+        journal
+            .states_of("other", &["a"], &mut |_, _| other += 1)
+            .unwrap();
+        assert_eq!(other, 0);
     }
 
     #[test]

@@ -308,7 +308,7 @@ async fn the_secret_key_appears_in_no_output_journal_or_report() {
     // Calls already in flight when the fatal answer came may have gone through; by the text
     // report every recipient was sent once.
     assert!(
-        outputs[4].contains("5 recipients: 5 sent"),
+        outputs[4].contains("5 audience, 5 sent, 0 failed"),
         "{}",
         outputs[4]
     );
