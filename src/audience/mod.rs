@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::campaign::{LoadedCampaign, checks};
 
-pub(crate) use csv_file::{CsvHeader, CsvSource, read_header};
+pub(crate) use csv_file::{CsvHeader, CsvSource, count_lines, read_header};
 
 /// Problems reading an audience file.
 #[derive(Debug, thiserror::Error)]

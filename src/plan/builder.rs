@@ -3,65 +3,10 @@
 //! the calls to make.
 
 use super::pipeline::{Rendered, render_pipeline};
+use super::prior::{Prior, prior_of};
 use super::quota::{self, HourQuota};
 use super::*;
-use crate::im::ErrorClass;
-
-/// What the journal says about one recipient.
-struct Prior {
-    content_hash: String,
-    state: SendState,
-    error: Option<String>,
-    retryable: bool,
-    /// The code of a failure timcast has no class for: resent only with `--retry-unknown`.
-    unknown_code: Option<i64>,
-    endpoint: Endpoint,
-    intent_at_ms: i64,
-}
-
-fn prior_of(record: SendRecord) -> (String, Prior) {
-    let failed = record.state == SendState::Failed;
-    let retryable = failed && record.error_class.is_some_and(|c| c.is_retryable());
-    let unknown_code = if failed && record.error_class == Some(ErrorClass::Unknown) {
-        record.error_code
-    } else {
-        None
-    };
-    let error = record.error_code.map(|code| {
-        format!("{code} {}", record.error_text.clone().unwrap_or_default())
-            .trim()
-            .to_owned()
-    });
-    (
-        record.recipient,
-        Prior {
-            content_hash: record.content_hash,
-            state: record.state,
-            error,
-            retryable,
-            unknown_code,
-            endpoint: record.endpoint,
-            intent_at_ms: record.intent_at_ms,
-        },
-    )
-}
-
-/// Lines of a file (a last line without a newline counts); `None` when it cannot be read.
-fn count_lines(path: &std::path::Path) -> Option<u64> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let (mut lines, mut last) = (0u64, b'\n');
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-        last = buf[n - 1];
-    }
-    Some(lines + u64::from(last != b'\n'))
-}
+use crate::audience::count_lines;
 
 /// Builds the plan of a validated campaign.
 pub fn build(loaded: &LoadedCampaign, options: &PlanOptions) -> Result<Plan, PlanError> {
@@ -639,30 +584,5 @@ impl Builder<'_> {
                 format!("{bad} rows cannot be sent: fix them (skipping them would send nothing: the other {recipients} recipients have nothing to send)")
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::im::ErrorClass;
-    use crate::journal::test_record;
-
-    #[test]
-    fn a_failure_is_retried_only_when_its_class_is_retryable() {
-        let mut busy = test_record("u1", SendState::Failed);
-        busy.error_class = Some(ErrorClass::Retry);
-        busy.error_code = Some(10002);
-        busy.error_text = Some("internal error".into());
-        let (who, prior) = prior_of(busy);
-        assert_eq!(who, "u1");
-        assert!(prior.retryable);
-        assert_eq!(prior.error.as_deref(), Some("10002 internal error"));
-        let mut blocked = test_record("u2", SendState::Failed);
-        blocked.error_class = Some(ErrorClass::PermanentRecipient);
-        assert!(!prior_of(blocked).1.retryable);
-        let mut sent = test_record("u3", SendState::Sent);
-        sent.error_class = Some(ErrorClass::Retry);
-        assert!(!prior_of(sent).1.retryable);
     }
 }

@@ -8,6 +8,7 @@
 pub mod against;
 mod builder;
 mod pipeline;
+mod prior;
 
 pub mod online;
 pub mod output;
@@ -27,7 +28,7 @@ use crate::audience::{self, AudienceError, RecipientRow, Recipients, RowOutcome}
 use crate::campaign::model::{BadRowPolicy, BatchMode, Schedule};
 use crate::campaign::{LoadedCampaign, checks};
 use crate::im::types::{self as api, Endpoint, MAX_BATCH_RECIPIENTS, MAX_MESSAGE_BYTES};
-use crate::journal::{JournalError, JournalStore, SendRecord, SendState, State};
+use crate::journal::{JournalError, JournalStore, SendState, State};
 use crate::render::{CampaignRenderer, RenderFailure, RenderedMessage, RendererError};
 use request::{ContentFacts, ContentHasher, RequestSettings};
 
