@@ -6,7 +6,7 @@ use std::sync::Arc;
 use timcast::im::SecretKey;
 use timcast::sandbox::{Faults, Limits, SandboxHandle, SystemClock};
 
-use crate::common::{self, CampaignWriter, Session};
+use crate::common::{self, CampaignWriter, Outcome, Session};
 
 const SECRET: &str = "s3cr3t-key-that-must-never-be-logged-0123456789abcdef";
 
@@ -22,24 +22,30 @@ async fn sandbox(fault_rate: f64) -> SandboxHandle {
     common::start(config).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_with_json_logs_writes_only_json_objects_with_level_and_message() {
-    let sandbox = sandbox(0.05).await;
+/// `timcast <flags> apply --yes` of a campaign of `recipients`, signed with [`SECRET`].
+async fn apply(sandbox: &SandboxHandle, name: &str, recipients: usize, flags: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
-    // A warning-worthy campaign: faults are retried, and one recipient is refused for good.
-    let path = CampaignWriter::new(dir.path(), "jsonlogs")
-        .recipients(200)
+    let path = CampaignWriter::new(dir.path(), name)
+        .recipients(recipients)
         .text("Hi {{first_name}}")
         .delivery("  rate: 1000\n  batch: off")
         .write();
-    let out = Session::new()
+    Session::new()
         .current_dir(dir.path())
-        .sandbox(&sandbox)
+        .sandbox(sandbox)
         .secret(SECRET)
-        .args(["--log-format", "json", "-v", "apply", "--yes"])
+        .args(flags)
+        .args(["apply", "--yes"])
         .arg(&path)
         .run_async()
-        .await;
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_with_json_logs_writes_only_json_objects_with_level_and_message() {
+    let sandbox = sandbox(0.05).await;
+    // Faults are retried: debug lines for the calls, their retries and the summary.
+    let out = apply(&sandbox, "jsonlogs", 200, &["--log-format", "json", "-v"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert!(!lines.is_empty(), "-v logs something");
@@ -62,20 +68,7 @@ async fn apply_with_json_logs_writes_only_json_objects_with_level_and_message() 
 async fn no_log_level_or_format_shows_the_secret_key_or_a_usersig() {
     let sandbox = sandbox(0.1).await;
     for format in ["text", "json"] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = CampaignWriter::new(dir.path(), "secret")
-            .recipients(50)
-            .text("Hi {{first_name}}")
-            .delivery("  rate: 1000\n  batch: off")
-            .write();
-        let out = Session::new()
-            .current_dir(dir.path())
-            .sandbox(&sandbox)
-            .secret(SECRET)
-            .args(["--log-format", format, "-vv", "apply", "--yes"])
-            .arg(&path)
-            .run_async()
-            .await;
+        let out = apply(&sandbox, "secret", 50, &["--log-format", format, "-vv"]).await;
         assert_eq!(out.code, 0, "{}", out.stderr);
         let all = format!("{}{}", out.stdout, out.stderr);
         assert!(all.len() > 200, "-vv logs the calls:\n{all}");
