@@ -10,10 +10,13 @@
 #
 #   bench/reconcile_kill9.sh
 #   TIMCAST_RECONCILE_KILLS=30 bench/reconcile_kill9.sh
+#   BENCH_STATE=postgres://postgres@127.0.0.1:5432/postgres TIMCAST_RECONCILE_KILLS=15 bench/reconcile_kill9.sh
+#     (the journal in PostgreSQL, a fresh schema; `.ci/postgres.sh start DIR` starts a server)
 #
 # The same test runs in `cargo test` with 4 kills.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TIMCAST_RECONCILE_KILLS="${TIMCAST_RECONCILE_KILLS:-12}"
+export TIMCAST_RECONCILE_STATE="${BENCH_STATE:-}"
 exec cargo test --release --test integration \
   reconcile::two_thousand_recipients_by_batch -- --nocapture

@@ -124,6 +124,16 @@ pub(crate) enum Command {
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast reconcile campaigns/welcome.yaml
     Reconcile(Box<commands::reconcile::ReconcileArgs>),
+    /// The journal: where it is and what it holds (`info`), or copy it between SQLite and
+    /// PostgreSQL (`migrate`).
+    ///
+    /// Every command takes --state PATH|URL (or TIMCAST_STATE): a SQLite file, or a
+    /// postgres:// URL for a journal a team and its CI runners share.
+    ///
+    /// Example: timcast state info
+    ///
+    /// Example: timcast state migrate --from .timcast/state.db --to postgres://timcast@db.internal/timcast
+    State(commands::state::StateArgs),
     /// Print exactly what one recipient would receive: the rendered text and the API request.
     ///
     /// Example: timcast preview campaigns/welcome.yaml --recipient u1001
@@ -225,6 +235,7 @@ impl Command {
             Command::Report(_) => "report",
             Command::Recall(_) => "recall",
             Command::Reconcile(_) => "reconcile",
+            Command::State(_) => "state",
             Command::Preview(_) => "preview",
             Command::UserSig(_) => "usersig",
             Command::Robots(_) => "robots",
@@ -243,6 +254,7 @@ async fn dispatch(config: &Config, command: Command) -> error::Result<Exit> {
         Command::Report(args) => commands::report::run(config, &args).await,
         Command::Recall(args) => commands::recall::run(config, &args).await,
         Command::Reconcile(args) => commands::reconcile::run(&args).await,
+        Command::State(args) => commands::state::run(&args).await,
         Command::Preview(args) => commands::preview::run(&args).await,
         Command::UserSig(args) => commands::usersig::run(&args).await,
         Command::Robots(args) => commands::robots::run(&args).await,

@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(open.code(), ENVIRONMENT);
         let locked = Error::Journal(JournalError::Locked {
             campaign: "c".into(),
-            path: "x.lock".into(),
+            location: "x.lock".into(),
         });
         assert_eq!(locked.code(), USER_ERROR);
         assert_eq!(Error::user("bad flag").code(), USER_ERROR);

@@ -199,9 +199,29 @@ pub async fn execute(
         }
         _ => None,
     };
+    // Runners applying other campaigns of this app now split its limits with this one.
+    let budget = journal.join_rate_budget(client.sdkappid(), &campaign.name)?;
     let writer = JournalWriter::start(journal);
     let delivery = &campaign.delivery;
     let limits = Limits::new(delivery.rate, delivery.recipients_per_minute);
+    if let Some(budget) = &budget {
+        limits.share_with(budget.cell());
+        if budget.runners() > 1 {
+            tracing::info!(
+                runners = budget.runners(),
+                "sharing the app's rate limits with {} other runner(s) of this app",
+                budget.runners() - 1
+            );
+        }
+        if !stop.sleep(budget.start_after()).await {
+            drop(writer.close().await);
+            return Ok(RunSummary {
+                not_started: total,
+                interrupted: true,
+                ..RunSummary::default()
+            });
+        }
+    }
     let ctx = Arc::new(Ctx {
         campaign: campaign.name.clone(),
         settings: RequestSettings::from_campaign(campaign),

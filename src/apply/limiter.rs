@@ -61,6 +61,8 @@ pub struct Limits {
     batch_recipients: DefaultDirectRateLimiter,
     official: DefaultDirectRateLimiter,
     waiting: AtomicU8,
+    /// This runner's share of the app's budget, when runners share one (f64 bits).
+    share: std::sync::OnceLock<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 fn per_second(rate: f64) -> Quota {
@@ -103,7 +105,14 @@ impl Limits {
             batch_recipients: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
             official: RateLimiter::direct(per_second(1.0)),
             waiting: AtomicU8::new(0),
+            share: std::sync::OnceLock::new(),
         })
+    }
+
+    /// From now on every API's pace takes the share in `cell` (kept current by the journal's
+    /// rate budget) of its limit.
+    pub fn share_with(&self, cell: Arc<std::sync::atomic::AtomicU64>) {
+        let _ = self.share.set(cell);
     }
 
     /// What the run is waiting for now.
@@ -126,6 +135,9 @@ impl Limits {
         let mut pace = pace
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(share) = self.share.get() {
+            pace.set_share(f64::from_bits(share.load(Ordering::Relaxed)));
+        }
         Some(f(&mut pace, now))
     }
 

@@ -60,9 +60,10 @@ pub(crate) struct ApplyArgs {
     /// leaving the rest pending for the next run.
     #[arg(long)]
     pub no_wait: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// The journal that records what was sent: a SQLite file, or a postgres://user@host/db URL
+    /// for one a team and its CI runners share [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     /// How long the app's server keeps one-to-one history (roaming retention: 7 days by
     /// default, longer on paid editions): older uncertain sends cannot be settled from it.

@@ -11,6 +11,7 @@ pub(crate) mod report;
 pub(crate) mod robots;
 pub(crate) mod run;
 pub(crate) mod sandbox;
+pub(crate) mod state;
 pub(crate) mod usersig;
 pub(crate) mod validate;
 
@@ -58,29 +59,30 @@ pub(crate) fn journal_of(
     if let Some(former) = state.former_default()
         && state.fingerprint(campaign)? == EMPTY_FINGERPRINT
         && former.fingerprint(campaign)? != EMPTY_FINGERPRINT
+        && let (Some(here), Some(there)) = (state.sqlite_path(), former.sqlite_path())
     {
         return Err(Error::user_with_help(
             format!(
                 "campaign `{campaign}` has no records in its journal {}, but {} has them",
-                display_path(state.path()),
-                display_path(former.path()),
+                display_path(here),
+                display_path(there),
             ),
             format!(
                 "the default journal is now at the project's root (the directory of timcast.toml, \
                  else the Git work tree's root, else the campaign's directory), so that it does not \
                  depend on where timcast runs; {}",
-                if state.path().exists() {
+                if here.exists() {
                     format!(
                         "pass --state {} (do not move it over {}: that one holds other campaigns)",
-                        display_path(former.path()),
-                        display_path(state.path())
+                        display_path(there),
+                        display_path(here)
                     )
                 } else {
                     format!(
                         "move it there (mkdir -p {dir} && mv {from} {to}) or pass --state {from}",
-                        dir = display_path(state.path().parent().unwrap_or(Path::new("."))),
-                        from = display_path(former.path()),
-                        to = display_path(state.path()),
+                        dir = display_path(here.parent().unwrap_or(Path::new("."))),
+                        from = display_path(there),
+                        to = display_path(here),
                     )
                 }
             ),

@@ -16,10 +16,11 @@ use crate::plan::{PlanOptions, PlannedSend, against, build, build_with, online};
 /// the campaign's project.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StateArgs {
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// The journal that records what was sent: a SQLite file, or a postgres://user@host/db URL
+    /// for one a team and its CI runners share [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git work tree's root, else the
     /// campaign's directory].
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH|URL")]
     pub path: Option<PathBuf>,
     /// Read the journal that `apply --sandbox` keeps (sandbox.db beside the real one).
     #[arg(long)]

@@ -51,9 +51,10 @@ pub(crate) struct RecallArgs {
     /// most 100 bytes). admin_msgwithdraw has no reason, so one-to-one recalls ignore it.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// The journal that records what was sent: a SQLite file, or a postgres://user@host/db URL
+    /// for one a team and its CI runners share [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -26,9 +26,10 @@ pub(crate) struct ReconcileArgs {
     /// emulator started in-process (which holds no message of earlier runs).
     #[arg(long)]
     pub sandbox: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// The journal that records what was sent: a SQLite file, or a postgres://user@host/db URL
+    /// for one a team and its CI runners share [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     /// How long the app's server keeps one-to-one history (roaming retention: 7 days by
     /// default, longer on paid editions). Older uncertain sends stay uncertain.

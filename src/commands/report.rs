@@ -37,9 +37,10 @@ pub(crate) struct ReportArgs {
     /// Read the journal of `apply --sandbox` runs instead.
     #[arg(long)]
     pub sandbox: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// The journal that records what was sent: a SQLite file, or a postgres://user@host/db URL
+    /// for one a team and its CI runners share [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
 }
 
@@ -72,16 +73,18 @@ pub(crate) async fn run(config: &Config, args: &ReportArgs) -> Result {
     let Some(journal) = state.open_existing()? else {
         let message = format!("no journal at {state}: nothing was applied yet");
         let sandbox = state.sandbox();
-        return Err(if !args.sandbox && sandbox.path().exists() {
-            Error::user_with_help(
-                message,
-                format!(
-                    "runs of `apply --sandbox` keep their own journal ({sandbox}): add --sandbox"
-                ),
-            )
-        } else {
-            Error::user(message)
-        });
+        return Err(
+            if !args.sandbox && sandbox.sqlite_path().is_some_and(Path::exists) {
+                Error::user_with_help(
+                    message,
+                    format!(
+                        "runs of `apply --sandbox` keep their own journal ({sandbox}): add --sandbox"
+                    ),
+                )
+            } else {
+                Error::user(message)
+            },
+        );
     };
     // Only for the note: a journal whose fingerprint cannot be computed still has a report.
     if journal

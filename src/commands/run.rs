@@ -34,9 +34,10 @@ pub(crate) struct RunArgs {
     /// Print what would be applied and skipped, without sending.
     #[arg(long)]
     pub dry_run: bool,
-    /// The journal (SQLite) that records what was sent [default: .timcast/state.db in the
+    /// The journal that records what was sent: a SQLite file, or a postgres://user@host/db URL
+    /// for one a team and its CI runners share [default: .timcast/state.db in the
     /// project's root: the directory of timcast.toml, else the Git root, else the campaign's].
-    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH")]
+    #[arg(long = "state", env = "TIMCAST_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionArgs,

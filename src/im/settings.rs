@@ -144,7 +144,8 @@ impl std::fmt::Display for BaseUrl {
     }
 }
 
-fn is_loopback_host(host: Option<&str>) -> bool {
+/// Whether a URL's host is loopback (plain connections are allowed only there).
+pub(crate) fn is_loopback_host(host: Option<&str>) -> bool {
     let Some(host) = host else {
         return false;
     };

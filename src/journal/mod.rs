@@ -3,16 +3,24 @@
 //! An intent is committed before its call goes out and its outcome after, so a process that
 //! dies leaves intents without outcomes: *uncertain* sends that a resumed run can recognise.
 //! `plan` reads it to diff the campaign against what was already sent; `apply` writes it.
-//! [`JournalStore`] is the seam: SQLite ([`SqliteJournal`]) is the embedded default, and a
-//! [`State`] names which store a command uses.
+//! [`JournalStore`] is the seam: SQLite ([`SqliteJournal`]) is the embedded default,
+//! PostgreSQL ([`PgJournal`]) the one a team and its CI runners share, and a [`State`] names
+//! which store a command uses.
 
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::im::{Endpoint, ErrorClass};
 use crate::project::Project;
 
+pub use postgres::{PgJournal, PgTarget};
 pub use sqlite::SqliteJournal;
 
 /// The schema version this build writes.
@@ -40,12 +48,16 @@ pub enum JournalError {
         source: std::io::Error,
     },
     #[error(
-        "the journal {path} has schema version {found}, newer than this timcast knows ({SCHEMA_VERSION}): upgrade timcast"
+        "the journal {location} has schema version {found}, newer than this timcast knows ({known}): upgrade timcast"
     )]
-    TooNew { path: PathBuf, found: i32 },
-    #[error("the journal {path} holds an unknown {what} `{value}`")]
+    TooNew {
+        location: String,
+        found: i32,
+        known: i32,
+    },
+    #[error("the journal {location} holds an unknown {what} `{value}`")]
     BadValue {
-        path: PathBuf,
+        location: String,
         what: &'static str,
         value: String,
     },
@@ -56,15 +68,25 @@ pub enum JournalError {
         source: rusqlite::Error,
     },
     #[error(
-        "campaign `{campaign}` is being applied by another process (lock {path}); wait for it to finish"
+        "campaign `{campaign}` is being applied by another process (lock {location}); wait for it to finish"
     )]
-    Locked { campaign: String, path: PathBuf },
+    Locked { campaign: String, location: String },
     #[error("cannot take the lock {path}: {source}")]
     Lock {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("journal {location}: {message}")]
+    PgUrl { location: String, message: String },
+    // Not a `source`: the cause is printed here, once, with any password removed.
+    #[error("journal {location}: {}", crate::journal::postgres::error_text(error))]
+    Postgres {
+        location: String,
+        error: ::postgres::Error,
+    },
+    #[error("journal {location}: {message}")]
+    PgGone { location: String, message: String },
 }
 
 /// Where a send stands.
@@ -183,6 +205,83 @@ impl CampaignLock {
     }
 }
 
+/// This runner's share of its app's rate budget (1.0 alone), kept current by the store while
+/// it lives; dropping it leaves the budget to the others.
+#[derive(Debug)]
+pub struct RateShare {
+    share: Arc<AtomicU64>,
+    runners: u64,
+    start_after: Duration,
+    _keeper: Box<dyn std::fmt::Debug + Send>,
+}
+
+impl RateShare {
+    pub(crate) fn new(
+        share: Arc<AtomicU64>,
+        runners: u64,
+        start_after: Duration,
+        keeper: impl std::fmt::Debug + Send + 'static,
+    ) -> RateShare {
+        RateShare {
+            share,
+            runners,
+            start_after,
+            _keeper: Box::new(keeper),
+        }
+    }
+
+    /// The share now, in (0, 1].
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.share.load(Ordering::Relaxed))
+    }
+
+    /// The cell the store updates (the limiter reads it on every call).
+    pub fn cell(&self) -> Arc<AtomicU64> {
+        self.share.clone()
+    }
+
+    /// Runners of the app when this one joined, itself included.
+    pub fn runners(&self) -> u64 {
+        self.runners
+    }
+
+    /// How long to wait before the first call: the others make room first.
+    pub fn start_after(&self) -> Duration {
+        self.start_after
+    }
+}
+
+/// One campaign's recipients in a store, counted by state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CampaignCounts {
+    pub campaign: String,
+    pub states: std::collections::BTreeMap<&'static str, u64>,
+    pub total: u64,
+}
+
+impl CampaignCounts {
+    /// Folds (campaign, state, count) rows sorted by campaign into one entry per campaign.
+    pub(crate) fn fold(
+        rows: impl IntoIterator<Item = (String, SendState, u64)>,
+    ) -> Vec<CampaignCounts> {
+        let mut out: Vec<CampaignCounts> = Vec::new();
+        for (campaign, state, n) in rows {
+            if out.last().is_none_or(|c| c.campaign != campaign) {
+                out.push(CampaignCounts {
+                    campaign,
+                    states: Default::default(),
+                    total: 0,
+                });
+            }
+            if let Some(last) = out.last_mut() {
+                *last.states.entry(state.as_str()).or_default() += n;
+                last.total += n;
+            }
+        }
+        out
+    }
+}
+
 /// A send to one recipient from any campaign: (campaign, content hash, intent time in ms).
 pub type RecentSend = (String, String, i64);
 
@@ -240,6 +339,26 @@ pub trait JournalStore: Send + std::fmt::Debug {
     /// process that dies releases it.
     fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError>;
 
+    /// Registers this runner in the rate budget of app `sdkappid`, shared with the runners
+    /// applying its other campaigns now; `None` when the store has no registry (SQLite: one
+    /// machine, whose runs share nothing).
+    fn join_rate_budget(
+        &self,
+        _sdkappid: u64,
+        _campaign: &str,
+    ) -> Result<Option<RateShare>, JournalError> {
+        Ok(None)
+    }
+
+    /// Every campaign in the store with its recipients counted by state, by name.
+    fn campaigns(&self) -> Result<Vec<CampaignCounts>, JournalError>;
+
+    /// Every applied saved plan: (plan ID, campaign, applied at in ms).
+    fn applied_plans(&self) -> Result<Vec<(String, String, i64)>, JournalError>;
+
+    /// The store's schema version.
+    fn schema_version(&self) -> Result<i32, JournalError>;
+
     /// Every record of `campaign`.
     fn records(&self, campaign: &str) -> Result<Vec<SendRecord>, JournalError> {
         let mut all = Vec::new();
@@ -248,66 +367,122 @@ pub trait JournalStore: Send + std::fmt::Debug {
     }
 }
 
-/// Which journal store a command uses: `--state`, `TIMCAST_STATE`, or the default.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+/// Which journal store a command uses: `--state`, `TIMCAST_STATE`, or the default. A
+/// `postgres://` (or `postgresql://`) URL names a PostgreSQL journal, anything else a SQLite
+/// file.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
-    path: PathBuf,
+    store: Store,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Store {
+    Sqlite(PathBuf),
+    Postgres(PgTarget),
 }
 
 impl State {
     /// A SQLite journal at `path`.
     pub fn sqlite(path: impl Into<PathBuf>) -> State {
-        State { path: path.into() }
+        State {
+            store: Store::Sqlite(path.into()),
+        }
+    }
+
+    /// `--state` as given: a PostgreSQL URL or a SQLite path.
+    pub fn from_arg(arg: &Path) -> State {
+        match arg.to_str().filter(|text| PgTarget::is_url(text)) {
+            Some(url) => State {
+                store: Store::Postgres(PgTarget::new(url)),
+            },
+            None => State::sqlite(arg),
+        }
     }
 
     /// `--state` as given, else [`DEFAULT_PATH`] at the root of `project`.
     pub fn for_project(arg: Option<&Path>, project: &Project) -> State {
-        State::sqlite(arg.map_or_else(|| project.root.join(DEFAULT_PATH), Path::to_owned))
+        match arg {
+            Some(arg) => State::from_arg(arg),
+            None => State::sqlite(project.root.join(DEFAULT_PATH)),
+        }
     }
 
     /// `--state` as given, else the default journal of the campaign file's project.
     pub fn for_campaign(arg: Option<&Path>, campaign: &Path) -> State {
         match arg {
-            Some(path) => State::sqlite(path),
+            Some(arg) => State::from_arg(arg),
             None => State::for_project(None, &Project::of_campaign(campaign)),
         }
+    }
+
+    /// Whether the journal is in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.store, Store::Postgres(_))
     }
 
     /// The journal of this name under `./.timcast/`, where timcast kept it before the default
     /// moved to the project root; `None` when it is this one or there is none.
     pub fn former_default(&self) -> Option<State> {
-        let name = self.path.file_name()?;
+        let Store::Sqlite(path) = &self.store else {
+            return None;
+        };
+        let name = path.file_name()?;
         let former = std::env::current_dir().ok()?.join(".timcast").join(name);
-        let same = match (
-            std::fs::canonicalize(&former),
-            std::fs::canonicalize(&self.path),
-        ) {
+        let same = match (std::fs::canonicalize(&former), std::fs::canonicalize(path)) {
             (Ok(a), Ok(b)) => a == b,
-            _ => former == self.path,
+            _ => former == *path,
         };
         (!same && former.is_file()).then(|| State::sqlite(former))
     }
 
-    /// The journal `apply --sandbox` keeps: `sandbox.db` beside the real one, so demo sends
-    /// never mix with real ones.
+    /// The journal `apply --sandbox` keeps, so demo sends never mix with real ones:
+    /// `sandbox.db` beside a SQLite file, a `_sandbox` schema beside a PostgreSQL one.
     pub fn sandbox(&self) -> State {
-        State::sqlite(self.path.with_file_name("sandbox.db"))
+        State {
+            store: match &self.store {
+                Store::Sqlite(path) => Store::Sqlite(path.with_file_name("sandbox.db")),
+                Store::Postgres(target) => {
+                    Store::Postgres(target.with_schema(&format!("{}_sandbox", target.schema())))
+                }
+            },
+        }
     }
 
-    /// The file, for messages and saved plans.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The SQLite file, when the journal is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.store {
+            Store::Sqlite(path) => Some(path),
+            Store::Postgres(_) => None,
+        }
+    }
+
+    /// Where the journal is, for messages, relative to the working directory when it is a
+    /// file under it; a URL without its password.
+    pub fn shown(&self) -> String {
+        match &self.store {
+            Store::Sqlite(path) => crate::project::display_path(path),
+            Store::Postgres(target) => target.redacted(),
+        }
     }
 
     /// Opens the store for writing, creating and migrating it if needed.
     pub fn open(&self) -> Result<Box<dyn JournalStore>, JournalError> {
-        Ok(Box::new(SqliteJournal::open(&self.path)?))
+        Ok(match &self.store {
+            Store::Sqlite(path) => Box::new(SqliteJournal::open(path)?),
+            Store::Postgres(target) => Box::new(PgJournal::open(target)?),
+        })
     }
 
     /// Opens the store for reading; `None` when nothing was ever written to it.
     pub fn open_existing(&self) -> Result<Option<Box<dyn JournalStore>>, JournalError> {
-        Ok(SqliteJournal::open_existing(&self.path)?.map(|j| Box::new(j) as Box<dyn JournalStore>))
+        Ok(match &self.store {
+            Store::Sqlite(path) => {
+                SqliteJournal::open_existing(path)?.map(|j| Box::new(j) as Box<dyn JournalStore>)
+            }
+            Store::Postgres(target) => {
+                PgJournal::open_existing(target)?.map(|j| Box::new(j) as Box<dyn JournalStore>)
+            }
+        })
     }
 
     /// The fingerprint of `campaign` in this store; an absent store is
@@ -322,7 +497,25 @@ impl State {
 
 impl std::fmt::Display for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path.display())
+        match &self.store {
+            Store::Sqlite(path) => write!(f, "{}", path.display()),
+            Store::Postgres(target) => write!(f, "{target}"),
+        }
+    }
+}
+
+// Saved plans keep the state as text: a path, or a URL without its password (PGPASSWORD or
+// the command's own --state gives it back).
+impl serde::Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for State {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(State::from_arg(Path::new(&text)))
     }
 }
 

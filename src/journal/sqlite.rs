@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    CampaignLock, JournalError, JournalStore, RecentSend, SCHEMA_VERSION, SendRecord, SendState,
+    CampaignCounts, CampaignLock, JournalError, JournalStore, RecentSend, SCHEMA_VERSION,
+    SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 
@@ -74,8 +75,9 @@ impl SqliteJournal {
         let version = journal.version()?;
         if version > SCHEMA_VERSION {
             return Err(JournalError::TooNew {
-                path: path.to_owned(),
+                location: path.display().to_string(),
                 found: version,
+                known: SCHEMA_VERSION,
             });
         }
         if version < SCHEMA_VERSION {
@@ -105,7 +107,7 @@ impl SqliteJournal {
 
     fn bad(&self, what: &'static str, value: &str) -> JournalError {
         JournalError::BadValue {
-            path: self.path.clone(),
+            location: self.path.display().to_string(),
             what,
             value: value.to_owned(),
         }
@@ -142,8 +144,9 @@ impl SqliteJournal {
         let mut version = self.version()?;
         if version > SCHEMA_VERSION {
             return Err(JournalError::TooNew {
-                path: self.path.clone(),
+                location: self.path.display().to_string(),
                 found: version,
+                known: SCHEMA_VERSION,
             });
         }
         while version < SCHEMA_VERSION {
@@ -373,6 +376,47 @@ impl JournalStore for SqliteJournal {
     fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError> {
         FileLock::take(&self.path, campaign).map(CampaignLock::new)
     }
+
+    fn campaigns(&self) -> Result<Vec<CampaignCounts>, JournalError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT campaign, state, count(*) FROM sends GROUP BY campaign, state
+                 ORDER BY campaign, state",
+            )
+            .map_err(self.sql())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut counted = Vec::new();
+        for row in rows {
+            let (campaign, state, n) = row.map_err(self.sql())?;
+            let state = SendState::parse(&state).ok_or_else(|| self.bad("state", &state))?;
+            counted.push((campaign, state, u64::try_from(n).unwrap_or(0)));
+        }
+        Ok(CampaignCounts::fold(counted))
+    }
+
+    fn applied_plans(&self) -> Result<Vec<(String, String, i64)>, JournalError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT plan_id, campaign, applied_at_ms FROM applied_plans ORDER BY plan_id")
+            .map_err(self.sql())?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    fn schema_version(&self) -> Result<i32, JournalError> {
+        self.version()
+    }
 }
 
 /// An exclusive lock on one campaign: two applies of it cannot run at once.
@@ -406,7 +450,7 @@ impl FileLock {
             Ok(()) => Ok(FileLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
                 campaign: campaign.to_owned(),
-                path,
+                location: path.display().to_string(),
             }),
             Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Lock { path, source }),
         }
@@ -416,36 +460,6 @@ impl FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::test_record as record;
-
-    #[test]
-    fn intents_then_outcomes_keep_the_latest_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/state.db");
-        let mut journal = SqliteJournal::open(&path).unwrap();
-        journal
-            .upsert(&[
-                record("u1", SendState::Intent),
-                record("u2", SendState::Intent),
-            ])
-            .unwrap();
-        let mut sent = record("u1", SendState::Sent);
-        sent.msg_key = Some("k1".into());
-        journal.upsert(&[sent.clone()]).unwrap();
-        drop(journal);
-        let reader = SqliteJournal::open_existing(&path).unwrap().unwrap();
-        let records = reader.records("c").unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records.iter().find(|r| r.recipient == "u1"), Some(&sent));
-        assert_eq!(
-            records
-                .iter()
-                .find(|r| r.recipient == "u2")
-                .map(|r| r.state),
-            Some(SendState::Intent)
-        );
-        assert!(reader.records("other").unwrap().is_empty());
-    }
 
     #[test]
     fn schema_is_versioned_and_newer_journals_are_refused() {
@@ -462,48 +476,5 @@ mod tests {
             SqliteJournal::open(&path),
             Err(JournalError::TooNew { .. })
         ));
-    }
-
-    #[test]
-    fn a_campaign_lock_refuses_a_second_holder_until_released() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = SqliteJournal::open(&dir.path().join("state.db")).unwrap();
-        let first = journal.lock("c").unwrap();
-        assert!(matches!(
-            journal.lock("c"),
-            Err(JournalError::Locked { .. })
-        ));
-        assert!(journal.lock("other").is_ok());
-        drop(first);
-        assert!(journal.lock("c").is_ok());
-    }
-
-    #[test]
-    fn states_of_answers_the_journaled_recipients_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut journal = SqliteJournal::open(&dir.path().join("state.db")).unwrap();
-        journal
-            .upsert(&[record("a", SendState::Sent), record("c", SendState::Failed)])
-            .unwrap();
-        let mut found = Vec::new();
-        journal
-            .states_of("c", &["a", "b", "c"], &mut |i, s| found.push((i, s)))
-            .unwrap();
-        found.sort();
-        assert_eq!(found, vec![(0, SendState::Sent), (2, SendState::Failed)]);
-        let mut other = 0;
-        journal
-            .states_of("other", &["a"], &mut |_, _| other += 1)
-            .unwrap();
-        assert_eq!(other, 0);
-    }
-
-    #[test]
-    fn plans_are_applied_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = SqliteJournal::open(&dir.path().join("state.db")).unwrap();
-        assert!(!journal.plan_applied("p1").unwrap());
-        journal.mark_plan_applied("p1", "c", 5).unwrap();
-        assert!(journal.plan_applied("p1").unwrap());
     }
 }

@@ -23,7 +23,7 @@ pub fn build_with<'a>(
     let journal = options.state.open_existing()?;
     let mut priors: audience::PrintMap<(String, Prior)> = audience::PrintMap::default();
     let mut read = JournalRead {
-        path: crate::project::display_path(options.state.path()),
+        path: options.state.shown(),
         exists: journal.is_some(),
         records: 0,
     };

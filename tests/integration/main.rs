@@ -18,6 +18,7 @@ mod logging;
 mod outputs;
 mod pacing;
 mod plan;
+mod postgres;
 mod reconcile;
 mod reconcile_history;
 mod regression;

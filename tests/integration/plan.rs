@@ -246,7 +246,7 @@ fn a_saved_plan_is_refused_once_stale_or_used() {
     let mut header = saved::read_header(&plan).unwrap();
     assert_eq!(header.pending, 5);
     // A used plan cannot be applied again.
-    header.journal = State::sqlite(dir.path().join(header.journal.path()));
+    header.journal = State::sqlite(dir.path().join(header.journal.sqlite_path().unwrap()));
     saved::mark_applied(&header).unwrap();
     let Outcome { code, stderr, .. } = Session::new()
         .current_dir(dir.path())

@@ -266,7 +266,7 @@ async fn reconcile_prints_what_changed_and_the_next_apply_sends_what_did_not_arr
     sandbox.inject(Some(Endpoint::SendMsg), Injected::HttpStatus(502), 2);
     let summary = run(&path, &options, common::client(&sandbox)).await;
     assert_eq!(summary.uncertain, 3, "{summary:?}");
-    let state = options.state.path().to_string_lossy().into_owned();
+    let state = options.state.to_string();
     let p = path.to_string_lossy().into_owned();
     let cli = |args: &[&str]| {
         Session::new()
@@ -364,9 +364,16 @@ async fn two_thousand_recipients_by_batch_with_lost_replies_and_faults_killed_an
         // land mid-run.
         .delivery("  rate: 500\n  recipients_per_minute: 12000\n  concurrency: 16\n  batch: auto")
         .write();
-    let state_path = dir.path().join("state.db");
-    let journal = State::sqlite(&state_path);
-    let state = state_path.to_string_lossy().into_owned();
+    // TIMCAST_RECONCILE_STATE=postgres://… runs it against a PostgreSQL journal (a fresh
+    // schema each time): bench/reconcile_kill9.sh with BENCH_STATE.
+    let state = match std::env::var("TIMCAST_RECONCILE_STATE") {
+        Ok(url) if !url.is_empty() => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}schema=kill9_{:08x}", rand::random::<u32>())
+        }
+        _ => dir.path().join("state.db").to_string_lossy().into_owned(),
+    };
+    let journal = State::from_arg(std::path::Path::new(&state));
     let p = path.to_string_lossy().into_owned();
     let apply = || {
         Session::new()

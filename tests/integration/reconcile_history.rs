@@ -241,7 +241,7 @@ async fn a_send_outside_the_retention_stays_uncertain_and_says_why() {
         .get(&Endpoint::AdminGetRoamMsg)
         .map(|e| e.calls);
     assert_eq!(calls, None, "nothing to look up beyond the retention");
-    let state = options.state.path().to_string_lossy().into_owned();
+    let state = options.state.to_string();
     let p = path.to_string_lossy().into_owned();
     // `reconcile` says why it stays uncertain, and exits 3.
     let out = Session::new()

@@ -43,6 +43,8 @@ pub(crate) struct AdaptivePace {
     /// Start times of the last `limit` calls: the window as this client sent it.
     starts: VecDeque<Duration>,
     step_downs: u64,
+    /// This runner's share of the app's budget (runners of one app split it).
+    share: f64,
 }
 
 impl AdaptivePace {
@@ -63,6 +65,7 @@ impl AdaptivePace {
             rtts: VecDeque::with_capacity(RTT_SAMPLES),
             starts: VecDeque::new(),
             step_downs: 0,
+            share: 1.0,
         }
     }
 
@@ -82,7 +85,30 @@ impl AdaptivePace {
 
     /// The calls per second this pace allows now.
     pub(crate) fn rate(&self) -> f64 {
-        self.rate.min(self.limit * (1.0 - self.margin()))
+        self.whole_rate() * self.share
+    }
+
+    /// The pace before this runner's share is taken.
+    fn whole_rate(&self) -> f64 {
+        self.rate.min(self.limit * (1.0 - self.shared_margin()))
+    }
+
+    /// The margin when runners share the budget: each runner's arrivals stray from its pace
+    /// on their own, so the errors add up. Each may put one call more than its pace into a
+    /// window, and the spread is taken at least at its starting value.
+    fn shared_margin(&self) -> f64 {
+        if self.share >= 1.0 {
+            return self.margin();
+        }
+        let runners = (1.0 / self.share).round();
+        (self.margin().max(START_MARGIN) + runners / self.limit).min(MAX_MARGIN * 2.0)
+    }
+
+    /// Takes `share` (in (0, 1]) of the budget from now on.
+    pub(crate) fn set_share(&mut self, share: f64) {
+        if share.is_finite() && share > 0.0 {
+            self.share = share.min(1.0);
+        }
     }
 
     /// How many times rate codes stepped the pace down.
@@ -135,7 +161,7 @@ impl AdaptivePace {
         {
             return;
         }
-        self.rate = (self.rate().min(self.rate) * STEP_DOWN).max(self.limit * FLOOR);
+        self.rate = (self.whole_rate() * STEP_DOWN).max(self.limit * FLOOR);
         self.last_step_down = Some(now);
         self.last_climb = now;
         self.step_downs += 1;
@@ -143,7 +169,7 @@ impl AdaptivePace {
 
     fn window_calls(&self) -> usize {
         // Truncation is intended: a limit of 200.5 calls/s allows 200 calls per window.
-        (self.limit.floor() as usize).max(1)
+        ((self.limit * self.share).floor() as usize).max(1)
     }
 
     fn climb(&mut self, now: Duration) {
@@ -256,6 +282,36 @@ mod tests {
             server.refused,
             (arrivals.len() - 1) as f64 / span.as_secs_f64(),
         )
+    }
+
+    #[test]
+    fn runners_sharing_one_budget_stay_under_it_together() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut server = SlidingServer::new(200);
+        let mut arrivals = Vec::new();
+        for offset in [Duration::ZERO, 3 * MS] {
+            let mut pace = AdaptivePace::new(200.0);
+            // Round trips measured within 2 ms of each other: the smallest single-runner margin.
+            for i in 0..RTT_SAMPLES {
+                pace.answered(Duration::from_millis(20 + (i % 3) as u64));
+            }
+            pace.set_share(0.5);
+            let mut now = offset;
+            for _ in 0..1_000 {
+                let start = pace.reserve(now);
+                let jitter = 2.0 * rng.random_range(-1.0..=1.0) / 1000.0;
+                arrivals.push(start + Duration::from_secs_f64(0.02 + jitter));
+                now = start;
+            }
+        }
+        arrivals.sort();
+        for &at in &arrivals {
+            server.arrive(at);
+        }
+        assert_eq!(server.refused, 0);
+        let span = arrivals[arrivals.len() - 1] - arrivals[0];
+        let rate = (arrivals.len() - 1) as f64 / span.as_secs_f64();
+        assert!(rate >= 0.95 * 200.0, "{rate}");
     }
 
     #[test]

@@ -171,6 +171,11 @@ impl ImClient {
         })
     }
 
+    /// The app this client calls for.
+    pub fn sdkappid(&self) -> u64 {
+        self.inner.sdkappid
+    }
+
     /// A client with the default timeouts for resolved connection settings
     /// (see [`crate::im::ConnectionArgs::resolve`]).
     pub fn from_connection(connection: Connection) -> Result<Self, ClientError> {

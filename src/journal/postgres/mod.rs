@@ -1,0 +1,491 @@
+//! The PostgreSQL journal: the same records as SQLite's, in a server a team and its CI runners
+//! share (`--state postgres://user@host/db`).
+//!
+//! Tables live in a schema of their own (`timcast`, or `?schema=` in the URL), created and
+//! migrated by timcast. A campaign's lock is an advisory lock held by a connection of the
+//! applying process, so a runner killed with -9 releases it when the server sees the
+//! connection drop. Runners of one app share its rate budget through [`budget`].
+
+pub(crate) mod budget;
+mod connection;
+mod schema;
+mod target;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+
+use postgres::Row;
+use postgres::fallible_iterator::FallibleIterator;
+
+use super::{
+    CampaignCounts, CampaignLock, JournalError, JournalStore, RecentSend, SendRecord, SendState,
+};
+use crate::im::{Endpoint, ErrorClass};
+pub(crate) use connection::Connection;
+pub use target::PgTarget;
+
+/// The columns of `sends`, in the order [`decode`] reads them.
+const COLUMNS: &str = "campaign, recipient, content_hash, state, endpoint, call_id, msg_random, \
+                       msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
+                       intent_at_ms, updated_at_ms";
+
+/// Records streamed from the server to the caller in chunks of this many.
+const CHUNK: usize = 1024;
+
+/// A journal in PostgreSQL.
+#[derive(Debug)]
+pub struct PgJournal {
+    conn: Connection,
+    target: PgTarget,
+}
+
+impl PgJournal {
+    /// Connects, creating and migrating the schema if needed.
+    pub fn open(target: &PgTarget) -> Result<PgJournal, JournalError> {
+        let conn = Connection::open(target)?;
+        let journal = PgJournal {
+            conn,
+            target: target.clone(),
+        };
+        schema::migrate(&journal.conn, target)?;
+        Ok(journal)
+    }
+
+    /// Connects for reading; `None` when timcast never wrote to this schema.
+    pub fn open_existing(target: &PgTarget) -> Result<Option<PgJournal>, JournalError> {
+        let conn = Connection::open(target)?;
+        match schema::version(&conn, target)? {
+            None => Ok(None),
+            Some(_) => {
+                // An older schema is migrated; a newer one is refused there.
+                schema::migrate(&conn, target)?;
+                Ok(Some(PgJournal {
+                    conn,
+                    target: target.clone(),
+                }))
+            }
+        }
+    }
+
+    pub fn target(&self) -> &PgTarget {
+        &self.target
+    }
+
+    fn sql(&self) -> impl Fn(postgres::Error) -> JournalError + use<'_> {
+        |source| JournalError::Postgres {
+            location: self.target.redacted(),
+            error: source,
+        }
+    }
+
+    /// Runs `job` on the connection, mapping its database errors.
+    fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut postgres::Client) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<R, JournalError> {
+        self.conn.run(job)?.map_err(self.sql())
+    }
+
+    /// The records of `recipients` (by index) in `campaign`, one round trip per call.
+    fn lookup(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendRecord),
+    ) -> Result<(), JournalError> {
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let mut at: HashMap<&str, Vec<usize>> = HashMap::with_capacity(recipients.len());
+        for (i, r) in recipients.iter().enumerate() {
+            at.entry(r).or_default().push(i);
+        }
+        let ids: Vec<String> = at.keys().map(|r| (*r).to_owned()).collect();
+        let campaign = campaign.to_owned();
+        let rows = self.run(move |c| {
+            c.query(
+                &format!("SELECT {COLUMNS} FROM sends WHERE campaign = $1 AND recipient = ANY($2)"),
+                &[&campaign, &ids],
+            )
+        })?;
+        let location = self.target.redacted();
+        for row in rows {
+            let record = decode(&row, &location)?;
+            if let Some(indexes) = at.get(record.recipient.as_str()) {
+                for &i in indexes {
+                    each(i, record.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JournalStore for PgJournal {
+    fn location(&self) -> String {
+        self.target.redacted()
+    }
+
+    fn for_each_record(
+        &self,
+        campaign: &str,
+        each: &mut dyn FnMut(SendRecord),
+    ) -> Result<(), JournalError> {
+        let (chunks, received) = mpsc::sync_channel::<Result<Vec<SendRecord>, JournalError>>(4);
+        let campaign = campaign.to_owned();
+        let location = self.target.redacted();
+        self.conn.submit(move |client| {
+            let streamed = (|| {
+                let query = format!(
+                    "SELECT {COLUMNS} FROM sends WHERE campaign = $1 ORDER BY intent_at_ms, recipient"
+                );
+                let mut rows = client
+                    .query_raw(query.as_str(), [&campaign])
+                    .map_err(|source| JournalError::Postgres {
+                        location: location.clone(),
+                        error: source,
+                    })?;
+                let mut chunk = Vec::with_capacity(CHUNK);
+                while let Some(row) = rows.next().map_err(|source| JournalError::Postgres {
+                    location: location.clone(),
+                    error: source,
+                })? {
+                    chunk.push(decode(&row, &location)?);
+                    // A caller that stopped reading drops its end: stop streaming.
+                    if chunk.len() == CHUNK && chunks.send(Ok(std::mem::take(&mut chunk))).is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = chunks.send(Ok(chunk));
+                }
+                Ok(())
+            })();
+            if let Err(e) = streamed {
+                let _ = chunks.send(Err(e));
+            }
+        })?;
+        for chunk in received {
+            for record in chunk? {
+                each(record);
+            }
+        }
+        Ok(())
+    }
+
+    fn states_of(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendState),
+    ) -> Result<(), JournalError> {
+        self.lookup(campaign, recipients, &mut |i, record| each(i, record.state))
+    }
+
+    fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let columns = Columns::of(records);
+        self.run(move |c| {
+            // One statement per batch: the arrays are unnested server-side.
+            let sql = format!(
+                "INSERT INTO sends ({COLUMNS})
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[], $11::int8[],
+                     $12::text[], $13::text[], $14::int4[], $15::int8[], $16::int8[])
+                 ON CONFLICT (campaign, recipient) DO UPDATE SET
+                    content_hash = excluded.content_hash, state = excluded.state,
+                    endpoint = excluded.endpoint, call_id = excluded.call_id,
+                    msg_random = excluded.msg_random, msg_seq = excluded.msg_seq,
+                    msg_key = excluded.msg_key, msg_time = excluded.msg_time,
+                    error_code = excluded.error_code, error_text = excluded.error_text,
+                    error_class = excluded.error_class, attempts = excluded.attempts,
+                    intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms"
+            );
+            c.execute(
+                sql.as_str(),
+                &[
+                    &columns.campaign,
+                    &columns.recipient,
+                    &columns.content_hash,
+                    &columns.state,
+                    &columns.endpoint,
+                    &columns.call_id,
+                    &columns.msg_random,
+                    &columns.msg_seq,
+                    &columns.msg_key,
+                    &columns.msg_time,
+                    &columns.error_code,
+                    &columns.error_text,
+                    &columns.error_class,
+                    &columns.attempts,
+                    &columns.intent_at_ms,
+                    &columns.updated_at_ms,
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn fingerprint(&self, campaign: &str) -> Result<String, JournalError> {
+        let campaign = campaign.to_owned();
+        self.run(move |c| {
+            let row = c.query_one(
+                "SELECT count(*)::int8, coalesce(max(updated_at_ms), 0)::int8,
+                        coalesce(sum(updated_at_ms), 0)::text, coalesce(sum(attempts), 0)::int8
+                 FROM sends WHERE campaign = $1",
+                &[&campaign],
+            )?;
+            Ok(format!(
+                "{}-{}-{}-{}",
+                row.try_get::<_, i64>(0)?,
+                row.try_get::<_, i64>(1)?,
+                row.try_get::<_, String>(2)?,
+                row.try_get::<_, i64>(3)?
+            ))
+        })
+    }
+
+    fn sent_to_since(
+        &self,
+        recipient: &str,
+        since_ms: i64,
+    ) -> Result<Vec<RecentSend>, JournalError> {
+        let recipient = recipient.to_owned();
+        self.run(move |c| {
+            c.query(
+                "SELECT campaign, content_hash, intent_at_ms FROM sends
+                 WHERE recipient = $1 AND intent_at_ms >= $2
+                   AND state IN ('intent', 'sent', 'uncertain', 'recalled')
+                 ORDER BY intent_at_ms",
+                &[&recipient, &since_ms],
+            )?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
+        })
+    }
+
+    fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError> {
+        let plan_id = plan_id.to_owned();
+        self.run(move |c| {
+            c.query_opt(
+                "SELECT 1 FROM applied_plans WHERE plan_id = $1",
+                &[&plan_id],
+            )
+            .map(|row| row.is_some())
+        })
+    }
+
+    fn mark_plan_applied(
+        &self,
+        plan_id: &str,
+        campaign: &str,
+        at_ms: i64,
+    ) -> Result<(), JournalError> {
+        let (plan_id, campaign) = (plan_id.to_owned(), campaign.to_owned());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO applied_plans (plan_id, campaign, applied_at_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (plan_id) DO NOTHING",
+                &[&plan_id, &campaign, &at_ms],
+            )
+            .map(drop)
+        })
+    }
+
+    /// An advisory lock on a connection of its own: held while the [`CampaignLock`] lives,
+    /// released by the server when the connection drops (a crash included).
+    fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError> {
+        let conn = Connection::open(&self.target)?;
+        let key = lock_key(self.target.schema(), campaign);
+        let taken = conn
+            .run(move |c| {
+                c.query_one(
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                    &[&key],
+                )
+                .and_then(|row| row.try_get::<_, bool>(0))
+            })?
+            .map_err(self.sql())?;
+        if !taken {
+            return Err(JournalError::Locked {
+                campaign: campaign.to_owned(),
+                location: format!("advisory lock in {}", self.target.redacted()),
+            });
+        }
+        Ok(CampaignLock::new(conn))
+    }
+
+    fn campaigns(&self) -> Result<Vec<CampaignCounts>, JournalError> {
+        let rows = self.run(|c| {
+            c.query(
+                "SELECT campaign, state, count(*) FROM sends GROUP BY campaign, state
+                 ORDER BY campaign, state",
+                &[],
+            )
+        })?;
+        let location = self.target.redacted();
+        let mut counted = Vec::with_capacity(rows.len());
+        for row in rows {
+            let campaign: String = row.try_get(0).map_err(self.sql())?;
+            let state: String = row.try_get(1).map_err(self.sql())?;
+            let n: i64 = row.try_get(2).map_err(self.sql())?;
+            let state = SendState::parse(&state).ok_or_else(|| JournalError::BadValue {
+                location: location.clone(),
+                what: "state",
+                value: state.clone(),
+            })?;
+            counted.push((campaign, state, u64::try_from(n).unwrap_or(0)));
+        }
+        Ok(CampaignCounts::fold(counted))
+    }
+
+    fn applied_plans(&self) -> Result<Vec<(String, String, i64)>, JournalError> {
+        self.run(|c| {
+            c.query(
+                "SELECT plan_id, campaign, applied_at_ms FROM applied_plans ORDER BY plan_id",
+                &[],
+            )?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
+        })
+    }
+
+    fn schema_version(&self) -> Result<i32, JournalError> {
+        Ok(schema::VERSION)
+    }
+
+    fn join_rate_budget(
+        &self,
+        sdkappid: u64,
+        campaign: &str,
+    ) -> Result<Option<super::RateShare>, JournalError> {
+        budget::join(&self.target, sdkappid, campaign).map(Some)
+    }
+}
+
+/// The advisory lock's key text: one per schema and campaign.
+fn lock_key(schema: &str, campaign: &str) -> String {
+    format!("timcast:{schema}:{campaign}")
+}
+
+/// A record from a row of [`COLUMNS`].
+fn decode(row: &Row, location: &str) -> Result<SendRecord, JournalError> {
+    let bad = |what: &'static str, value: &str| JournalError::BadValue {
+        location: location.to_owned(),
+        what,
+        value: value.to_owned(),
+    };
+    let sql = |source| JournalError::Postgres {
+        location: location.to_owned(),
+        error: source,
+    };
+    let state_text: String = row.try_get(3).map_err(sql)?;
+    let state = SendState::parse(&state_text).ok_or_else(|| bad("state", &state_text))?;
+    let endpoint_text: String = row.try_get(4).map_err(sql)?;
+    let endpoint =
+        Endpoint::from_path(&endpoint_text).ok_or_else(|| bad("endpoint", &endpoint_text))?;
+    let error_class = match row.try_get::<_, Option<String>>(12).map_err(sql)? {
+        None => None,
+        Some(text) => Some(ErrorClass::parse(&text).ok_or_else(|| bad("error class", &text))?),
+    };
+    let number = |i: usize, what: &'static str| -> Result<u32, JournalError> {
+        let n: i64 = row.try_get(i).map_err(sql)?;
+        u32::try_from(n).map_err(|_| bad(what, &n.to_string()))
+    };
+    Ok(SendRecord {
+        campaign: row.try_get(0).map_err(sql)?,
+        recipient: row.try_get(1).map_err(sql)?,
+        content_hash: row.try_get(2).map_err(sql)?,
+        state,
+        endpoint,
+        call_id: row.try_get(5).map_err(sql)?,
+        msg_random: number(6, "MsgRandom")?,
+        msg_seq: number(7, "MsgSeq")?,
+        msg_key: row.try_get(8).map_err(sql)?,
+        msg_time: row.try_get(9).map_err(sql)?,
+        error_code: row.try_get(10).map_err(sql)?,
+        error_text: row.try_get(11).map_err(sql)?,
+        error_class,
+        attempts: u32::try_from(row.try_get::<_, i32>(13).map_err(sql)?).unwrap_or(0),
+        intent_at_ms: row.try_get(14).map_err(sql)?,
+        updated_at_ms: row.try_get(15).map_err(sql)?,
+    })
+}
+
+/// A batch of records as one array per column, the latest record per recipient only (one
+/// statement may not update a row twice).
+#[derive(Default)]
+struct Columns {
+    campaign: Vec<String>,
+    recipient: Vec<String>,
+    content_hash: Vec<String>,
+    state: Vec<&'static str>,
+    endpoint: Vec<&'static str>,
+    call_id: Vec<String>,
+    msg_random: Vec<i64>,
+    msg_seq: Vec<i64>,
+    msg_key: Vec<Option<String>>,
+    msg_time: Vec<Option<i64>>,
+    error_code: Vec<Option<i64>>,
+    error_text: Vec<Option<String>>,
+    error_class: Vec<Option<&'static str>>,
+    attempts: Vec<i32>,
+    intent_at_ms: Vec<i64>,
+    updated_at_ms: Vec<i64>,
+}
+
+impl Columns {
+    fn of(records: &[SendRecord]) -> Columns {
+        let mut seen = HashSet::with_capacity(records.len());
+        let mut latest: Vec<&SendRecord> = records
+            .iter()
+            .rev()
+            .filter(|r| seen.insert((r.campaign.as_str(), r.recipient.as_str())))
+            .collect();
+        latest.reverse();
+        let mut c = Columns::default();
+        for r in latest {
+            c.campaign.push(r.campaign.clone());
+            c.recipient.push(r.recipient.clone());
+            c.content_hash.push(r.content_hash.clone());
+            c.state.push(r.state.as_str());
+            c.endpoint.push(r.endpoint.path());
+            c.call_id.push(r.call_id.clone());
+            c.msg_random.push(i64::from(r.msg_random));
+            c.msg_seq.push(i64::from(r.msg_seq));
+            c.msg_key.push(r.msg_key.clone());
+            c.msg_time.push(r.msg_time);
+            c.error_code.push(r.error_code);
+            c.error_text.push(r.error_text.clone());
+            c.error_class.push(r.error_class.map(ErrorClass::as_str));
+            c.attempts
+                .push(i32::try_from(r.attempts).unwrap_or(i32::MAX));
+            c.intent_at_ms.push(r.intent_at_ms);
+            c.updated_at_ms.push(r.updated_at_ms);
+        }
+        c
+    }
+}
+
+/// A database error as one line: the server's message and detail, never a password.
+pub(crate) fn error_text(error: &postgres::Error) -> String {
+    let text = match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => {
+            use std::error::Error as _;
+            match error.source() {
+                Some(cause) => format!("{error}: {cause}"),
+                None => error.to_string(),
+            }
+        }
+    };
+    target::without_password(&text)
+}

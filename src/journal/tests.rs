@@ -1,0 +1,299 @@
+//! The journal's behaviour, run against every store: a SQLite file, and PostgreSQL when
+//! `TIMCAST_TEST_POSTGRES` names a server (`.ci/postgres.sh` starts one; CI sets
+//! `TIMCAST_REQUIRE_POSTGRES=1` so that a missing server fails instead of skipping).
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::journal::test_record as record;
+
+/// A fresh, empty journal of each store, with a name for messages.
+fn stores(test: &str) -> Vec<(&'static str, State, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec![(
+        "sqlite",
+        State::sqlite(dir.path().join("state.db")),
+        Some(dir),
+    )];
+    if let Some(url) = postgres_url(test) {
+        all.push(("postgres", State::from_arg(Path::new(&url)), None));
+    }
+    all
+}
+
+/// The test server's URL with a schema of this test's own, or `None` (with a visible note)
+/// when there is none and none is required.
+pub(crate) fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("TIMCAST_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("t_{test}_{:08x}", rand::random::<u32>());
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Some(format!("{url}{sep}schema={schema}"))
+        }
+        _ if std::env::var("TIMCAST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("TIMCAST_REQUIRE_POSTGRES=1 but TIMCAST_TEST_POSTGRES names no server")
+        }
+        _ => {
+            eprintln!(
+                "skipped PostgreSQL for {test}: set TIMCAST_TEST_POSTGRES (eval \"$(bash .ci/postgres.sh start /tmp/pg)\")"
+            );
+            None
+        }
+    }
+}
+
+fn sorted(mut records: Vec<SendRecord>) -> Vec<SendRecord> {
+    records.sort_by(|a, b| a.recipient.cmp(&b.recipient));
+    records
+}
+
+#[test]
+fn intents_then_outcomes_keep_the_latest_state_in_every_store() {
+    for (name, state, _dir) in stores("latest") {
+        assert!(state.open_existing().unwrap().is_none(), "{name}");
+        let mut journal = state.open().unwrap();
+        journal
+            .upsert(&[
+                record("u1", SendState::Intent),
+                record("u2", SendState::Intent),
+            ])
+            .unwrap();
+        let mut sent = record("u1", SendState::Sent);
+        sent.msg_key = Some("k1".into());
+        sent.msg_time = Some(1_700_000_000);
+        sent.attempts = 2;
+        let mut failed = record("u2", SendState::Failed);
+        failed.error_code = Some(90001);
+        failed.error_text = Some("bad \"json\" ✓".into());
+        failed.error_class = Some(ErrorClass::PermanentRecipient);
+        // The same recipient twice in one batch: the last one wins.
+        journal
+            .upsert(&[
+                record("u2", SendState::Uncertain),
+                failed.clone(),
+                sent.clone(),
+            ])
+            .unwrap();
+        drop(journal);
+        let reader = state.open_existing().unwrap().unwrap();
+        assert_eq!(
+            sorted(reader.records("c").unwrap()),
+            vec![sent.clone(), failed.clone()],
+            "{name}"
+        );
+        assert!(reader.records("other").unwrap().is_empty(), "{name}");
+        assert_eq!(reader.schema_version().unwrap(), 1, "{name}");
+    }
+}
+
+#[test]
+fn records_stream_in_order_beyond_one_chunk() {
+    for (name, state, _dir) in stores("stream") {
+        let mut journal = state.open().unwrap();
+        let batch: Vec<SendRecord> = (0..2_500)
+            .map(|i| {
+                let mut r = record(&format!("u{i:05}"), SendState::Sent);
+                r.intent_at_ms = 10_000 - i;
+                r
+            })
+            .collect();
+        journal.upsert(&batch).unwrap();
+        let mut seen = Vec::new();
+        journal
+            .for_each_record("c", &mut |r| seen.push(r.intent_at_ms))
+            .unwrap();
+        assert_eq!(seen.len(), 2_500, "{name}");
+        assert!(
+            seen.windows(2).all(|w| w[0] <= w[1]),
+            "{name}: oldest first"
+        );
+    }
+}
+
+#[test]
+fn states_of_answers_the_journaled_recipients_only() {
+    for (name, state, _dir) in stores("states") {
+        let mut journal = state.open().unwrap();
+        journal
+            .upsert(&[record("a", SendState::Sent), record("c", SendState::Failed)])
+            .unwrap();
+        let mut found = Vec::new();
+        journal
+            .states_of("c", &["a", "b", "c", "a"], &mut |i, s| found.push((i, s)))
+            .unwrap();
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                (0, SendState::Sent),
+                (2, SendState::Failed),
+                (3, SendState::Sent)
+            ],
+            "{name}"
+        );
+        let mut other = 0;
+        journal
+            .states_of("other", &["a"], &mut |_, _| other += 1)
+            .unwrap();
+        assert_eq!(other, 0, "{name}");
+    }
+}
+
+#[test]
+fn fingerprints_change_with_every_write_and_match_across_stores() {
+    let mut prints = Vec::new();
+    for (name, state, _dir) in stores("fingerprint") {
+        assert_eq!(state.fingerprint("c").unwrap(), EMPTY_FINGERPRINT, "{name}");
+        let mut journal = state.open().unwrap();
+        journal.upsert(&[record("a", SendState::Intent)]).unwrap();
+        let first = journal.fingerprint("c").unwrap();
+        let mut sent = record("a", SendState::Sent);
+        sent.updated_at_ms = 2;
+        journal.upsert(&[sent]).unwrap();
+        let second = journal.fingerprint("c").unwrap();
+        assert_ne!(first, second, "{name}");
+        prints.push(second);
+    }
+    // `state migrate` verifies a copy by its fingerprint.
+    prints.dedup();
+    assert_eq!(prints.len(), 1, "{prints:?}");
+}
+
+#[test]
+fn recent_sends_to_a_recipient_come_from_every_campaign_oldest_first() {
+    for (name, state, _dir) in stores("recent") {
+        let mut journal = state.open().unwrap();
+        let mut older = record("u", SendState::Sent);
+        older.campaign = "a".into();
+        older.intent_at_ms = 100;
+        let mut newer = record("u", SendState::Uncertain);
+        newer.campaign = "b".into();
+        newer.intent_at_ms = 200;
+        let mut failed = record("u", SendState::Failed);
+        failed.campaign = "f".into();
+        failed.intent_at_ms = 300;
+        journal.upsert(&[newer, older, failed]).unwrap();
+        assert_eq!(
+            journal.sent_to_since("u", 50).unwrap(),
+            vec![
+                ("a".to_owned(), "h".to_owned(), 100),
+                ("b".to_owned(), "h".to_owned(), 200)
+            ],
+            "{name}"
+        );
+        assert_eq!(journal.sent_to_since("u", 150).unwrap().len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn plans_are_applied_once_and_campaigns_are_counted() {
+    for (name, state, _dir) in stores("plans") {
+        let mut journal = state.open().unwrap();
+        assert!(!journal.plan_applied("p1").unwrap(), "{name}");
+        journal.mark_plan_applied("p1", "c", 5).unwrap();
+        journal.mark_plan_applied("p1", "c", 6).unwrap();
+        assert!(journal.plan_applied("p1").unwrap(), "{name}");
+        assert_eq!(
+            journal.applied_plans().unwrap(),
+            vec![("p1".to_owned(), "c".to_owned(), 5)],
+            "{name}"
+        );
+        let mut b = record("x", SendState::Sent);
+        b.campaign = "b".into();
+        journal
+            .upsert(&[
+                record("u1", SendState::Sent),
+                record("u2", SendState::Sent),
+                record("u3", SendState::Failed),
+                b,
+            ])
+            .unwrap();
+        let counts = journal.campaigns().unwrap();
+        assert_eq!(counts.len(), 2, "{name}");
+        assert_eq!(counts[0].campaign, "b");
+        assert_eq!(counts[1].total, 3);
+        assert_eq!(counts[1].states.get("sent"), Some(&2), "{name}");
+        assert_eq!(counts[1].states.get("failed"), Some(&1), "{name}");
+    }
+}
+
+#[test]
+fn a_campaign_lock_refuses_a_second_holder_until_released() {
+    for (name, state, _dir) in stores("lock") {
+        let journal = state.open().unwrap();
+        let first = journal.lock("c").unwrap();
+        let second = state.open().unwrap();
+        assert!(
+            matches!(second.lock("c"), Err(JournalError::Locked { .. })),
+            "{name}"
+        );
+        assert!(second.lock("other").is_ok(), "{name}");
+        drop(first);
+        assert!(second.lock("c").is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let Some(url) = postgres_url("too_new") else {
+        return;
+    };
+    let state = State::from_arg(Path::new(&url));
+    drop(state.open().unwrap());
+    let target = PgTarget::new(&url);
+    let mut client = target.connect().unwrap();
+    client
+        .batch_execute(&format!(
+            "UPDATE \"{}\".timcast_schema SET version = 99",
+            target.schema()
+        ))
+        .unwrap();
+    let error = state
+        .open()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("schema version 99, newer"), "{error}");
+    assert!(state.open_existing().is_err());
+}
+
+#[test]
+fn runners_of_one_app_split_its_rate_and_a_leaver_gives_its_share_back() {
+    let Some(url) = postgres_url("budget") else {
+        return;
+    };
+    let state = State::from_arg(Path::new(&url));
+    let journal = state.open().unwrap();
+    assert!(
+        SqliteJournal::open(&tempfile::tempdir().unwrap().path().join("s.db"))
+            .unwrap()
+            .join_rate_budget(1, "a")
+            .unwrap()
+            .is_none(),
+        "SQLite has no registry"
+    );
+    let first = journal.join_rate_budget(1400000000, "a").unwrap().unwrap();
+    assert_eq!(first.get(), 1.0);
+    assert_eq!(first.start_after(), Duration::ZERO);
+    let second = journal.join_rate_budget(1400000000, "b").unwrap().unwrap();
+    assert_eq!(second.runners(), 2);
+    assert_eq!(second.get(), 0.5);
+    assert!(second.start_after() > Duration::from_secs(1));
+    // Another app's runner takes nothing from these.
+    let other_app = journal.join_rate_budget(1400000001, "c").unwrap().unwrap();
+    assert_eq!(other_app.get(), 1.0);
+    wait_for(|| first.get() == 0.5, "the first runner to halve its share");
+    drop(second);
+    wait_for(
+        || first.get() == 1.0,
+        "the first runner to take it all back",
+    );
+}
+
+fn wait_for(done: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
