@@ -144,7 +144,8 @@ impl std::fmt::Display for BaseUrl {
     }
 }
 
-fn is_loopback_host(host: Option<&str>) -> bool {
+/// Whether a URL's host is loopback (127.0.0.0/8, ::1, localhost): where plain http may go.
+pub(crate) fn is_loopback_host(host: Option<&str>) -> bool {
     let Some(host) = host else {
         return false;
     };
