@@ -346,6 +346,51 @@ async fn timcast_toml_notify_applies_to_every_campaign_and_a_campaign_can_turn_i
     assert_eq!(received[0].1["sent"], 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_due_posts_once_for_each_campaign_it_applies() {
+    let sandbox = sandbox(0.0, Directory::accept_any()).await;
+    let hooks = Hooks::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let notify = "  - webhook_env: HOOK_RUN_DUE";
+    for name in ["due-a", "due-b"] {
+        CampaignWriter::new(dir.path(), name)
+            .recipients(3)
+            .section("notify", notify)
+            .write();
+    }
+    // Not due: skipped, so no run and no notification.
+    CampaignWriter::new(dir.path(), "due-later")
+        .recipients(3)
+        .schedule("  at: 2099-01-01T00:00:00Z")
+        .section("notify", notify)
+        .write();
+    let url = hooks.url("run");
+    let out = Session::new()
+        .current_dir(dir.path())
+        .sandbox(&sandbox)
+        .env("HOOK_RUN_DUE", &url)
+        .args(["run", ".", "--due"])
+        .run_async()
+        .await
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("run: 2 applied, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    let mut campaigns: Vec<String> = hooks
+        .received()
+        .iter()
+        .map(|(_, body)| format!("{} {} {}", body["campaign"], body["event"], body["sent"]))
+        .collect();
+    campaigns.sort();
+    assert_eq!(
+        campaigns,
+        [r#""due-a" "finished" 3"#, r#""due-b" "finished" 3"#]
+    );
+    assert_no_url(&out, &url);
+}
+
 #[test]
 fn an_unknown_key_in_timcast_toml_is_a_located_error() {
     let dir = tempfile::tempdir().unwrap();
