@@ -167,14 +167,22 @@ async fn slack_wecom_and_feishu_get_their_documented_shapes() {
         .write();
     let env = [
         ("HOOK_SLACK", hooks.url("slack")),
-        ("HOOK_WECOM", hooks.url("wecom")),
+        // WeCom's robot URLs carry their key in the query string.
+        (
+            "HOOK_WECOM",
+            format!("{}/wecom/send?key={TOKEN}", hooks.base),
+        ),
         ("HOOK_FEISHU", hooks.url("feishu")),
     ];
-    let out = apply(&sandbox, dir.path(), &campaign, &env, &[])
+    let out = apply(&sandbox, dir.path(), &campaign, &env, &["-vv"])
         .await
         .expect_code(0);
+    for (_, url) in &env {
+        assert_no_url(&out, url);
+    }
     assert!(
-        !out.stderr.contains("notify:"),
+        !out.stderr.contains("notify: could not")
+            && out.stderr.matches("notify: posted to").count() == 3,
         "no notification problem:\n{}",
         out.stderr
     );
