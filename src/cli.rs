@@ -76,7 +76,9 @@ pub(crate) enum Command {
     /// outside the sending window (--no-wait exits 0 instead, leaving the rest pending), and
     /// refuses past `schedule.not_after`. With --sandbox it sends to an in-process emulator on
     /// 127.0.0.1 with demo credentials: no confirmation, nothing leaves the machine, its own
-    /// journal (sandbox.db), and no schedule.
+    /// journal (sandbox.db), and no schedule. At the end of the run it posts the result to the
+    /// campaign's and timcast.toml's `notify` webhooks (URLs from the environment variables they
+    /// name; a webhook that fails is a warning, never a failed run).
     ///
     /// Example: timcast apply --sandbox campaigns/welcome.yaml
     ///
@@ -90,7 +92,8 @@ pub(crate) enum Command {
     /// a campaign that is not due is skipped with a one-line reason, a window that closes
     /// mid-run leaves the rest pending for the next call, and a campaign another process is
     /// applying (the journal's lock) is skipped. Exits 4 if interrupted, else 1 if a campaign
-    /// was invalid or could not run, else 3 if sends failed, else 0.
+    /// was invalid or could not run, else 3 if sends failed, else 0. Each campaign's run posts
+    /// its result to its `notify` webhooks, as `apply` does.
     ///
     /// Example: TIM_REGION=singapore TIM_SDKAPPID=1400000000 TIM_SECRET_KEY_FILE=~/.tim/key timcast run campaigns --due
     Run(Box<commands::run::RunArgs>),

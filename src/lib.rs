@@ -16,6 +16,7 @@ mod error;
 pub mod im;
 pub mod journal;
 mod logging;
+mod notify;
 pub mod plan;
 pub mod project;
 mod render;

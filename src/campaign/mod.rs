@@ -32,6 +32,9 @@ pub struct LoadedCampaign {
     /// Every template of the campaign, found once while validating: inline text and
     /// `text_file`s (read once); rendering and comparisons use these.
     pub templates: Vec<TemplateText>,
+    /// The webhooks its runs post to: `timcast.toml`'s `[[notify]]` with the campaign's
+    /// `notify:` merged in ([`model::merge_notify`]).
+    pub notify: Vec<Notify>,
 }
 
 /// A template and where it sits in the campaign.
@@ -215,6 +218,7 @@ pub fn validate(path: &Path) -> Validation {
             return validation;
         }
     };
+    let project_notify = project_notify(path, &mut validation);
     validation
         .diagnostics
         .extend(structure::check(&root, schema(), path));
@@ -236,6 +240,7 @@ pub fn validate(path: &Path) -> Validation {
                 source: source.clone(),
                 root: rest,
                 templates: Vec::new(),
+                notify: Vec::new(),
             };
             let found = checks::check(&partial);
             let known: Vec<Option<usize>> = validation
@@ -266,6 +271,7 @@ pub fn validate(path: &Path) -> Validation {
             return validation;
         }
     };
+    let notify = model::merge_notify(&project_notify, &campaign.notify);
     let mut loaded = LoadedCampaign {
         campaign,
         path: path.to_owned(),
@@ -273,6 +279,7 @@ pub fn validate(path: &Path) -> Validation {
         source,
         root,
         templates: Vec::new(),
+        notify,
     };
     let found = checks::check(&loaded);
     validation.diagnostics.extend(found.diagnostics);
@@ -285,6 +292,27 @@ pub fn validate(path: &Path) -> Validation {
     sort_diagnostics(&mut validation.diagnostics, &loaded.path);
     validation.loaded = Some(loaded);
     validation
+}
+
+/// The `[[notify]]` entries of the campaign's project file, its problems added to
+/// `validation` (a campaign is only as valid as the project settings it runs with).
+fn project_notify(path: &Path, validation: &mut Validation) -> Vec<Notify> {
+    let Some(file) = crate::project::Project::of_campaign(path).file() else {
+        return Vec::new();
+    };
+    let loaded = crate::project::file::load(&file);
+    let shown = PathBuf::from(crate::project::display_path(&file));
+    let notify = loaded.file.as_ref().map(|f| f.notify()).unwrap_or_default();
+    if !loaded.diagnostics.is_empty() {
+        validation
+            .diagnostics
+            .extend(loaded.diagnostics.into_iter().map(|mut d| {
+                d.file.clone_from(&shown);
+                d
+            }));
+        validation.sources.insert(shown, loaded.source);
+    }
+    notify
 }
 
 fn campaign_dir(path: &Path) -> PathBuf {

@@ -232,13 +232,22 @@ async fn apply(config: &Config, args: &ApplyArgs, span: &tracing::Span) -> Resul
         Duration::from_secs(5),
     );
     let state = session.options.state.clone();
-    let summary = session.execute(client, stop, counters).await;
+    let started = std::time::Instant::now();
+    let summary = session.execute(client, stop, counters.clone()).await;
     display.finish();
     let deliveries = sandbox.as_ref().map(|s| s.stats().deliveries);
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    print_summary(config, &loaded, &state, &summary?, deliveries, args)
+    // The summary is printed first: a slow webhook must not hold back what the run did.
+    let exit = match &summary {
+        Ok(summary) => print_summary(config, &loaded, &state, summary, deliveries, args),
+        Err(_) => Ok(Exit::Ok),
+    };
+    let report = report_command(&loaded, &state);
+    crate::notify::run_ended(&loaded, &summary, &counters, to_send, started, report).await;
+    summary?;
+    exit
 }
 
 /// The client of a run: to `connection`, or with none (`--sandbox`) to an emulator started
@@ -441,7 +450,7 @@ fn print_summary(
 
 /// The `timcast report` line that reads this run's journal: the campaign file (not a saved
 /// plan), and `--sandbox` or `--state` when the journal is not the default one.
-fn report_command(loaded: &LoadedCampaign, journal: &State) -> String {
+pub(super) fn report_command(loaded: &LoadedCampaign, journal: &State) -> String {
     let default = State::for_campaign(None, &loaded.path);
     let mut line = format!(
         "timcast report {}",

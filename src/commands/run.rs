@@ -293,8 +293,15 @@ async fn run_one(
         config.progress_bar(),
         Duration::from_secs(5),
     );
-    let result = session.execute(client, stop.child(), counters).await;
+    let state = session.options.state.clone();
+    let to_send = session.to_send();
+    let started = std::time::Instant::now();
+    let result = session
+        .execute(client, stop.child(), counters.clone())
+        .await;
     display.finish();
+    let report = super::apply::report_command(&loaded, &state);
+    crate::notify::run_ended(&loaded, &result, &counters, to_send, started, report).await;
     Ok(Visit::Ran(loaded.campaign.name.clone(), result?))
 }
 

@@ -144,7 +144,8 @@ impl std::fmt::Display for BaseUrl {
     }
 }
 
-/// Whether a URL's host is loopback (plain connections are allowed only there).
+/// Whether a URL's host is loopback (127.0.0.0/8, ::1, localhost): where plain connections
+/// (http, a database without TLS) may go.
 pub(crate) fn is_loopback_host(host: Option<&str>) -> bool {
     let Some(host) = host else {
         return false;

@@ -15,6 +15,7 @@ mod end_to_end;
 mod exit_codes;
 mod hostile;
 mod logging;
+mod notify;
 mod outputs;
 mod pacing;
 mod plan;

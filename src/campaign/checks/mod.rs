@@ -3,7 +3,7 @@
 //!
 //! This file owns the run ([`check`]), what it finds, the limits it checks against and the
 //! version and name; the audience and its files, the sender and message elements, templates,
-//! and controls, delivery and schedule are each checked in a file beside it.
+//! controls, delivery and schedule, and notifications are each checked in a file beside it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use super::yaml::Span;
 mod files;
 mod limits;
 mod message;
+mod notify;
 mod push;
 mod size;
 mod templates;
@@ -55,6 +56,7 @@ pub fn check(loaded: &LoadedCampaign) -> Found {
     cx.controls();
     cx.delivery();
     cx.schedule(columns.as_ref());
+    cx.notify();
     cx.found.columns = columns.map(|h| h.columns).unwrap_or_default();
     cx.found
 }

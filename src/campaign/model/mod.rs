@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 mod controls;
 mod delivery;
 mod message;
+mod notify;
 mod push;
 mod schedule;
 mod values;
@@ -23,6 +24,7 @@ mod values;
 pub use controls::*;
 pub use delivery::*;
 pub use message::*;
+pub use notify::*;
 pub use push::*;
 pub use schedule::*;
 pub use values::*;
@@ -70,6 +72,9 @@ pub struct Campaign {
     /// When the campaign may be sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// Webhooks told when a run ends, added to those of `timcast.toml`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Notify>,
 }
 
 /// The IM application (SDKAppID, data centre, admin). The secret key never goes here.

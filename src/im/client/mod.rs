@@ -21,7 +21,7 @@ use super::types::*;
 use super::usersig::{DEFAULT_EXPIRE_SECS, UserSigCache};
 
 pub use reply::read_reply;
-use transport::error_text;
+pub(crate) use transport::error_text;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]

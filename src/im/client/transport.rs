@@ -70,7 +70,7 @@ fn transport_error(endpoint: Endpoint, err: reqwest::Error) -> ClientError {
 }
 
 /// The error and its causes, without the URL: the query string carries the admin's UserSig.
-pub(super) fn error_text(err: reqwest::Error) -> String {
+pub(crate) fn error_text(err: reqwest::Error) -> String {
     let err = err.without_url();
     let mut text = err.to_string();
     let mut source = std::error::Error::source(&err);

@@ -3,6 +3,10 @@
 //! The root is the nearest directory holding `timcast.toml`, else the Git work tree's root,
 //! else the campaign's own directory. It never depends on the working directory: a journal
 //! found from one directory and missed from another would show a sent campaign as unsent.
+//!
+//! What `timcast.toml` says (settings for every campaign of the project) is read by [`file`].
+
+pub mod file;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +50,11 @@ impl Project {
             _ => Path::new("."),
         };
         Project::of_dir(dir)
+    }
+
+    /// The project file, when the root is the directory of one.
+    pub fn file(&self) -> Option<PathBuf> {
+        (self.kind == RootKind::ProjectFile).then(|| self.root.join(PROJECT_FILE))
     }
 
     /// The project of a directory (of campaigns, for `run DIR`).
