@@ -64,7 +64,7 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
     let pretty = serde_json::to_string_pretty(&request).unwrap_or_default();
     if args.json {
         if suppressed {
-            eprintln!("{note}");
+            tracing::warn!("{note}");
         }
         written(writeln!(out, "{pretty}"))?;
     } else {

@@ -91,7 +91,7 @@ pub(crate) async fn run(config: &Config, args: &ReportArgs) -> Result {
         .fingerprint(&name)
         .is_ok_and(|f| f == EMPTY_FINGERPRINT)
     {
-        eprintln!("note: the journal {state} has no sends of campaign `{name}`");
+        tracing::info!("note: the journal {state} has no sends of campaign `{name}`");
     }
     let options = ReportOptions {
         format: args.format,

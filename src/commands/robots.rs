@@ -25,7 +25,7 @@ pub(crate) async fn run(args: &RobotsArgs) -> Result {
         .await
         .map_err(|e| Error::network("get_all_robots failed", e))?;
     if reply.robot_account.is_empty() {
-        eprintln!("no chatbot accounts");
+        tracing::info!("no chatbot accounts");
     }
     let mut out = std::io::stdout().lock();
     for robot in &reply.robot_account {

@@ -14,6 +14,8 @@ use super::summary::Summary;
 use super::timeline::API_LIMIT_PER_SECOND;
 
 const TEMPLATE: &str = include_str!("report.html.hbs");
+/// One [`Span`] of prose.
+const PROSE: &str = "{{#if code}}<code>{{text}}</code>{{else}}{{text}}{{/if}}";
 /// Failed recipients the page lists at most.
 pub(crate) const MAX_HTML_PROBLEMS: usize = 1_000;
 
@@ -106,12 +108,35 @@ fn chart(summary: &Summary) -> Option<serde_json::Value> {
     }))
 }
 
+/// A piece of prose: plain text or, between backticks, code.
+#[derive(Debug, PartialEq, Serialize)]
+struct Span {
+    text: String,
+    code: bool,
+}
+
+/// `text` cut at its backticks (the summary's prose is written for Markdown), so the page
+/// shows `timcast apply` as code instead of printing the backticks.
+fn spans(text: &str) -> Vec<Span> {
+    text.split('`')
+        .enumerate()
+        .filter(|(_, piece)| !piece.is_empty())
+        .map(|(i, piece)| Span {
+            text: piece.to_owned(),
+            code: i % 2 == 1,
+        })
+        .collect()
+}
+
 /// The page.
 pub(crate) fn html(summary: &Summary, report_command: &str) -> Result<String, ReportError> {
     let mut registry = handlebars::Handlebars::new();
     registry.set_strict_mode(false);
     registry
         .register_template_string("report", TEMPLATE)
+        .map_err(|e| ReportError::Template(e.to_string()))?;
+    registry
+        .register_partial("prose", PROSE)
         .map_err(|e| ReportError::Template(e.to_string()))?;
     let runs: Vec<serde_json::Value> = summary
         .timeline
@@ -146,7 +171,20 @@ pub(crate) fn html(summary: &Summary, report_command: &str) -> Result<String, Re
                     })
                 })
                 .collect();
-            json!({ "title": b.title, "rows": rows })
+            json!({ "title": spans(&b.title), "rows": rows })
+        })
+        .collect();
+    let failures: Vec<serde_json::Value> = summary
+        .failures
+        .iter()
+        .map(|f| {
+            json!({
+                "code": f.code,
+                "count": f.count,
+                "class": f.class,
+                "meaning": f.meaning,
+                "what_to_do": spans(f.what_to_do),
+            })
         })
         .collect();
     let problems: Vec<_> = summary.problems.iter().take(MAX_HTML_PROBLEMS).collect();
@@ -159,7 +197,7 @@ pub(crate) fn html(summary: &Summary, report_command: &str) -> Result<String, Re
         "chart": chart(summary),
         "runs": runs,
         "runs_note": runs_note(summary),
-        "failures": summary.failures,
+        "failures": failures,
         "other_code_failures": summary.other_code_failures,
         "breakdowns": breakdowns,
         "problems_shown": problems.len(),
@@ -170,4 +208,19 @@ pub(crate) fn html(summary: &Summary, report_command: &str) -> Result<String, Re
     registry
         .render("report", &view)
         .map_err(|e| ReportError::Template(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backticks_become_code_spans() {
+        let got = spans("fix it, then `timcast apply` again");
+        assert_eq!(got.len(), 3);
+        assert_eq!((got[1].text.as_str(), got[1].code), ("timcast apply", true));
+        assert!(!got[0].code && !got[2].code);
+        assert_eq!(spans("column `tier`").len(), 2);
+        assert!(spans("").is_empty());
+    }
 }

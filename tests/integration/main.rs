@@ -29,6 +29,7 @@ mod regression_state;
 mod regression_validate;
 mod regression_windows;
 mod report;
+mod report_browser;
 mod run_due;
 mod sandbox_faults;
 mod sandbox_rules;
