@@ -81,7 +81,13 @@ async fn kill_9_and_resume_with_faults_sends_everyone_once_and_the_password_neve
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let n = 60;
+    // TIMCAST_PG_KILLS=15 for the figure (bench/postgres_kill9.sh).
+    let kills = std::env::var("TIMCAST_PG_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(4);
+    // Enough recipients that every kill lands mid-run.
+    let n = 15 * kills;
     let path = CampaignWriter::new(dir.path(), "team")
         .recipients(n)
         .text("Hi {{first_name}}, your order shipped")
@@ -97,7 +103,7 @@ async fn kill_9_and_resume_with_faults_sends_everyone_once_and_the_password_neve
     };
     let mut rng = rand::rng();
     let mut killed_mid_run = 0;
-    for _ in 0..4 {
+    for _ in 0..kills {
         let mut child = apply().stdout(Stdio::null()).stderr(Stdio::null()).spawn();
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..700))).await;
         if child.try_wait().unwrap().is_none() {
@@ -110,6 +116,7 @@ async fn kill_9_and_resume_with_faults_sends_everyone_once_and_the_password_neve
         killed_mid_run >= 2,
         "only {killed_mid_run} kills landed mid-run"
     );
+    eprintln!("{kills} kills, {killed_mid_run} landed mid-run");
     let out = apply().run_async().await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_no_password("apply -vv", &out.text());
@@ -145,11 +152,8 @@ async fn kill_9_and_resume_with_faults_sends_everyone_once_and_the_password_neve
         .run_async()
         .await
         .expect_code(0);
-    assert!(
-        info.stdout.contains("team: 60 recipients (60 sent)"),
-        "{}",
-        info.stdout
-    );
+    let counted = format!("team: {n} recipients ({n} sent)");
+    assert!(info.stdout.contains(&counted), "{}", info.stdout);
     assert!(info.stdout.contains("(postgresql)"), "{}", info.stdout);
     assert_no_password("state info", &info.text());
 }
@@ -172,11 +176,14 @@ async fn two_runners_started_together_on_one_campaign_send_each_recipient_once()
         .recipients(80)
         .delivery("  rate: 100\n  batch: off")
         .write();
+    // The password from PGPASSWORD this time.
+    let url = url.replacen(&format!(":{PASSWORD}@"), "@", 1);
     let runner = || {
         Session::new()
             .current_dir(dir.path())
             .sandbox(&sandbox)
-            .args(["apply", "--yes", "--state", &url])
+            .env("PGPASSWORD", PASSWORD)
+            .args(["apply", "--yes", "-vv", "--state", &url])
             .arg(&path)
             .spawn()
     };
