@@ -29,6 +29,21 @@ pub const SCHEMA_VERSION: i32 = 1;
 /// [`JournalStore::fingerprint`] of a campaign with no records.
 pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
 
+/// The columns of `sends` in both stores, in the order their readers decode them.
+pub(crate) const COLUMNS: &str = "campaign, recipient, content_hash, state, endpoint, call_id, \
+    msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
+    intent_at_ms, updated_at_ms";
+
+/// How both stores' upserts keep the latest record per recipient (the SQL both dialects share).
+pub(crate) const ON_CONFLICT_KEEP_LATEST: &str = "ON CONFLICT (campaign, recipient) DO UPDATE SET
+    content_hash = excluded.content_hash, state = excluded.state,
+    endpoint = excluded.endpoint, call_id = excluded.call_id,
+    msg_random = excluded.msg_random, msg_seq = excluded.msg_seq,
+    msg_key = excluded.msg_key, msg_time = excluded.msg_time,
+    error_code = excluded.error_code, error_text = excluded.error_text,
+    error_class = excluded.error_class, attempts = excluded.attempts,
+    intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms";
+
 /// Default location of the journal, under the working directory.
 pub const DEFAULT_PATH: &str = ".timcast/state.db";
 

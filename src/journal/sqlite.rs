@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    CampaignCounts, CampaignLock, JournalError, JournalStore, RecentSend, SCHEMA_VERSION,
-    SendRecord, SendState,
+    COLUMNS, CampaignCounts, CampaignLock, JournalError, JournalStore, ON_CONFLICT_KEEP_LATEST,
+    RecentSend, SCHEMA_VERSION, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 
@@ -256,20 +256,11 @@ impl JournalStore for SqliteJournal {
         let tx = self.conn.transaction().map_err(sql)?;
         {
             let mut statement = tx
-                .prepare_cached(
-                    "INSERT INTO sends (campaign, recipient, content_hash, state, endpoint, call_id,
-                        msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class,
-                        attempts, intent_at_ms, updated_at_ms)
+                .prepare_cached(&format!(
+                    "INSERT INTO sends ({COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                     ON CONFLICT (campaign, recipient) DO UPDATE SET
-                        content_hash = excluded.content_hash, state = excluded.state,
-                        endpoint = excluded.endpoint, call_id = excluded.call_id,
-                        msg_random = excluded.msg_random, msg_seq = excluded.msg_seq,
-                        msg_key = excluded.msg_key, msg_time = excluded.msg_time,
-                        error_code = excluded.error_code, error_text = excluded.error_text,
-                        error_class = excluded.error_class, attempts = excluded.attempts,
-                        intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms",
-                )
+                     {ON_CONFLICT_KEEP_LATEST}"
+                ))
                 .map_err(sql)?;
             for r in records {
                 statement

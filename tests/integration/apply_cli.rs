@@ -3,9 +3,8 @@
 //! Ctrl-C and resume, the campaign lock, confirmation off a terminal, and a secret that
 //! appears in no output, journal or report.
 
-use crate::common::{self, CampaignWriter, Outcome, Session};
+use crate::common::{self, CampaignWriter, Outcome, Session, per_recipient};
 
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,14 +26,6 @@ async fn sandbox_with(latency_ms: u64, secret: &str) -> SandboxHandle {
         ..Faults::none()
     };
     common::start(config).await
-}
-
-fn per_recipient(sandbox: &SandboxHandle) -> HashMap<String, usize> {
-    let mut map = HashMap::new();
-    for d in sandbox.deliveries() {
-        *map.entry(d.recipient).or_default() += 1;
-    }
-    map
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

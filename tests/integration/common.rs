@@ -541,3 +541,14 @@ impl CampaignWriter {
         path
     }
 }
+
+/// How many messages each recipient got from the sandbox.
+pub(crate) fn per_recipient(
+    sandbox: &timcast::sandbox::SandboxHandle,
+) -> std::collections::HashMap<String, usize> {
+    let mut map = std::collections::HashMap::new();
+    for d in sandbox.deliveries() {
+        *map.entry(d.recipient).or_default() += 1;
+    }
+    map
+}

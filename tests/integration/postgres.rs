@@ -6,7 +6,6 @@
 //! Needs `TIMCAST_TEST_POSTGRES` (see `.ci/postgres.sh`); without it each test says so and
 //! returns, unless `TIMCAST_REQUIRE_POSTGRES=1` (CI) makes that a failure.
 
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use timcast::im::Endpoint;
 use timcast::journal::{JournalStore, SendRecord, SendState, SqliteJournal};
 use timcast::sandbox::{Faults, LimitModel, Limits, SandboxHandle, SystemClock};
 
-use crate::common::{self, CampaignWriter, Outcome, Session};
+use crate::common::{self, CampaignWriter, Outcome, Session, per_recipient};
 
 const PASSWORD: &str = "pg-Pa55word-never-shown";
 
@@ -54,14 +53,6 @@ async fn sandbox(faults: Faults, limits: Limits) -> SandboxHandle {
     config.limits = limits;
     config.faults = faults;
     common::start(config).await
-}
-
-fn per_recipient(sandbox: &SandboxHandle) -> HashMap<String, usize> {
-    let mut map = HashMap::new();
-    for d in sandbox.deliveries() {
-        *map.entry(d.recipient).or_default() += 1;
-    }
-    map
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,16 +18,12 @@ use postgres::Row;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::{
-    CampaignCounts, CampaignLock, JournalError, JournalStore, RecentSend, SendRecord, SendState,
+    COLUMNS, CampaignCounts, CampaignLock, JournalError, JournalStore, ON_CONFLICT_KEEP_LATEST,
+    RecentSend, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 pub(crate) use connection::Connection;
 pub use target::PgTarget;
-
-/// The columns of `sends`, in the order [`decode`] reads them.
-const COLUMNS: &str = "campaign, recipient, content_hash, state, endpoint, call_id, msg_random, \
-                       msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
-                       intent_at_ms, updated_at_ms";
 
 /// Records streamed from the server to the caller in chunks of this many.
 const CHUNK: usize = 1024;
@@ -195,14 +191,7 @@ impl JournalStore for PgJournal {
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[], $11::int8[],
                      $12::text[], $13::text[], $14::int4[], $15::int8[], $16::int8[])
-                 ON CONFLICT (campaign, recipient) DO UPDATE SET
-                    content_hash = excluded.content_hash, state = excluded.state,
-                    endpoint = excluded.endpoint, call_id = excluded.call_id,
-                    msg_random = excluded.msg_random, msg_seq = excluded.msg_seq,
-                    msg_key = excluded.msg_key, msg_time = excluded.msg_time,
-                    error_code = excluded.error_code, error_text = excluded.error_text,
-                    error_class = excluded.error_class, attempts = excluded.attempts,
-                    intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms"
+                 {ON_CONFLICT_KEEP_LATEST}"
             );
             c.execute(
                 sql.as_str(),
