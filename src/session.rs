@@ -166,8 +166,14 @@ impl Session {
         // Only what did not arrive is worth another round (it also retries what failed with a
         // retryable error, as the next apply would).
         if settled.not_sent() == 0 && self.resendable_in_window == 0 {
-            return Ok(Some(Round { settled, run: None }));
+            return Ok(Some(Round {
+                settled,
+                retried: 0,
+                run: None,
+            }));
         }
+        // Sends this round makes again: counted once, in the state this round leaves them in.
+        let retried = self.plan.count(plan::DiffState::Retry) + self.resendable_in_window;
         // The counters show this round (unknown codes keep adding up).
         for counter in [&counters.sent, &counters.failed, &counters.uncertain] {
             counter.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -183,6 +189,7 @@ impl Session {
         .await?;
         Ok(Some(Round {
             settled,
+            retried,
             run: Some(run),
         }))
     }
@@ -194,6 +201,8 @@ const MAX_SETTLE_ROUNDS: usize = 10;
 /// A round after the first: what settling found, and the run that sent what had not arrived.
 struct Round {
     settled: SettleSummary,
+    /// Failed (retryable) and still-uncertain sends of earlier rounds that this one resent.
+    retried: u64,
     run: Option<RunSummary>,
 }
 
@@ -207,6 +216,11 @@ impl Round {
         merged.settled_sent += found;
         merged.settled_not_sent += missing;
         if let Some(run) = self.run {
+            // What this round resent leaves the failed and uncertain of earlier rounds: take it
+            // out there first (failed first: a retryable failure is what a plan retries).
+            let from_failed = self.retried.min(merged.failed);
+            merged.failed -= from_failed;
+            merged.uncertain = merged.uncertain.saturating_sub(self.retried - from_failed);
             merged.sent += run.sent;
             merged.failed += run.failed;
             merged.uncertain += run.uncertain;

@@ -476,3 +476,31 @@ async fn two_thousand_recipients_by_batch_with_lost_replies_and_faults_killed_an
         started.elapsed().as_secs_f64()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_settles_and_resends_counts_each_recipient_once_in_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1_000;
+    let path = CampaignWriter::new(dir.path(), "promo")
+        .recipients(n)
+        .text(SHARED)
+        .delivery(&delivery("auto", 1))
+        .write();
+    let sandbox = sandbox(History::documented(), Faults::none(), Limits::off()).await;
+    let options = options(dir.path());
+    // Two batches of 500, one attempt each: one answered 502 without effect (uncertain; a
+    // batch has no duplicate window, so it is looked up at once and found missing), one refused
+    // with a retryable code (failed). The run's second round sends both batches again.
+    sandbox.inject(Some(Endpoint::BatchSendMsg), Injected::HttpStatus(502), 1);
+    sandbox.inject(Some(Endpoint::BatchSendMsg), Injected::Code(10002), 1);
+    let summary = run(&path, &options, common::client(&sandbox)).await;
+    assert_eq!(campaign_deliveries(&sandbox, "summer sale").len(), n);
+    let journal = records(&options.state, "promo");
+    assert!(journal.values().all(|r| r.state == SendState::Sent));
+    // Before: "sent 1000, failed 500": the retried failures were counted twice.
+    assert_eq!(
+        (summary.sent, summary.failed, summary.uncertain),
+        (n as u64, 0, 0),
+        "{summary:?}"
+    );
+}
