@@ -23,8 +23,11 @@ pub struct LoadedCampaign {
     pub campaign: Campaign,
     /// The campaign file as given.
     pub path: PathBuf,
-    /// The directory that relative paths in the file are resolved against (and must stay in).
+    /// The directory that relative paths in the file are resolved against.
     pub dir: PathBuf,
+    /// The project it belongs to: the paths it names must stay inside the root, and
+    /// `templates/**/*.hbs` there are its partials.
+    pub project: crate::project::Project,
     /// The file's text, for diagnostics.
     pub source: String,
     /// The YAML tree, for the spans of values.
@@ -32,9 +35,20 @@ pub struct LoadedCampaign {
     /// Every template of the campaign, found once while validating: inline text and
     /// `text_file`s (read once); rendering and comparisons use these.
     pub templates: Vec<TemplateText>,
+    /// The project partials (`templates/**/*.hbs`), read once while validating: every one
+    /// while checking, then only those the templates include, which rendering registers.
+    pub partials: Vec<crate::project::partials::Partial>,
     /// The webhooks its runs post to: `timcast.toml`'s `[[notify]]` with the campaign's
     /// `notify:` merged in ([`model::merge_notify`]).
     pub notify: Vec<Notify>,
+}
+
+impl LoadedCampaign {
+    /// A path the campaign names, resolved against its directory; refused when absolute,
+    /// missing or outside the project root ([`checks::resolve_inside`]).
+    pub fn resolve(&self, relative: &str) -> Result<PathBuf, checks::PathProblem> {
+        checks::resolve_inside(&self.dir, &self.project.root, relative)
+    }
 }
 
 /// A template and where it sits in the campaign.
@@ -219,6 +233,8 @@ pub fn validate(path: &Path) -> Validation {
         }
     };
     let project_notify = project_notify(path, &mut validation);
+    let project = crate::project::Project::of_campaign(path);
+    let partials = crate::project::partials::discover(&project.root);
     validation
         .diagnostics
         .extend(structure::check(&root, schema(), path));
@@ -237,9 +253,11 @@ pub fn validate(path: &Path) -> Validation {
                 campaign,
                 path: path.to_owned(),
                 dir: campaign_dir(path),
+                project: project.clone(),
                 source: source.clone(),
                 root: rest,
                 templates: Vec::new(),
+                partials: partials.clone(),
                 notify: Vec::new(),
             };
             let found = checks::check(&partial);
@@ -276,15 +294,18 @@ pub fn validate(path: &Path) -> Validation {
         campaign,
         path: path.to_owned(),
         dir: campaign_dir(path),
+        project,
         source,
         root,
         templates: Vec::new(),
+        partials,
         notify,
     };
     let found = checks::check(&loaded);
     validation.diagnostics.extend(found.diagnostics);
     validation.sources.extend(found.sources);
     loaded.templates = found.templates;
+    loaded.partials.retain(|p| found.partials.contains(&p.name));
     if !validation.has_errors() {
         let sizes = checks::sizes(&loaded, &found.columns);
         validation.diagnostics.extend(sizes);

@@ -14,8 +14,18 @@ pub(crate) struct TemplateUses {
     pub variables: BTreeSet<String>,
     /// Helper names called with parameters or as blocks.
     pub helpers: BTreeSet<String>,
-    /// Partials referenced (`{{> name}}`): campaigns have none to offer.
-    pub partials: BTreeSet<String>,
+    /// Partials referenced (`{{> name}}`), each call with the parameters it passes.
+    pub partials: Vec<PartialCall>,
+}
+
+/// One `{{> name a=b}}` (or `{{#> name}}...{{/name}}`) in a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartialCall {
+    pub name: String,
+    /// The hash parameters' names (`shop` of `shop="Acme"`): variables inside the partial.
+    pub params: BTreeSet<String>,
+    /// A context argument (`{{> footer user}}`): the partial's names are then that object's.
+    pub with_context: bool,
 }
 
 /// Compiles a template's text; errors carry the line and column inside the template.
@@ -53,8 +63,22 @@ fn walk_template(template: &Template, found: &mut TemplateUses) {
                 }
             }
             TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
+                // The values passed are read in the caller's context.
+                for param in d.params.iter().chain(d.hash.values()) {
+                    walk_parameter(param, found);
+                }
                 if let Some(name) = name_of(&d.name) {
-                    found.partials.insert(name);
+                    let call = PartialCall {
+                        name,
+                        params: d.hash.keys().cloned().collect(),
+                        with_context: !d.params.is_empty(),
+                    };
+                    if !found.partials.contains(&call) {
+                        found.partials.push(call);
+                    }
+                }
+                if let Some(body) = &d.template {
+                    walk_template(body, found);
                 }
             }
             TemplateElement::RawString(_)

@@ -10,7 +10,7 @@
 mod analysis;
 mod helpers;
 
-pub(crate) use analysis::{compile, uses};
+pub(crate) use analysis::{PartialCall, TemplateUses, compile, uses};
 pub(crate) use helpers::registry;
 
 /// Helpers that campaign copy can use, beyond Handlebars' built-ins.
