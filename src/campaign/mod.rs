@@ -232,7 +232,11 @@ pub fn validate(path: &Path) -> Validation {
             return validation;
         }
     };
-    let project_notify = project_notify(path, &mut validation);
+    let project_file = project_file(path, &mut validation);
+    let project_notify = project_file
+        .as_ref()
+        .map(crate::project::file::ProjectFile::notify)
+        .unwrap_or_default();
     let project = crate::project::Project::of_campaign(path);
     let partials = crate::project::partials::discover(&project.root);
     validation
@@ -278,7 +282,7 @@ pub fn validate(path: &Path) -> Validation {
         sort_diagnostics(&mut validation.diagnostics, path);
         return validation;
     }
-    let campaign: Campaign = match serde_json::from_value(root.to_json()) {
+    let mut campaign: Campaign = match serde_json::from_value(root.to_json()) {
         Ok(campaign) => campaign,
         Err(err) => {
             validation.diagnostics.push(Diagnostic::error(
@@ -290,6 +294,16 @@ pub fn validate(path: &Path) -> Validation {
         }
     };
     let notify = model::merge_notify(&project_notify, &campaign.notify);
+    // The project's defaults under the campaign's own values, so that every command (and
+    // every check) sees the settings the campaign runs with.
+    if let Some(file) = &project_file {
+        campaign.app = file.app_for(campaign.app.as_ref());
+        if let Some(delivery) = &file.delivery {
+            delivery.get_ref().apply(&mut campaign.delivery, |key| {
+                root.at(&format!("/delivery/{key}")).is_some()
+            });
+        }
+    }
     let mut loaded = LoadedCampaign {
         campaign,
         path: path.to_owned(),
@@ -315,15 +329,16 @@ pub fn validate(path: &Path) -> Validation {
     validation
 }
 
-/// The `[[notify]]` entries of the campaign's project file, its problems added to
+/// The campaign's project file, when it has one without errors; its problems are added to
 /// `validation` (a campaign is only as valid as the project settings it runs with).
-fn project_notify(path: &Path, validation: &mut Validation) -> Vec<Notify> {
-    let Some(file) = crate::project::Project::of_campaign(path).file() else {
-        return Vec::new();
-    };
+fn project_file(
+    path: &Path,
+    validation: &mut Validation,
+) -> Option<crate::project::file::ProjectFile> {
+    let file = crate::project::Project::of_campaign(path).file()?;
     let loaded = crate::project::file::load(&file);
     let shown = PathBuf::from(crate::project::display_path(&file));
-    let notify = loaded.file.as_ref().map(|f| f.notify()).unwrap_or_default();
+    let errors = loaded.has_errors();
     if !loaded.diagnostics.is_empty() {
         validation
             .diagnostics
@@ -331,9 +346,12 @@ fn project_notify(path: &Path, validation: &mut Validation) -> Vec<Notify> {
                 d.file.clone_from(&shown);
                 d
             }));
-        validation.sources.insert(shown, loaded.source);
+        // Left out when withheld (a line holding the secret key): no snippet shows it.
+        if !loaded.source.is_empty() {
+            validation.sources.insert(shown, loaded.source);
+        }
     }
-    notify
+    if errors { None } else { loaded.file }
 }
 
 fn campaign_dir(path: &Path) -> PathBuf {

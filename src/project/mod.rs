@@ -58,6 +58,14 @@ impl Project {
         (self.kind == RootKind::ProjectFile).then(|| self.root.join(PROJECT_FILE))
     }
 
+    /// The journal `timcast.toml` names with `state`, resolved against the root. A project
+    /// file that does not parse names none here; every campaign command refuses it when it
+    /// validates the campaign, with the file's own located error.
+    pub fn state(&self) -> Option<PathBuf> {
+        let file = file::load(&self.file()?);
+        file.file.as_ref()?.state_at(&self.root)
+    }
+
     /// The project of a directory (of campaigns, for `run DIR`).
     pub fn of_dir(dir: &Path) -> Project {
         // Absolute, so that the root (and the journal path) is the same from any directory.

@@ -163,7 +163,7 @@ impl PathProblem {
 
 /// Resolves `relative` against `dir` (the campaign's directory), refusing absolute paths and
 /// paths that leave `root` (the project root), by `..` or by a symlink. The path returned is
-/// `dir` joined with `relative`, as the user wrote it.
+/// `dir` joined with `relative` (without `a/..` when that names the same file).
 pub fn resolve_inside(dir: &Path, root: &Path, relative: &str) -> Result<PathBuf, PathProblem> {
     if relative.trim().is_empty() {
         return Err(PathProblem::Empty);
@@ -203,7 +203,31 @@ pub fn resolve_inside(dir: &Path, root: &Path, relative: &str) -> Result<PathBuf
     if !real.is_file() {
         return Err(PathProblem::NotAFile);
     }
+    // `campaigns/../data/u.csv` reads as `data/u.csv`, when both are the same file (a
+    // symlinked directory before the `..` would make them differ).
+    let tidy = tidy(&joined);
+    if tidy.canonicalize().is_ok_and(|t| t == real) {
+        return Ok(tidy);
+    }
     Ok(joined)
+}
+
+/// `path` with `a/..` pairs and `.` removed, as text (leading `..` are kept).
+fn tidy(path: &Path) -> PathBuf {
+    let mut parts: Vec<Component> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return PathBuf::from(".");
+    }
+    parts.iter().collect()
 }
 
 #[cfg(test)]
@@ -223,7 +247,7 @@ mod tests {
         assert!(resolve_inside(&dir, &root, "a.csv").is_ok());
         assert_eq!(
             resolve_inside(&dir, &root, "../data/u.csv"),
-            Ok(dir.join("../data/u.csv"))
+            Ok(root.join("data/u.csv"))
         );
         for (path, problem) in [
             ("/etc/passwd", PathProblem::Absolute),
