@@ -393,3 +393,52 @@ fn plan_of_a_campaign_with_partials_in_every_format() {
         insta::assert_snapshot!(format!("partials_{format}"), out.stdout);
     }
 }
+
+#[test]
+fn a_changed_partial_makes_a_saved_plan_stale_and_shows_in_the_git_diff() {
+    let p = Project::new();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .current_dir(p.dir.path())
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    git(&["init", "-q", "."]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "first"]);
+    let out = p.timcast(&[
+        "plan",
+        "--sandbox",
+        "campaigns/spring.yaml",
+        "--out",
+        "reviewed.plan",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    p.write("templates/legal/unsubscribe.hbs", "Reply STOP to leave.\n");
+    let out = p.timcast(&["apply", "--sandbox", "--yes", "reviewed.plan"]);
+    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("is stale: partial templates/legal/unsubscribe.hbs changed"),
+        "{all}"
+    );
+
+    let out = p.timcast(&[
+        "plan",
+        "campaigns/spring.yaml",
+        "--against-git",
+        "HEAD",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let changes = plan.to_string();
+    assert!(changes.contains("partial legal/unsubscribe"), "{changes}");
+    assert!(changes.contains("Reply STOP to leave."), "{changes}");
+    assert!(!changes.contains("partial footer"), "unchanged: {changes}");
+}
