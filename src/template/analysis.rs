@@ -55,8 +55,21 @@ fn walk_template(template: &Template, found: &mut TemplateUses) {
                 let changes_context = name
                     .as_deref()
                     .is_some_and(|n| CONTEXT_CHANGING.contains(&n));
-                if !changes_context && let Some(body) = &h.template {
-                    walk_template(body, found);
+                if let Some(body) = &h.template {
+                    if changes_context {
+                        // Names inside are another context's, but the partials it includes
+                        // are still needed (and read that context: nothing to check statically).
+                        let mut inner = TemplateUses::default();
+                        walk_template(body, &mut inner);
+                        for mut call in inner.partials {
+                            call.with_context = true;
+                            if !found.partials.contains(&call) {
+                                found.partials.push(call);
+                            }
+                        }
+                    } else {
+                        walk_template(body, found);
+                    }
                 }
                 if let Some(inverse) = &h.inverse {
                     walk_template(inverse, found);

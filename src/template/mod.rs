@@ -56,6 +56,33 @@ mod tests {
     }
 
     #[test]
+    fn partial_calls_keep_their_parameters_and_context() {
+        let found = uses_of(
+            "{{> footer shop=store}}{{#> legal/box}}x{{/legal/box}}{{#each items}}{{> row}}{{/each}}{{> card user}}",
+        );
+        let calls: Vec<(&str, Vec<&str>, bool)> = found
+            .partials
+            .iter()
+            .map(|c| {
+                let params = c.params.iter().map(String::as_str).collect();
+                (c.name.as_str(), params, c.with_context)
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("footer", vec!["shop"], false),
+                ("legal/box", vec![], false),
+                ("row", vec![], true),
+                ("card", vec![], true),
+            ]
+        );
+        // The values passed are the caller's variables.
+        let vars: Vec<&str> = found.variables.iter().map(String::as_str).collect();
+        assert_eq!(vars, ["items", "store", "user"]);
+    }
+
+    #[test]
     fn helpers_render_campaign_copy() {
         let hb = registry();
         let data = json!({"n": "", "name": "ada", "price": 1234567.891, "d": "2026-11-27T01:00:00Z", "q": "say \"hi\""});
