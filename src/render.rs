@@ -124,6 +124,20 @@ impl CampaignRenderer {
             base: Map::new(),
             columns: columns.to_vec(),
         };
+        // The project partials the templates include, as validation read them.
+        for partial in &loaded.partials {
+            let text = partial.body().ok_or_else(|| RendererError::File {
+                path: partial.path.display().to_string(),
+                message: "the partial could not be read when the campaign was validated".into(),
+            })?;
+            renderer
+                .registry
+                .register_partial(&partial.name, text)
+                .map_err(|source| RendererError::Compile {
+                    field: format!("partial {}", partial.name),
+                    source: Box::new(source),
+                })?;
+        }
         let vars: Map<String, JsonValue> = campaign
             .vars
             .iter()

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use crate::campaign::{LoadedCampaign, checks};
+use crate::campaign::LoadedCampaign;
 
 pub(crate) use csv_file::{CsvHeader, CsvSource, count_lines, read_header};
 
@@ -186,7 +186,8 @@ impl Recipients {
             return Err(AudienceError::Path("the campaign has no audience".into()));
         };
         let resolve = |key: &str, file: &str| {
-            checks::resolve_inside(&loaded.dir, file)
+            loaded
+                .resolve(file)
                 .map_err(|p| AudienceError::Path(format!("audience.{key} `{file}`: {p:?}")))
         };
         let path = resolve("csv", csv)?;

@@ -23,8 +23,11 @@ pub struct LoadedCampaign {
     pub campaign: Campaign,
     /// The campaign file as given.
     pub path: PathBuf,
-    /// The directory that relative paths in the file are resolved against (and must stay in).
+    /// The directory that relative paths in the file are resolved against.
     pub dir: PathBuf,
+    /// The project it belongs to: the paths it names must stay inside the root, and
+    /// `templates/**/*.hbs` there are its partials.
+    pub project: crate::project::Project,
     /// The file's text, for diagnostics.
     pub source: String,
     /// The YAML tree, for the spans of values.
@@ -32,9 +35,20 @@ pub struct LoadedCampaign {
     /// Every template of the campaign, found once while validating: inline text and
     /// `text_file`s (read once); rendering and comparisons use these.
     pub templates: Vec<TemplateText>,
+    /// The project partials (`templates/**/*.hbs`), read once while validating: every one
+    /// while checking, then only those the templates include, which rendering registers.
+    pub partials: Vec<crate::project::partials::Partial>,
     /// The webhooks its runs post to: `timcast.toml`'s `[[notify]]` with the campaign's
     /// `notify:` merged in ([`model::merge_notify`]).
     pub notify: Vec<Notify>,
+}
+
+impl LoadedCampaign {
+    /// A path the campaign names, resolved against its directory; refused when absolute,
+    /// missing or outside the project root ([`checks::resolve_inside`]).
+    pub fn resolve(&self, relative: &str) -> Result<PathBuf, checks::PathProblem> {
+        checks::resolve_inside(&self.dir, &self.project.root, relative)
+    }
 }
 
 /// A template and where it sits in the campaign.
@@ -218,7 +232,13 @@ pub fn validate(path: &Path) -> Validation {
             return validation;
         }
     };
-    let project_notify = project_notify(path, &mut validation);
+    let project_file = project_file(path, &mut validation);
+    let project_notify = project_file
+        .as_ref()
+        .map(crate::project::file::ProjectFile::notify)
+        .unwrap_or_default();
+    let project = crate::project::Project::of_campaign(path);
+    let partials = crate::project::partials::discover(&project.root);
     validation
         .diagnostics
         .extend(structure::check(&root, schema(), path));
@@ -237,9 +257,11 @@ pub fn validate(path: &Path) -> Validation {
                 campaign,
                 path: path.to_owned(),
                 dir: campaign_dir(path),
+                project: project.clone(),
                 source: source.clone(),
                 root: rest,
                 templates: Vec::new(),
+                partials: partials.clone(),
                 notify: Vec::new(),
             };
             let found = checks::check(&partial);
@@ -260,7 +282,7 @@ pub fn validate(path: &Path) -> Validation {
         sort_diagnostics(&mut validation.diagnostics, path);
         return validation;
     }
-    let campaign: Campaign = match serde_json::from_value(root.to_json()) {
+    let mut campaign: Campaign = match serde_json::from_value(root.to_json()) {
         Ok(campaign) => campaign,
         Err(err) => {
             validation.diagnostics.push(Diagnostic::error(
@@ -272,19 +294,32 @@ pub fn validate(path: &Path) -> Validation {
         }
     };
     let notify = model::merge_notify(&project_notify, &campaign.notify);
+    // The project's defaults under the campaign's own values, so that every command (and
+    // every check) sees the settings the campaign runs with.
+    if let Some(file) = &project_file {
+        campaign.app = file.app_for(campaign.app.as_ref());
+        if let Some(delivery) = &file.delivery {
+            delivery.get_ref().apply(&mut campaign.delivery, |key| {
+                root.at(&format!("/delivery/{key}")).is_some()
+            });
+        }
+    }
     let mut loaded = LoadedCampaign {
         campaign,
         path: path.to_owned(),
         dir: campaign_dir(path),
+        project,
         source,
         root,
         templates: Vec::new(),
+        partials,
         notify,
     };
     let found = checks::check(&loaded);
     validation.diagnostics.extend(found.diagnostics);
     validation.sources.extend(found.sources);
     loaded.templates = found.templates;
+    loaded.partials.retain(|p| found.partials.contains(&p.name));
     if !validation.has_errors() {
         let sizes = checks::sizes(&loaded, &found.columns);
         validation.diagnostics.extend(sizes);
@@ -294,15 +329,16 @@ pub fn validate(path: &Path) -> Validation {
     validation
 }
 
-/// The `[[notify]]` entries of the campaign's project file, its problems added to
+/// The campaign's project file, when it has one without errors; its problems are added to
 /// `validation` (a campaign is only as valid as the project settings it runs with).
-fn project_notify(path: &Path, validation: &mut Validation) -> Vec<Notify> {
-    let Some(file) = crate::project::Project::of_campaign(path).file() else {
-        return Vec::new();
-    };
+fn project_file(
+    path: &Path,
+    validation: &mut Validation,
+) -> Option<crate::project::file::ProjectFile> {
+    let file = crate::project::Project::of_campaign(path).file()?;
     let loaded = crate::project::file::load(&file);
     let shown = PathBuf::from(crate::project::display_path(&file));
-    let notify = loaded.file.as_ref().map(|f| f.notify()).unwrap_or_default();
+    let errors = loaded.has_errors();
     if !loaded.diagnostics.is_empty() {
         validation
             .diagnostics
@@ -310,9 +346,12 @@ fn project_notify(path: &Path, validation: &mut Validation) -> Vec<Notify> {
                 d.file.clone_from(&shown);
                 d
             }));
-        validation.sources.insert(shown, loaded.source);
+        // Left out when withheld (a line holding the secret key): no snippet shows it.
+        if !loaded.source.is_empty() {
+            validation.sources.insert(shown, loaded.source);
+        }
     }
-    notify
+    if errors { None } else { loaded.file }
 }
 
 fn campaign_dir(path: &Path) -> PathBuf {

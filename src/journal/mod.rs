@@ -414,11 +414,15 @@ impl State {
         }
     }
 
-    /// `--state` as given, else [`DEFAULT_PATH`] at the root of `project`.
+    /// `--state` (or `TIMCAST_STATE`) as given, else `state` of the project's `timcast.toml`
+    /// (a path relative to the project root, or a URL), else [`DEFAULT_PATH`] at the root.
     pub fn for_project(arg: Option<&Path>, project: &Project) -> State {
         match arg {
             Some(arg) => State::from_arg(arg),
-            None => State::sqlite(project.root.join(DEFAULT_PATH)),
+            None => match project.state() {
+                Some(configured) => State::from_arg(&configured),
+                None => State::sqlite(project.root.join(DEFAULT_PATH)),
+            },
         }
     }
 

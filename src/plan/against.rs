@@ -86,7 +86,7 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
         .path
         .file_name()
         .ok_or_else(|| AgainstError::Io(format!("{} is not a file", new.path.display())))?;
-    let git = |args: &[&str]| -> Result<Vec<u8>, AgainstError> {
+    let git_in = |dir: &Path, args: &[&str]| -> Result<Vec<u8>, AgainstError> {
         let output = Command::new("git")
             .arg("-C")
             .arg(dir)
@@ -100,6 +100,7 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
         }
         Ok(output.stdout)
     };
+    let git = |args: &[&str]| git_in(dir, args);
     let show = |relative: &str| git(&["show", &format!("{rev}:./{relative}")]);
     let name = file_name.to_string_lossy().into_owned();
     // Labels name the file from the repository's root, wherever timcast runs.
@@ -118,27 +119,89 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
     if git(&["cat-file", "-e", &format!("{rev}:./{name}")]).is_err() {
         return compare(new, None, label);
     }
+    // The old campaign in a copy of its project as it was: the campaign at the same place
+    // under the work tree's root, the project file, the partials and the files it names.
     let scratch = tempfile::tempdir().map_err(|e| AgainstError::Io(e.to_string()))?;
+    let top = String::from_utf8_lossy(&git(&["rev-parse", "--show-toplevel"])?)
+        .trim()
+        .to_owned();
+    let top = std::fs::canonicalize(&top).unwrap_or_else(|_| PathBuf::from(&top));
+    let write = |relative: &Path, bytes: &[u8]| -> Result<(), AgainstError> {
+        let target = scratch.path().join(relative);
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&target, bytes).map_err(|e| AgainstError::Io(e.to_string()))
+    };
+    let at_rev = |relative: &Path| git(&["show", &format!("{rev}:{}", slashed(relative))]);
+    let _ = std::fs::create_dir(scratch.path().join(".git"));
     let old_text = show(&name)?;
-    let old_path = scratch.path().join(&name);
-    std::fs::write(&old_path, &old_text).map_err(|e| AgainstError::Io(e.to_string()))?;
-    // The old campaign's own files, as they were at that revision.
+    let old_path = scratch.path().join(&prefix).join(&name);
+    write(&Path::new(&prefix).join(&name), &old_text)?;
+    if let Ok(root) = new.project.root.strip_prefix(&top) {
+        if new.project.kind == crate::project::RootKind::ProjectFile {
+            let file = root.join(crate::project::PROJECT_FILE);
+            write(&file, &at_rev(&file).unwrap_or_default())?;
+        }
+        let templates = root.join(crate::project::partials::TEMPLATES_DIR);
+        let listed = git_in(
+            &top,
+            &[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                rev,
+                "--",
+                &slashed(&templates),
+            ],
+        )
+        .unwrap_or_default();
+        for path in String::from_utf8_lossy(&listed).lines() {
+            let path = Path::new(path);
+            if let Ok(bytes) = at_rev(path) {
+                write(path, &bytes)?;
+            }
+        }
+    }
     if let Ok(old_model) = serde_saphyr_model(&old_text) {
         for relative in referenced_files(&old_model) {
-            if Path::new(&relative).is_absolute() || relative.contains("..") {
+            let Some(path) = inside_tree(Path::new(&prefix), &relative) else {
                 continue;
-            }
-            if let Ok(bytes) = show(&relative) {
-                let target = scratch.path().join(&relative);
-                if let Some(parent) = target.parent() {
-                    let _ = std::fs::create_dir_all(parent);
-                }
-                std::fs::write(&target, bytes).map_err(|e| AgainstError::Io(e.to_string()))?;
+            };
+            if let Ok(bytes) = at_rev(&path) {
+                write(&path, &bytes)?;
             }
         }
     }
     let old_loaded = load(&old_path, &label)?;
     compare(new, Some(&old_loaded), label)
+}
+
+/// `relative` from the directory `dir` (both relative to the work tree's root), when it stays
+/// inside the tree: `campaigns/` + `../data/u.csv` is `data/u.csv`.
+fn inside_tree(dir: &Path, relative: &str) -> Option<PathBuf> {
+    let mut path = PathBuf::new();
+    for component in dir.join(relative).components() {
+        match component {
+            std::path::Component::Normal(part) => path.push(part),
+            std::path::Component::ParentDir => {
+                if !path.pop() {
+                    return None;
+                }
+            }
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(path)
+}
+
+/// A path as git names it in a tree, with `/`.
+fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The paths a campaign file names, read leniently (the strict check comes after).
@@ -241,6 +304,27 @@ fn compare(
         if old_text != new_text {
             templates.push(TemplateChange {
                 field: format!("message text_file #{}", index + 1),
+                diff: unified(&old_text, &new_text),
+            });
+        }
+    }
+    // Project partials the templates include, by name: a shared footer edited is a change.
+    let partial_text = |loaded: Option<&LoadedCampaign>, name: &str| {
+        loaded
+            .and_then(|l| l.partials.iter().find(|p| p.name == name))
+            .and_then(|p| p.body().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let names: std::collections::BTreeSet<&str> = old
+        .into_iter()
+        .chain(Some(new))
+        .flat_map(|l| l.partials.iter().map(|p| p.name.as_str()))
+        .collect();
+    for name in names {
+        let (old_text, new_text) = (partial_text(old, name), partial_text(Some(new), name));
+        if old_text != new_text {
+            templates.push(TemplateChange {
+                field: format!("partial {name}"),
                 diff: unified(&old_text, &new_text),
             });
         }

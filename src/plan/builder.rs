@@ -87,7 +87,8 @@ pub fn build_with<'a>(
     builder.plan.audience.kind = match (&campaign.audience.csv, &campaign.audience.official_account)
     {
         (Some(csv), _) => AudienceKind::Csv {
-            path: checks::resolve_inside(&loaded.dir, csv)
+            path: loaded
+                .resolve(csv)
                 .map_err(|p| PlanError::Campaign(format!("audience.csv `{csv}`: {p:?}")))?,
         },
         (None, Some(account)) => AudienceKind::OfficialAccount {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{DiffState, Plan, PlannedSend, request};
+use crate::campaign::LoadedCampaign;
 use crate::campaign::model::MessageElement;
-use crate::campaign::{LoadedCampaign, checks};
 use crate::journal::{JournalError, State};
 
 /// Version of the saved-plan format.
@@ -120,7 +120,7 @@ pub fn input_files(loaded: &LoadedCampaign) -> Vec<(String, PathBuf)> {
     let campaign = &loaded.campaign;
     let mut files = vec![("campaign".to_owned(), loaded.path.clone())];
     let mut add = |role: &str, relative: &str| {
-        if let Ok(path) = checks::resolve_inside(&loaded.dir, relative) {
+        if let Ok(path) = loaded.resolve(relative) {
             files.push((role.to_owned(), path));
         }
     };
@@ -134,6 +134,10 @@ pub fn input_files(loaded: &LoadedCampaign) -> Vec<(String, PathBuf)> {
         if let MessageElement::TextFile(path) = element {
             add("template", path);
         }
+    }
+    // The project partials its templates include: editing one changes every message.
+    for partial in &loaded.partials {
+        files.push(("partial".to_owned(), partial.path.clone()));
     }
     files
 }

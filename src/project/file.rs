@@ -1,9 +1,12 @@
 //! `timcast.toml`, the project file: settings for every campaign of the project.
 //!
-//! Today it holds only `[[notify]]` entries (the same shape as a campaign's `notify:`); other
-//! keys (`state`, `app`, `delivery`) are meant to join [`ProjectFile`] as fields. Unknown keys
-//! are errors, located like a campaign's (`timcast.toml:LINE:COL: ...`), so a typo is never
-//! silently ignored. An empty file, or one of comments only, is valid: it just marks the root.
+//! It holds `[app]` (sdkappid, region, admin: never the key), `state` (the journal, a path
+//! relative to the root or a `postgres://` URL), `[delivery]` defaults (the keys of a
+//! campaign's `delivery:`) and `[[notify]]` entries (the shape of a campaign's `notify:`). A
+//! campaign's own values override these; flags and environment variables override both.
+//! Unknown keys are errors, located like a campaign's (`timcast.toml:LINE:COL: ...`), so a typo
+//! is never silently ignored; a secret key is refused without being shown. An empty file, or
+//! one of comments only, is valid: it just marks the root.
 
 use std::ops::Range;
 use std::path::Path;
@@ -11,7 +14,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::campaign::model::{Notify, webhook_env_problem, webhook_env_unset};
+use crate::campaign::model::{
+    App, BatchMode, Delivery, Notify, OnUncertain, webhook_env_problem, webhook_env_unset,
+};
 use crate::campaign::structure::closest;
 use crate::campaign::yaml::Span;
 use crate::campaign::{Diagnostic, Severity};
@@ -20,9 +25,51 @@ use crate::campaign::{Diagnostic, Severity};
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectFile {
+    /// The IM application of every campaign (a campaign's `app:` overrides it key by key).
+    #[serde(default)]
+    pub app: Option<App>,
+    /// The journal: a SQLite path relative to the project root, or a `postgres://` URL.
+    #[serde(default)]
+    pub state: Option<Spanned<String>>,
+    /// Delivery defaults (a campaign's `delivery:` overrides them key by key).
+    #[serde(default)]
+    pub delivery: Option<Spanned<DeliveryDefaults>>,
     /// Webhooks told at the end of every campaign's runs (`[[notify]]`).
     #[serde(default)]
     pub notify: Vec<Spanned<Notify>>,
+}
+
+/// `[delivery]`: the keys of a campaign's `delivery:`, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryDefaults {
+    pub rate: Option<f64>,
+    pub recipients_per_minute: Option<u32>,
+    pub concurrency: Option<u32>,
+    pub batch: Option<BatchMode>,
+    pub max_attempts: Option<u32>,
+    pub on_uncertain: Option<OnUncertain>,
+}
+
+impl DeliveryDefaults {
+    /// `delivery` with each key the campaign did not write (`written` says) taken from here.
+    pub fn apply(&self, delivery: &mut Delivery, written: impl Fn(&str) -> bool) {
+        macro_rules! take {
+            ($($key:ident),*) => {$(
+                if let Some(value) = self.$key && !written(stringify!($key)) {
+                    delivery.$key = value;
+                }
+            )*};
+        }
+        take!(
+            rate,
+            recipients_per_minute,
+            concurrency,
+            batch,
+            max_attempts,
+            on_uncertain
+        );
+    }
 }
 
 impl ProjectFile {
@@ -30,7 +77,37 @@ impl ProjectFile {
     pub fn notify(&self) -> Vec<Notify> {
         self.notify.iter().map(|n| n.get_ref().clone()).collect()
     }
+
+    /// `app` with each key the campaign did not set taken from `[app]`.
+    pub fn app_for(&self, campaign: Option<&App>) -> Option<App> {
+        let Some(project) = &self.app else {
+            return campaign.cloned();
+        };
+        let campaign = campaign.cloned().unwrap_or(App {
+            sdkappid: None,
+            region: None,
+            admin: None,
+        });
+        Some(App {
+            sdkappid: campaign.sdkappid.or(project.sdkappid),
+            region: campaign.region.or(project.region),
+            admin: campaign.admin.or_else(|| project.admin.clone()),
+        })
+    }
+
+    /// The journal `state` names, resolved against the project root: a path, or the URL.
+    pub fn state_at(&self, root: &Path) -> Option<std::path::PathBuf> {
+        let state = self.state.as_ref()?.get_ref().trim();
+        if state.starts_with("postgres://") || state.starts_with("postgresql://") {
+            return Some(std::path::PathBuf::from(state));
+        }
+        Some(root.join(state))
+    }
 }
+
+/// Keys under which people paste the secret key: refused by name, the value never shown.
+const SECRET_KEYS: &[&str] = &["secret", "key", "secret_key", "secretkey", "sdk_secret"];
+const SECRET_MESSAGE: &str = "timcast.toml must not hold the secret key";
 
 /// A project file read from disk: what it says (when it could be read) and its problems.
 #[derive(Debug, Default)]
@@ -68,12 +145,27 @@ pub fn load(path: &Path) -> LoadedProjectFile {
         Err(err) => {
             let span = err.span().map(|range| span_of(source, range));
             let (message, help) = explain(err.message());
+            if message.starts_with(SECRET_MESSAGE) {
+                // Not even in a snippet: the line holds the key.
+                loaded.source.clear();
+            }
             loaded
                 .diagnostics
                 .push(Diagnostic::error(path, span, message).with_help(help));
             return loaded;
         }
     };
+    if let Some(state) = &file.state
+        && state.get_ref().trim().is_empty()
+    {
+        loaded.diagnostics.push(
+            Diagnostic::error(path, Some(span_of(source, state.span())), "`state` is empty")
+                .with_help("give the journal: a SQLite path relative to the project root (e.g. \".timcast/state.db\") or a postgres:// URL, or remove the line"),
+        );
+    }
+    if let Some(delivery) = &file.delivery {
+        check_delivery(path, source, delivery, &mut loaded.diagnostics);
+    }
     for entry in &file.notify {
         let at = Some(key_span(source, entry.span(), "webhook_env"));
         let name = &entry.get_ref().webhook_env;
@@ -93,14 +185,56 @@ pub fn load(path: &Path) -> LoadedProjectFile {
     loaded
 }
 
+/// `[delivery]` values a campaign would refuse, located in timcast.toml.
+fn check_delivery(
+    path: &Path,
+    source: &str,
+    delivery: &Spanned<DeliveryDefaults>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let d = delivery.get_ref();
+    let mut refuse = |key: &str, message: String, help: &str| {
+        let at = Some(key_span(source, delivery.span(), key));
+        diagnostics.push(Diagnostic::error(path, at, message).with_help(help));
+    };
+    if let Some(rate) = d.rate
+        && (rate.is_nan() || rate <= 0.0)
+    {
+        refuse(
+            "rate",
+            format!("`rate` must be more than 0, but it is {rate}"),
+            "calls per second; the API's documented default limit is 200",
+        );
+    }
+    for (key, value, help) in [
+        (
+            "recipients_per_minute",
+            d.recipients_per_minute,
+            "the documented default is 12000",
+        ),
+        ("concurrency", d.concurrency, "32 is a good default"),
+        ("max_attempts", d.max_attempts, "5 is the default"),
+    ] {
+        if value == Some(0) {
+            refuse(key, format!("`{key}` must be at least 1"), help);
+        }
+    }
+}
+
 /// The message and help for a TOML error, with a "did you mean" for an unknown key.
 fn explain(message: &str) -> (String, String) {
     let message = message.trim().to_owned();
-    let general = "timcast.toml takes `[[notify]]` entries (webhook_env, format, on); see \"Notifications\" in the README";
+    let general = "timcast.toml takes `[app]` (sdkappid, region, admin), `state`, `[delivery]` (rate, recipients_per_minute, concurrency, batch, max_attempts, on_uncertain) and `[[notify]]` entries (webhook_env, format, on); see \"The project\" in the README";
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return (message, general.to_owned());
     };
     let unknown = rest.split('`').next().unwrap_or_default();
+    if SECRET_KEYS.contains(&unknown) {
+        return (
+            format!("{SECRET_MESSAGE} (`{unknown}`); its value is not shown"),
+            "timcast.toml must never hold the secret key (it is committed with the campaigns): remove the line, export the key in TIM_SECRET_KEY or name a file with --secret-key-file / TIM_SECRET_KEY_FILE, and rotate the key if the file was ever shared".to_owned(),
+        );
+    }
     // toml lists the expected keys as "expected `a`, `b`" (or "expected one of ...").
     let expected: Vec<&str> = message
         .split_once("expected")
@@ -233,5 +367,74 @@ mod tests {
             .collect();
         assert_eq!(found, [(Severity::Error, 3), (Severity::Warning, 6)]);
         assert!(!loaded.diagnostics[0].message.contains("secret"));
+    }
+
+    #[test]
+    fn app_state_and_delivery_defaults_read_and_merge_under_the_campaign() {
+        let loaded = load_text(
+            "state = \"journal/team.db\"\n\n[app]\nsdkappid = 1400000001\nregion = \"singapore\"\nadmin = \"ops\"\n\n[delivery]\nrate = 20\nbatch = \"off\"\n",
+        );
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let file = loaded.file.unwrap();
+        assert_eq!(
+            file.state_at(Path::new("/p")),
+            Some(std::path::PathBuf::from("/p/journal/team.db"))
+        );
+        let campaign_app = App {
+            sdkappid: None,
+            region: None,
+            admin: Some("bot".into()),
+        };
+        let app = file.app_for(Some(&campaign_app)).unwrap();
+        assert_eq!(app.sdkappid, Some(1_400_000_001));
+        assert_eq!(app.admin.as_deref(), Some("bot"));
+        let mut delivery = Delivery::default();
+        file.delivery
+            .unwrap()
+            .get_ref()
+            .apply(&mut delivery, |key| key == "batch");
+        assert_eq!(delivery.rate, 20.0);
+        assert_eq!(delivery.batch, BatchMode::Auto, "the campaign wrote batch");
+    }
+
+    #[test]
+    fn a_postgres_state_is_a_url_not_a_path() {
+        let file = load_text("state = \"postgres://timcast@db/timcast\"\n")
+            .file
+            .unwrap();
+        assert_eq!(
+            file.state_at(Path::new("/p")),
+            Some(std::path::PathBuf::from("postgres://timcast@db/timcast"))
+        );
+    }
+
+    #[test]
+    fn a_secret_key_is_refused_and_never_shown() {
+        let loaded = load_text("[app]\nsdkappid = 1400000001\nsecret = \"hunter2-key\"\n");
+        let d = &loaded.diagnostics[0];
+        assert!(d.message.starts_with(SECRET_MESSAGE), "{}", d.message);
+        assert_eq!(d.span.map(|s| s.line), Some(3));
+        assert!(
+            loaded.source.is_empty(),
+            "the text holding the key is withheld"
+        );
+        assert!(!d.render(None).contains("hunter2"));
+    }
+
+    #[test]
+    fn delivery_values_a_campaign_would_refuse_are_located() {
+        let loaded = load_text("[delivery]\nrate = 0\nconcurrency = 0\n");
+        let found: Vec<(usize, &str)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.span.unwrap().line, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "`rate` must be more than 0, but it is 0"),
+                (3, "`concurrency` must be at least 1")
+            ]
+        );
     }
 }

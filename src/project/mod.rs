@@ -7,6 +7,7 @@
 //! What `timcast.toml` says (settings for every campaign of the project) is read by [`file`].
 
 pub mod file;
+pub mod partials;
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +58,14 @@ impl Project {
         (self.kind == RootKind::ProjectFile).then(|| self.root.join(PROJECT_FILE))
     }
 
+    /// The journal `timcast.toml` names with `state`, resolved against the root. A project
+    /// file that does not parse names none here; every campaign command refuses it when it
+    /// validates the campaign, with the file's own located error.
+    pub fn state(&self) -> Option<PathBuf> {
+        let file = file::load(&self.file()?);
+        file.file.as_ref()?.state_at(&self.root)
+    }
+
     /// The project of a directory (of campaigns, for `run DIR`).
     pub fn of_dir(dir: &Path) -> Project {
         // Absolute, so that the root (and the journal path) is the same from any directory.
@@ -96,6 +105,42 @@ pub fn display_path(path: &Path) -> String {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| path.to_owned());
     shown.display().to_string()
+}
+
+/// A directory as the user should read it in a message: see [`relative_path`].
+pub fn relative_display(dir: &Path) -> String {
+    relative_path(dir).display().to_string()
+}
+
+/// A path relative to the working directory (`.`, `../..`, `templates/footer.hbs`,
+/// `../templates/footer.hbs`) when one is an ancestor of the other's directory, else absolute.
+pub fn relative_path(path: &Path) -> PathBuf {
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_owned();
+    };
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
+    if let Ok(inside) = path.strip_prefix(&cwd) {
+        return if inside.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            inside.to_owned()
+        };
+    }
+    // Up from the working directory to the nearest ancestor holding the path.
+    for (up, ancestor) in cwd.ancestors().enumerate().skip(1) {
+        if let Ok(rest) = path.strip_prefix(ancestor) {
+            if up > 3 {
+                break;
+            }
+            let mut shown: PathBuf = std::iter::repeat_n("..", up).collect();
+            if !rest.as_os_str().is_empty() {
+                shown.push(rest);
+            }
+            return shown;
+        }
+    }
+    path
 }
 
 #[cfg(test)]

@@ -14,8 +14,18 @@ pub(crate) struct TemplateUses {
     pub variables: BTreeSet<String>,
     /// Helper names called with parameters or as blocks.
     pub helpers: BTreeSet<String>,
-    /// Partials referenced (`{{> name}}`): campaigns have none to offer.
-    pub partials: BTreeSet<String>,
+    /// Partials referenced (`{{> name}}`), each call with the parameters it passes.
+    pub partials: Vec<PartialCall>,
+}
+
+/// One `{{> name a=b}}` (or `{{#> name}}...{{/name}}`) in a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartialCall {
+    pub name: String,
+    /// The hash parameters' names (`shop` of `shop="Acme"`): variables inside the partial.
+    pub params: BTreeSet<String>,
+    /// A context argument (`{{> footer user}}`): the partial's names are then that object's.
+    pub with_context: bool,
 }
 
 /// Compiles a template's text; errors carry the line and column inside the template.
@@ -45,16 +55,43 @@ fn walk_template(template: &Template, found: &mut TemplateUses) {
                 let changes_context = name
                     .as_deref()
                     .is_some_and(|n| CONTEXT_CHANGING.contains(&n));
-                if !changes_context && let Some(body) = &h.template {
-                    walk_template(body, found);
+                if let Some(body) = &h.template {
+                    if changes_context {
+                        // Names inside are another context's, but the partials it includes
+                        // are still needed (and read that context: nothing to check statically).
+                        let mut inner = TemplateUses::default();
+                        walk_template(body, &mut inner);
+                        for mut call in inner.partials {
+                            call.with_context = true;
+                            if !found.partials.contains(&call) {
+                                found.partials.push(call);
+                            }
+                        }
+                    } else {
+                        walk_template(body, found);
+                    }
                 }
                 if let Some(inverse) = &h.inverse {
                     walk_template(inverse, found);
                 }
             }
             TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
+                // The values passed are read in the caller's context.
+                for param in d.params.iter().chain(d.hash.values()) {
+                    walk_parameter(param, found);
+                }
                 if let Some(name) = name_of(&d.name) {
-                    found.partials.insert(name);
+                    let call = PartialCall {
+                        name,
+                        params: d.hash.keys().cloned().collect(),
+                        with_context: !d.params.is_empty(),
+                    };
+                    if !found.partials.contains(&call) {
+                        found.partials.push(call);
+                    }
+                }
+                if let Some(body) = &d.template {
+                    walk_template(body, found);
                 }
             }
             TemplateElement::RawString(_)

@@ -10,7 +10,7 @@
 mod analysis;
 mod helpers;
 
-pub(crate) use analysis::{compile, uses};
+pub(crate) use analysis::{PartialCall, TemplateUses, compile, uses};
 pub(crate) use helpers::registry;
 
 /// Helpers that campaign copy can use, beyond Handlebars' built-ins.
@@ -53,6 +53,33 @@ mod tests {
     fn each_bodies_are_not_top_level() {
         let found = uses_of("{{#each items}}{{name}}{{/each}}");
         assert_eq!(found.variables.into_iter().collect::<Vec<_>>(), ["items"]);
+    }
+
+    #[test]
+    fn partial_calls_keep_their_parameters_and_context() {
+        let found = uses_of(
+            "{{> footer shop=store}}{{#> legal/box}}x{{/legal/box}}{{#each items}}{{> row}}{{/each}}{{> card user}}",
+        );
+        let calls: Vec<(&str, Vec<&str>, bool)> = found
+            .partials
+            .iter()
+            .map(|c| {
+                let params = c.params.iter().map(String::as_str).collect();
+                (c.name.as_str(), params, c.with_context)
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("footer", vec!["shop"], false),
+                ("legal/box", vec![], false),
+                ("row", vec![], true),
+                ("card", vec![], true),
+            ]
+        );
+        // The values passed are the caller's variables.
+        let vars: Vec<&str> = found.variables.iter().map(String::as_str).collect();
+        assert_eq!(vars, ["items", "store", "user"]);
     }
 
     #[test]

@@ -127,11 +127,13 @@ pub(crate) fn sendmsg_body(to: &str, random: u32, text: &str) -> String {
     )
 }
 
-/// A scratch directory holding a copy of the example project (`timcast.toml` and the
-/// campaigns under `campaigns/`), so that tests can edit CSVs and write journals.
+/// A scratch directory holding a copy of the example project (`timcast.toml`, the campaigns
+/// under `campaigns/` and the shared `templates/`), so that tests can edit CSVs and write
+/// journals.
 pub(crate) fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("campaigns"), &dir.path().join("campaigns"));
+    copy_dir(&repo().join("templates"), &dir.path().join("templates"));
     std::fs::copy(repo().join("timcast.toml"), dir.path().join("timcast.toml")).unwrap();
     dir
 }

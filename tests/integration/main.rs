@@ -20,6 +20,7 @@ mod outputs;
 mod pacing;
 mod plan;
 mod postgres;
+mod project;
 mod reconcile;
 mod reconcile_history;
 mod regression;

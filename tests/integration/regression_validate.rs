@@ -2,7 +2,7 @@
 //! hide the file's other mistakes, `validate DIR` checks every campaign in it, and `preview` of
 //! a suppressed recipient says that apply does not send to them.
 
-use crate::common::{CampaignWriter, Session, copy_dir, repo};
+use crate::common::{CampaignWriter, Session, workspace};
 
 #[test]
 fn a_type_error_does_not_hide_the_files_other_errors() {
@@ -35,10 +35,9 @@ fn a_type_error_does_not_hide_the_files_other_errors() {
 
 #[test]
 fn validate_takes_a_directory_of_campaigns() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("campaigns"), dir.path());
+    let dir = workspace();
     let out = Session::new()
-        .current_dir(dir.path())
+        .current_dir(dir.path().join("campaigns"))
         .args(["validate", "."])
         .run()
         .expect_code(0);
@@ -50,12 +49,13 @@ fn validate_takes_a_directory_of_campaigns() {
         );
     }
     // One broken campaign fails the directory, and the others are still checked.
-    CampaignWriter::new(dir.path(), "zz-broken")
+    let campaigns = dir.path().join("campaigns");
+    CampaignWriter::new(&campaigns, "zz-broken")
         .recipients(1)
         .text("Hi {{frist_name}}")
         .write();
     let out = Session::new()
-        .current_dir(dir.path())
+        .current_dir(&campaigns)
         .args(["validate", "."])
         .run();
     assert_eq!(out.code, 1, "{}", out.text());

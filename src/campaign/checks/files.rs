@@ -1,5 +1,6 @@
 //! Files and CSV: the audience, the headers of its CSV and suppression lists, and the paths
-//! the campaign names, which must exist and stay inside its directory.
+//! the campaign names, which are relative to the campaign file and must exist and stay inside
+//! its project root (so `../data/users.csv` works from `campaigns/`, `../../etc/passwd` not).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -103,12 +104,12 @@ impl Checks<'_> {
         }
     }
 
-    /// Resolves a path from the file; it must exist and stay inside the campaign's directory.
+    /// Resolves a path from the file; it must exist and stay inside the project root.
     pub(super) fn file(&mut self, pointer: &str, relative: &str) -> Option<PathBuf> {
-        match resolve_inside(&self.loaded.dir, relative) {
+        match self.loaded.resolve(relative) {
             Ok(path) => Some(path),
             Err(problem) => {
-                let (message, help) = problem.describe(relative, &self.loaded.dir);
+                let (message, help) = problem.describe(relative, &self.loaded.project);
                 self.error(pointer, message, help);
                 None
             }
@@ -127,12 +128,12 @@ pub enum PathProblem {
 }
 
 impl PathProblem {
-    fn describe(&self, relative: &str, dir: &Path) -> (String, String) {
-        let dir = if dir == Path::new(".") {
-            "the campaign file's directory".to_owned()
-        } else {
-            dir.display().to_string()
-        };
+    fn describe(&self, relative: &str, project: &crate::project::Project) -> (String, String) {
+        let root = format!(
+            "{} ({})",
+            crate::project::relative_display(&project.root),
+            project.kind.label()
+        );
         match self {
             PathProblem::Empty => (
                 "the path is empty".to_owned(),
@@ -140,15 +141,17 @@ impl PathProblem {
             ),
             PathProblem::Absolute => (
                 format!("`{relative}` is an absolute path"),
-                format!("paths are relative to the campaign file and stay inside {dir}"),
+                format!(
+                    "paths are relative to the campaign file and stay inside the project root {root}"
+                ),
             ),
             PathProblem::Escapes => (
-                format!("`{relative}` points outside the campaign's directory"),
-                format!("a campaign may only read files inside {dir}: move the file there"),
+                format!("`{relative}` points outside the project root {root}"),
+                "a campaign may only read files inside its project root (the directory of timcast.toml, else the Git work tree's root): move the file there".to_owned(),
             ),
             PathProblem::Missing => (
                 format!("`{relative}` does not exist"),
-                format!("paths are relative to the campaign file, in {dir}"),
+                "paths are relative to the campaign file".to_owned(),
             ),
             PathProblem::NotAFile => (
                 format!("`{relative}` is not a file"),
@@ -158,8 +161,10 @@ impl PathProblem {
     }
 }
 
-/// Resolves `relative` against `dir`, refusing absolute paths, `..` escapes and symlinks out.
-pub fn resolve_inside(dir: &Path, relative: &str) -> Result<PathBuf, PathProblem> {
+/// Resolves `relative` against `dir` (the campaign's directory), refusing absolute paths and
+/// paths that leave `root` (the project root), by `..` or by a symlink. The path returned is
+/// `dir` joined with `relative` (without `a/..` when that names the same file).
+pub fn resolve_inside(dir: &Path, root: &Path, relative: &str) -> Result<PathBuf, PathProblem> {
     if relative.trim().is_empty() {
         return Err(PathProblem::Empty);
     }
@@ -171,14 +176,18 @@ pub fn resolve_inside(dir: &Path, relative: &str) -> Result<PathBuf, PathProblem
     {
         return Err(PathProblem::Absolute);
     }
-    let mut depth: i64 = 0;
+    let real_root = root.canonicalize().map_err(|_| PathProblem::Missing)?;
+    let real_dir = dir.canonicalize().map_err(|_| PathProblem::Missing)?;
+    // Lexically first, so that a path out is refused as such even when it does not exist.
+    let mut lexical = real_dir.clone();
     for component in candidate.components() {
         match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
+            // `pop` climbs as it is tested: a `..` above the filesystem root escapes.
+            Component::ParentDir if !lexical.pop() => return Err(PathProblem::Escapes),
+            Component::Normal(part) => lexical.push(part),
             _ => {}
         }
-        if depth < 0 {
+        if !lexical.starts_with(&real_root) {
             return Err(PathProblem::Escapes);
         }
     }
@@ -188,14 +197,37 @@ pub fn resolve_inside(dir: &Path, relative: &str) -> Result<PathBuf, PathProblem
         dir.join(candidate)
     };
     let real = joined.canonicalize().map_err(|_| PathProblem::Missing)?;
-    let real_dir = dir.canonicalize().map_err(|_| PathProblem::Missing)?;
-    if !real.starts_with(&real_dir) {
+    if !real.starts_with(&real_root) {
         return Err(PathProblem::Escapes);
     }
     if !real.is_file() {
         return Err(PathProblem::NotAFile);
     }
+    // `campaigns/../data/u.csv` reads as `data/u.csv`, when both are the same file (a
+    // symlinked directory before the `..` would make them differ).
+    let tidy = tidy(&joined);
+    if tidy.canonicalize().is_ok_and(|t| t == real) {
+        return Ok(tidy);
+    }
     Ok(joined)
+}
+
+/// `path` with `a/..` pairs and `.` removed, as text (leading `..` are kept).
+fn tidy(path: &Path) -> PathBuf {
+    let mut parts: Vec<Component> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return PathBuf::from(".");
+    }
+    parts.iter().collect()
 }
 
 #[cfg(test)]
@@ -203,23 +235,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_stay_inside_the_campaign_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.csv"), "user_id\n").unwrap();
-        assert!(resolve_inside(dir.path(), "a.csv").is_ok());
+    fn paths_stay_inside_the_project_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("project");
+        let dir = root.join("campaigns");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::write(dir.join("a.csv"), "user_id\n").unwrap();
+        std::fs::write(root.join("data/u.csv"), "user_id\n").unwrap();
+        std::fs::write(tmp.path().join("secret.csv"), "user_id\n").unwrap();
+        assert!(resolve_inside(&dir, &root, "a.csv").is_ok());
+        assert_eq!(
+            resolve_inside(&dir, &root, "../data/u.csv"),
+            Ok(root.join("data/u.csv"))
+        );
         for (path, problem) in [
             ("/etc/passwd", PathProblem::Absolute),
             ("../../etc/passwd", PathProblem::Escapes),
-            ("x/../../a.csv", PathProblem::Escapes),
+            ("../../secret.csv", PathProblem::Escapes),
+            ("x/../../../a.csv", PathProblem::Escapes),
             ("nope.csv", PathProblem::Missing),
+            ("../data", PathProblem::NotAFile),
         ] {
-            assert_eq!(resolve_inside(dir.path(), path), Err(problem), "{path}");
+            assert_eq!(resolve_inside(&dir, &root, path), Err(problem), "{path}");
         }
+        // With the campaign's directory as the root, `..` leaves it.
+        assert_eq!(
+            resolve_inside(&dir, &dir, "../data/u.csv"),
+            Err(PathProblem::Escapes)
+        );
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();
+            std::os::unix::fs::symlink("/etc/passwd", dir.join("link")).unwrap();
             assert_eq!(
-                resolve_inside(dir.path(), "link"),
+                resolve_inside(&dir, &root, "link"),
+                Err(PathProblem::Escapes)
+            );
+            std::os::unix::fs::symlink(tmp.path().join("secret.csv"), root.join("data/out"))
+                .unwrap();
+            assert_eq!(
+                resolve_inside(&dir, &root, "../data/out"),
                 Err(PathProblem::Escapes)
             );
         }

@@ -33,6 +33,8 @@ pub struct Found {
     pub templates: Vec<super::TemplateText>,
     /// The CSV's columns, when it has a readable header.
     pub columns: Vec<String>,
+    /// The project partials the templates include, directly or through other partials.
+    pub partials: std::collections::BTreeSet<String>,
 }
 
 /// The longest UserID the API takes, in bytes.

@@ -1,5 +1,6 @@
-//! Templates: every one the campaign holds (inline or in a `text_file`) must compile and use
-//! only known helpers and variables; problems point into the template's own text.
+//! Templates: every one the campaign holds (inline or in a `text_file`) and every project
+//! partial they include (`{{> footer}}`, transitively) must compile and use only known helpers,
+//! partials and variables; problems point into the template's own text, a partial's file.
 
 use std::collections::BTreeSet;
 
@@ -11,6 +12,14 @@ use crate::campaign::yaml::{Span, offset_of};
 use crate::template;
 
 use super::Checks;
+use crate::template::PartialCall;
+
+/// The names a template may use, and whether to check them.
+struct Scope<'a> {
+    known: BTreeSet<String>,
+    header: Option<&'a CsvHeader>,
+    check_variables: bool,
+}
 
 /// The template variables every campaign has, besides its CSV columns and `vars`.
 pub const BUILTIN_VARIABLES: &[&str] = &["campaign", "vars", "recipient"];
@@ -94,84 +103,212 @@ impl Checks<'_> {
         let audience = &campaign.audience;
         let check_variables =
             header.is_some() || (audience.csv.is_none() && audience.official_account.is_some());
+        let scope = Scope {
+            known,
+            header,
+            check_variables,
+        };
         let sources = self.template_sources();
+        let mut seen = BTreeSet::new();
         for template in &sources {
-            let compiled = match template::compile(&template.text) {
-                Ok(compiled) => compiled,
+            if let Some(uses) = self.check_template(template, &scope, None) {
+                self.partial_calls(template, &uses, &scope, &mut Vec::new(), &mut seen);
+            }
+        }
+        self.found.templates = sources;
+    }
+
+    /// Compiles one template and checks its helpers and variables (against `scope`, plus the
+    /// parameters of the call when it is a partial); returns what it uses when it compiles.
+    fn check_template(
+        &mut self,
+        template: &TemplateSource,
+        scope: &Scope<'_>,
+        partial: Option<(&str, &PartialCall)>,
+    ) -> Option<template::TemplateUses> {
+        let compiled = match template::compile(&template.text) {
+            Ok(compiled) => compiled,
+            Err(err) => {
+                let (line, column) = err.pos().unwrap_or((1, 1));
+                let span = self.template_span(template, line, column, 1);
+                let mut reason = err.reason().to_string();
+                // The parser lists every rule it expected; that list helps nobody.
+                if let Some(cut) = reason.find(": expected ").filter(|_| reason.len() > 100) {
+                    reason.truncate(cut);
+                }
+                let what = match partial {
+                    Some((name, _)) => format!("the partial `{name}`"),
+                    None => "the template".to_owned(),
+                };
+                self.push_template(
+                    template,
+                    span,
+                    format!("{what} does not compile: {reason}"),
+                    "check the `{{ }}` pairs and block helpers (`{{#if x}}...{{/if}}`)",
+                );
+                return None;
+            }
+        };
+        let uses = template::uses(&compiled);
+        for helper in &uses.helpers {
+            let known_helper = template::CAMPAIGN_HELPERS.contains(&helper.as_str())
+                || template::BUILTIN_HELPERS.contains(&helper.as_str());
+            if !known_helper {
+                let span = self.name_span(template, helper);
+                let mut help = format!(
+                    "helpers: {}, and Handlebars' if, unless, each, with, eq, ...",
+                    template::CAMPAIGN_HELPERS.join(", ")
+                );
+                if let Some(close) =
+                    structure::closest(helper, template::CAMPAIGN_HELPERS.iter().copied())
+                {
+                    help = format!("did you mean `{close}`? ({help})");
+                }
+                self.push_template(template, span, format!("unknown helper `{helper}`"), help);
+            }
+        }
+        // A partial given a context object reads that object's names: unknowable statically.
+        let with_context = partial.is_some_and(|(_, call)| call.with_context);
+        if !scope.check_variables || with_context {
+            return Some(uses);
+        }
+        let params = partial.map(|(_, call)| &call.params);
+        let header = scope.header;
+        for variable in uses.variables.difference(&scope.known) {
+            if params.is_some_and(|p| p.contains(variable)) {
+                continue;
+            }
+            let span = self.name_span(template, variable);
+            let mut help = match header {
+                Some(header) => format!(
+                    "add a `{variable}` column to the CSV or a `{variable}` entry under `vars`; the CSV's columns are: {}",
+                    header.columns.join(", ")
+                ),
+                None => format!(
+                    "an official account has no per-recipient data: add `{variable}` under `vars`"
+                ),
+            };
+            if let Some((name, _)) = partial {
+                help = format!(
+                    "{help}, or pass it to the partial: {{{{> {name} {variable}=\"...\"}}}}"
+                );
+            }
+            let candidates = scope
+                .known
+                .iter()
+                .chain(params.into_iter().flatten())
+                .map(String::as_str);
+            if let Some(close) = structure::closest(variable, candidates) {
+                help = format!("did you mean `{close}`? ({help})");
+            }
+            let what = match partial {
+                Some((name, _)) => format!("the partial `{name}`"),
+                None => "the template".to_owned(),
+            };
+            let message = match header {
+                Some(_) => {
+                    format!("{what} uses `{variable}`, which is neither a CSV column nor a var")
+                }
+                None => format!("{what} uses `{variable}`, which is not defined under `vars`"),
+            };
+            self.push_template(template, span, message, help);
+        }
+        Some(uses)
+    }
+
+    /// Resolves the partials `template` calls and checks each (once per kind of call), then
+    /// the partials those call; `stack` holds the partials being expanded, to refuse a cycle.
+    fn partial_calls(
+        &mut self,
+        template: &TemplateSource,
+        uses: &template::TemplateUses,
+        scope: &Scope<'_>,
+        stack: &mut Vec<String>,
+        seen: &mut BTreeSet<(String, Vec<String>, bool)>,
+    ) {
+        let loaded = self.loaded;
+        for call in &uses.partials {
+            let Some(partial) = loaded.partials.iter().find(|p| p.name == call.name) else {
+                let span = self.name_span(template, &call.name);
+                let names = loaded.partials.iter().map(|p| p.name.as_str());
+                let mut help = if loaded.partials.is_empty() {
+                    format!(
+                        "partials are the files templates/**/*.hbs under the project root ({}): create templates/{}.hbs",
+                        crate::project::relative_display(&loaded.project.root),
+                        call.name
+                    )
+                } else {
+                    format!(
+                        "the project's partials (templates/**/*.hbs): {}",
+                        names.clone().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                if let Some(close) = structure::closest(&call.name, names) {
+                    help = format!("did you mean `{close}`? ({help})");
+                }
+                self.push_template(
+                    template,
+                    span,
+                    format!("unknown partial `{}`", call.name),
+                    help,
+                );
+                continue;
+            };
+            if stack.contains(&call.name) {
+                let span = self.name_span(template, &call.name);
+                self.push_template(
+                    template,
+                    span,
+                    format!(
+                        "the partial `{}` includes itself ({} → {})",
+                        call.name,
+                        stack.join(" → "),
+                        call.name
+                    ),
+                    "a partial may include others, but never one that leads back to it",
+                );
+                continue;
+            }
+            self.found.partials.insert(call.name.clone());
+            let key = (
+                call.name.clone(),
+                call.params.iter().cloned().collect(),
+                call.with_context,
+            );
+            if !seen.insert(key) {
+                continue;
+            }
+            let text = match &partial.text {
+                Ok(text) => text.clone(),
                 Err(err) => {
-                    let (line, column) = err.pos().unwrap_or((1, 1));
-                    let span = self.template_span(template, line, column, 1);
-                    let mut reason = err.reason().to_string();
-                    // The parser lists every rule it expected; that list helps nobody.
-                    if let Some(cut) = reason.find(": expected ").filter(|_| reason.len() > 100) {
-                        reason.truncate(cut);
-                    }
+                    let span = self.name_span(template, &call.name);
                     self.push_template(
                         template,
                         span,
-                        format!("the template does not compile: {reason}"),
-                        "check the `{{ }}` pairs and block helpers (`{{#if x}}...{{/if}}`)",
+                        format!(
+                            "cannot read the partial `{}` ({}): {err}",
+                            call.name,
+                            partial.path.display()
+                        ),
+                        "partials are UTF-8 text files",
                     );
                     continue;
                 }
             };
-            let uses = template::uses(&compiled);
-            for helper in &uses.helpers {
-                let known_helper = template::CAMPAIGN_HELPERS.contains(&helper.as_str())
-                    || template::BUILTIN_HELPERS.contains(&helper.as_str());
-                if !known_helper {
-                    let span = self.name_span(template, helper);
-                    let mut help = format!(
-                        "helpers: {}, and Handlebars' if, unless, each, with, eq, ...",
-                        template::CAMPAIGN_HELPERS.join(", ")
-                    );
-                    if let Some(close) =
-                        structure::closest(helper, template::CAMPAIGN_HELPERS.iter().copied())
-                    {
-                        help = format!("did you mean `{close}`? ({help})");
-                    }
-                    self.push_template(template, span, format!("unknown helper `{helper}`"), help);
-                }
-            }
-            for partial in &uses.partials {
-                let span = self.name_span(template, partial);
-                self.push_template(
-                    template,
-                    span,
-                    format!("partial `{partial}` is not available"),
-                    "campaign templates cannot include partials: use `text_file` elements instead",
-                );
-            }
-            if !check_variables {
-                continue;
-            }
-            for variable in uses.variables.difference(&known) {
-                let span = self.name_span(template, variable);
-                let mut help = match header {
-                    Some(header) => format!(
-                        "add a `{variable}` column to the CSV or a `{variable}` entry under `vars`; the CSV's columns are: {}",
-                        header.columns.join(", ")
-                    ),
-                    None => format!(
-                        "an official account has no per-recipient data: add `{variable}` under `vars`"
-                    ),
-                };
-                if let Some(close) = structure::closest(variable, known.iter().map(String::as_str))
-                {
-                    help = format!("did you mean `{close}`? ({help})");
-                }
-                let message = match header {
-                    Some(_) => format!(
-                        "the template uses `{variable}`, which is neither a CSV column nor a var"
-                    ),
-                    None => {
-                        format!("the template uses `{variable}`, which is not defined under `vars`")
-                    }
-                };
-                self.push_template(template, span, message, help);
+            self.found
+                .sources
+                .insert(partial.path.clone(), text.clone());
+            let source = TemplateSource {
+                pointer: format!("partial {}", call.name),
+                text,
+                file: Some(partial.path.clone()),
+            };
+            if let Some(inner) = self.check_template(&source, scope, Some((&call.name, call))) {
+                stack.push(call.name.clone());
+                self.partial_calls(&source, &inner, scope, stack, seen);
+                stack.pop();
             }
         }
-        self.found.templates = sources;
     }
 
     fn push_template(
