@@ -18,6 +18,9 @@
 #   bench/memory.sh
 #   BENCH_RECIPIENTS=200000 bench/memory.sh
 #   BENCH_STEPS="plan-empty plan-full" bench/memory.sh   (plan-full and report-csv need apply)
+#
+# Give it a CARGO_TARGET_DIR of this worktree's own: the binary in a target directory that
+# several worktrees build into is whichever built last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
