@@ -2,6 +2,7 @@
 //! row order, compared with its journal record, and folded into counts, samples, previews and
 //! the calls to make.
 
+use super::gone;
 use super::pipeline::{Join, Rendered, render_pipeline};
 use super::prior::Prior;
 use super::quota::{self, HourQuota};
@@ -187,32 +188,6 @@ struct Builder<'a> {
     latest_window_opening: Option<jiff::Timestamp>,
 }
 
-/// Recipients gone from the audience in one state: how many, and the first few by user ID
-/// (the samples a plan shows), without holding the others.
-struct Gone {
-    count: u64,
-    first: std::collections::BTreeSet<String>,
-    keep: usize,
-}
-
-impl Gone {
-    fn new(keep: usize) -> Gone {
-        Gone {
-            count: 0,
-            first: std::collections::BTreeSet::new(),
-            keep,
-        }
-    }
-
-    fn add(&mut self, recipient: String) {
-        self.count += 1;
-        self.first.insert(recipient);
-        if self.first.len() > self.keep {
-            self.first.pop_last();
-        }
-    }
-}
-
 /// Rows per chunk in a sends-only pass: what the pipeline holds ahead of the executor is a few
 /// chunks, so smaller ones keep apply's window of rendered messages small.
 const SENDS_CHUNK_ROWS: usize = 512;
@@ -285,21 +260,11 @@ impl Builder<'_> {
         if self.matched >= self.plan.journal.records {
             return Ok(());
         }
-        let keep = self.options.samples;
-        let mut removed = Gone::new(keep);
-        let mut recalled = Gone::new(keep);
-        journal.for_each_record_in(
+        let (recalled, removed) = gone::read(
+            journal.as_ref(),
             &self.loaded.campaign.name,
-            &[SendState::Sent, SendState::Recalled],
-            &mut |record| {
-                if reader.has_seen(audience::fingerprint(&record.recipient)) {
-                    return;
-                }
-                match record.state {
-                    SendState::Recalled => recalled.add(record.recipient),
-                    _ => removed.add(record.recipient),
-                }
-            },
+            reader,
+            self.options.samples,
         )?;
         for (state, gone) in [
             (DiffState::Recalled, recalled),

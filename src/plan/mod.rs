@@ -8,6 +8,7 @@
 
 pub mod against;
 mod builder;
+mod gone;
 mod pipeline;
 mod prior;
 
