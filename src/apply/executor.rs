@@ -260,7 +260,7 @@ pub async fn execute(
                 let _ = tx.blocking_send(send);
             }
         };
-        plan::build_with(&planner_loaded, &plan_options, Some(&mut sink)).map(drop)
+        plan::build_sends(&planner_loaded, &plan_options, &mut sink).map(drop)
     });
 
     let official = campaign.audience.official_account.is_some();
@@ -327,7 +327,7 @@ pub async fn execute(
         if !send.pending {
             // `?`: resend it only inside the duplicate window, identically.
             let resendable = in_flight.get(&send.user_id).filter(|f| {
-                f.content_hash == request::hex(&send.content_hash)
+                request::is_hex_of(&f.content_hash, &send.content_hash)
                     && inside_dedup_window(f.endpoint, f.intent_at_ms, now_ms())
             });
             match resendable {

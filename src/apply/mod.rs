@@ -261,8 +261,10 @@ fn in_flight_sends(
     campaign: &str,
 ) -> Result<HashMap<String, InFlight>, JournalError> {
     let mut map = HashMap::new();
-    journal.for_each_record(campaign, &mut |r| {
-        if matches!(r.state, SendState::Intent | SendState::Uncertain) {
+    journal.for_each_record_in(
+        campaign,
+        &[SendState::Intent, SendState::Uncertain],
+        &mut |r| {
             map.insert(
                 r.recipient,
                 InFlight {
@@ -271,8 +273,8 @@ fn in_flight_sends(
                     intent_at_ms: r.intent_at_ms,
                 },
             );
-        }
-    })?;
+        },
+    )?;
     Ok(map)
 }
 

@@ -309,10 +309,6 @@ impl Iterator for Recipients {
 /// instead of hashing them again.
 pub(crate) type PrintSet = HashSet<u128, std::hash::BuildHasherDefault<PrintHasher>>;
 
-/// A map keyed by fingerprints (see [`PrintSet`]).
-pub(crate) type PrintMap<V> =
-    std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<PrintHasher>>;
-
 /// The hasher of [`PrintSet`]: a fingerprint's low 64 bits.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct PrintHasher(u64);

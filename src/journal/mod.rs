@@ -313,16 +313,54 @@ pub trait JournalStore: Send + std::fmt::Debug {
         each: &mut dyn FnMut(SendRecord),
     ) -> Result<(), JournalError>;
 
+    /// The records of `recipients` in `campaign`: `each(index, record)` for those the journal has, in any order.
+    ///
+    /// The planner and the reports join an audience to the journal with it, a batch at a time,
+    /// so neither side is held in memory (a store over a network answers a batch in one round
+    /// trip). A recipient named twice in a batch is answered at each of its indexes.
+    fn records_of(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendRecord),
+    ) -> Result<(), JournalError>;
+
     /// The state of each of `recipients` in `campaign`: `each(index, state)` for those the
-    /// journal has, in any order. Reports join an audience to the journal with it, a batch at a
-    /// time, so neither side is held in memory (a store over a network answers a batch in one
-    /// round trip).
+    /// journal has, in any order ([`JournalStore::records_of`], states only).
     fn states_of(
         &self,
         campaign: &str,
         recipients: &[&str],
         each: &mut dyn FnMut(usize, SendState),
-    ) -> Result<(), JournalError>;
+    ) -> Result<(), JournalError> {
+        self.records_of(campaign, recipients, &mut |i, record| each(i, record.state))
+    }
+
+    /// How many records `campaign` has: the planner compares it with the records it found in
+    /// the audience, and looks for recipients gone from the audience only when they differ.
+    /// The default counts a full scan; a store answers it from an index.
+    fn count(&self, campaign: &str) -> Result<u64, JournalError> {
+        let mut n = 0;
+        self.for_each_record(campaign, &mut |_| n += 1)?;
+        Ok(n)
+    }
+
+    /// Calls `each` for every record of `campaign` in one of `states`, streamed in the order
+    /// of [`JournalStore::for_each_record`]: the few uncertain sends of a journal of millions
+    /// are read without reading the rest. The default filters a full scan; a store filters in
+    /// its query.
+    fn for_each_record_in(
+        &self,
+        campaign: &str,
+        states: &[SendState],
+        each: &mut dyn FnMut(SendRecord),
+    ) -> Result<(), JournalError> {
+        self.for_each_record(campaign, &mut |record| {
+            if states.contains(&record.state) {
+                each(record);
+            }
+        })
+    }
 
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.
     fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError>;

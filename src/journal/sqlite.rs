@@ -1,5 +1,8 @@
 //! The SQLite journal: a file (WAL) the user can open and query, and an OS file lock per
-//! campaign beside it, so that a process killed with -9 releases its campaign.
+//! campaign beside it, so that a process killed with -9 releases its campaign. The keyed and
+//! filtered reads are in [`lookup`].
+
+mod lookup;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,11 @@ CREATE TABLE applied_plans (
     applied_at_ms INTEGER NOT NULL
 );
 "#];
+
+/// The columns of a record, in the order [`SqliteJournal::record`] reads them.
+const RECORD_COLUMNS: &str = "campaign, recipient, content_hash, state, endpoint, call_id, \
+     msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
+     intent_at_ms, updated_at_ms";
 
 /// The SQLite journal.
 #[derive(Debug)]
@@ -120,6 +128,43 @@ impl SqliteJournal {
         }
     }
 
+    /// A row of the columns [`RECORD_COLUMNS`] names, as a record.
+    fn record(&self, row: &rusqlite::Row<'_>) -> Result<SendRecord, JournalError> {
+        let state_text: String = row.get(3).map_err(self.sql())?;
+        let state = SendState::parse(&state_text).ok_or_else(|| self.bad("state", &state_text))?;
+        let endpoint_text: String = row.get(4).map_err(self.sql())?;
+        let endpoint = Endpoint::from_path(&endpoint_text)
+            .ok_or_else(|| self.bad("endpoint", &endpoint_text))?;
+        let class_text: Option<String> = row.get(12).map_err(self.sql())?;
+        let error_class = match class_text {
+            None => None,
+            Some(text) => {
+                Some(ErrorClass::parse(&text).ok_or_else(|| self.bad("error class", &text))?)
+            }
+        };
+        (|| {
+            Ok::<_, rusqlite::Error>(SendRecord {
+                campaign: row.get(0)?,
+                recipient: row.get(1)?,
+                content_hash: row.get(2)?,
+                state,
+                endpoint,
+                call_id: row.get(5)?,
+                msg_random: row.get(6)?,
+                msg_seq: row.get(7)?,
+                msg_key: row.get(8)?,
+                msg_time: row.get(9)?,
+                error_code: row.get(10)?,
+                error_text: row.get(11)?,
+                error_class,
+                attempts: row.get(13)?,
+                intent_at_ms: row.get(14)?,
+                updated_at_ms: row.get(15)?,
+            })
+        })()
+        .map_err(self.sql())
+    }
+
     fn configure(&self) -> Result<(), JournalError> {
         // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
         self.conn
@@ -173,77 +218,39 @@ impl JournalStore for SqliteJournal {
     ) -> Result<(), JournalError> {
         let mut statement = self
             .conn
-            .prepare(
-                "SELECT campaign, recipient, content_hash, state, endpoint, call_id, msg_random,
-                        msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts,
-                        intent_at_ms, updated_at_ms
-                 FROM sends WHERE campaign = ?1 ORDER BY intent_at_ms, recipient",
-            )
+            .prepare(&format!(
+                "SELECT {RECORD_COLUMNS} FROM sends WHERE campaign = ?1 ORDER BY intent_at_ms, recipient"
+            ))
             .map_err(self.sql())?;
         let mut rows = statement.query(params![campaign]).map_err(self.sql())?;
         while let Some(row) = rows.next().map_err(self.sql())? {
-            let state_text: String = row.get(3).map_err(self.sql())?;
-            let state =
-                SendState::parse(&state_text).ok_or_else(|| self.bad("state", &state_text))?;
-            let endpoint_text: String = row.get(4).map_err(self.sql())?;
-            let endpoint = Endpoint::from_path(&endpoint_text)
-                .ok_or_else(|| self.bad("endpoint", &endpoint_text))?;
-            let class_text: Option<String> = row.get(12).map_err(self.sql())?;
-            let error_class = match class_text {
-                None => None,
-                Some(text) => {
-                    Some(ErrorClass::parse(&text).ok_or_else(|| self.bad("error class", &text))?)
-                }
-            };
-            let record = (|| {
-                Ok::<_, rusqlite::Error>(SendRecord {
-                    campaign: row.get(0)?,
-                    recipient: row.get(1)?,
-                    content_hash: row.get(2)?,
-                    state,
-                    endpoint,
-                    call_id: row.get(5)?,
-                    msg_random: row.get(6)?,
-                    msg_seq: row.get(7)?,
-                    msg_key: row.get(8)?,
-                    msg_time: row.get(9)?,
-                    error_code: row.get(10)?,
-                    error_text: row.get(11)?,
-                    error_class,
-                    attempts: row.get(13)?,
-                    intent_at_ms: row.get(14)?,
-                    updated_at_ms: row.get(15)?,
-                })
-            })()
-            .map_err(self.sql())?;
-            each(record);
+            each(self.record(row)?);
         }
         Ok(())
     }
 
-    /// One indexed lookup per recipient through a cached statement: the primary key is
-    /// (campaign, recipient), and an in-process database answers a point query in microseconds.
-    fn states_of(
+    /// Batches of [`lookup::BATCH`] recipients, each one `IN (...)` query through a cached
+    /// statement (see [`lookup`]).
+    fn records_of(
         &self,
         campaign: &str,
         recipients: &[&str],
-        each: &mut dyn FnMut(usize, SendState),
+        each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT state FROM sends WHERE campaign = ?1 AND recipient = ?2")
-            .map_err(self.sql())?;
-        for (index, recipient) in recipients.iter().enumerate() {
-            let text: Option<String> = statement
-                .query_row(params![campaign, recipient], |row| row.get(0))
-                .optional()
-                .map_err(self.sql())?;
-            if let Some(text) = text {
-                let state = SendState::parse(&text).ok_or_else(|| self.bad("state", &text))?;
-                each(index, state);
-            }
-        }
-        Ok(())
+        self.lookup(campaign, recipients, each)
+    }
+
+    fn count(&self, campaign: &str) -> Result<u64, JournalError> {
+        self.count_records(campaign)
+    }
+
+    fn for_each_record_in(
+        &self,
+        campaign: &str,
+        states: &[SendState],
+        each: &mut dyn FnMut(SendRecord),
+    ) -> Result<(), JournalError> {
+        self.records_in(campaign, states, each)
     }
 
     /// Writes records (intents or outcomes) in one transaction: the latest state per recipient.

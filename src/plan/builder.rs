@@ -2,8 +2,9 @@
 //! row order, compared with its journal record, and folded into counts, samples, previews and
 //! the calls to make.
 
-use super::pipeline::{Rendered, render_pipeline};
-use super::prior::{Prior, prior_of};
+use super::gone;
+use super::pipeline::{Join, Rendered, render_pipeline};
+use super::prior::Prior;
 use super::quota::{self, HourQuota};
 use super::*;
 use crate::audience::count_lines;
@@ -19,27 +20,47 @@ pub fn build_with<'a>(
     options: &'a PlanOptions,
     sink: Option<&'a mut dyn FnMut(PlannedSend)>,
 ) -> Result<Plan, PlanError> {
+    build_inner(loaded, options, sink, false)
+}
+
+/// The pass `apply` sends from: hands `sink` the recipients it sends to and those whose sends
+/// are uncertain, in row order, and nothing else. Recipients the journal settles whatever
+/// their message (sent, recalled, failed for good) are not rendered, so a resumed run reaches
+/// its first pending recipient fast; the counts are not kept (the returned plan's are partial).
+pub fn build_sends<'a>(
+    loaded: &'a LoadedCampaign,
+    options: &'a PlanOptions,
+    sink: &'a mut dyn FnMut(PlannedSend),
+) -> Result<Plan, PlanError> {
+    build_inner(loaded, options, Some(sink), true)
+}
+
+fn build_inner<'a>(
+    loaded: &'a LoadedCampaign,
+    options: &'a PlanOptions,
+    sink: Option<&'a mut dyn FnMut(PlannedSend)>,
+    sends_only: bool,
+) -> Result<Plan, PlanError> {
     let campaign = &loaded.campaign;
     let journal = options.state.open_existing()?;
-    let mut priors: audience::PrintMap<(String, Prior)> = audience::PrintMap::default();
     let mut read = JournalRead {
         path: options.state.shown(),
         exists: journal.is_some(),
         records: 0,
     };
     if let Some(journal) = &journal {
-        journal.for_each_record(&campaign.name, &mut |record| {
-            let (recipient, prior) = prior_of(record);
-            read.records += 1;
-            priors.insert(audience::fingerprint(&recipient), (recipient, prior));
-        })?;
+        read.records = journal.count(&campaign.name)?;
     }
     let settings = RequestSettings::from_campaign(campaign);
     let mut builder = Builder {
         loaded,
         options,
         hasher: ContentHasher::new(&settings),
-        priors,
+        // A journal without records of the campaign has nothing to join.
+        joined: read.records > 0,
+        journal,
+        matched: 0,
+        sends_only,
         plan: Plan {
             campaign: campaign.name.clone(),
             description: campaign.description.clone(),
@@ -102,8 +123,12 @@ pub fn build_with<'a>(
         }
     };
     builder.audience(Recipients::of_campaign(loaded, true)?)?;
+    if sends_only {
+        return Ok(builder.plan);
+    }
     builder.finish();
-    if let (Some(account), Some(journal)) = (&campaign.audience.official_account, &journal) {
+    if let (Some(account), Some(journal)) = (&campaign.audience.official_account, &builder.journal)
+    {
         official_account_limits(&mut builder.plan, journal.as_ref(), account)?;
     }
     Ok(builder.plan)
@@ -141,7 +166,13 @@ struct Builder<'a> {
     loaded: &'a LoadedCampaign,
     options: &'a PlanOptions,
     hasher: ContentHasher,
-    priors: audience::PrintMap<(String, Prior)>,
+    journal: Option<Box<dyn JournalStore>>,
+    /// Whether the audience is joined to the journal (it has records of the campaign).
+    joined: bool,
+    /// Recipients of the audience the journal has a record of.
+    matched: u64,
+    /// [`build_sends`]: only the sends matter.
+    sends_only: bool,
     plan: Plan,
     /// Hash prefix of every pending send: recipients with identical requests can share a batch.
     pending_prefixes: Vec<u64>,
@@ -157,6 +188,10 @@ struct Builder<'a> {
     /// The latest instant a pending recipient's window opens, when some are closed now.
     latest_window_opening: Option<jiff::Timestamp>,
 }
+
+/// Rows per chunk in a sends-only pass: what the pipeline holds ahead of the executor is a few
+/// chunks, so smaller ones keep apply's window of rendered messages small.
+const SENDS_CHUNK_ROWS: usize = 512;
 
 /// Most problems listed in a plan; the rest are counted.
 pub(super) const MAX_PROBLEMS: usize = 20;
@@ -181,6 +216,17 @@ impl Builder<'_> {
             std::sync::atomic::AtomicBool::new(self.options.previews > 0 || self.sink.is_some());
         let hasher = self.hasher.clone();
         let chunk_chars = self.stream_chunk_chars();
+        let (resend_changed, retry_unknown) =
+            (self.options.resend_changed, self.options.retry_unknown);
+        let settled = move |prior: &Prior| prior.settles(resend_changed, retry_unknown);
+        let join = Join {
+            state: &self.options.state,
+            campaign: &self.loaded.campaign.name,
+            settled: self
+                .sends_only
+                .then_some(&settled as &(dyn Fn(&Prior) -> bool + Sync)),
+        };
+        let join = self.joined.then_some(&join);
         let this = std::cell::RefCell::new(&mut *self);
         render_pipeline(
             &renderer,
@@ -188,6 +234,7 @@ impl Builder<'_> {
             chunk_chars,
             threads,
             &keep_messages,
+            join,
             |chunk| this.borrow_mut().read_chunk(&mut reader, chunk),
             |item| {
                 let mut builder = this.borrow_mut();
@@ -198,24 +245,39 @@ impl Builder<'_> {
                 }
             },
         )?;
-        // Sent before, gone from the audience now.
-        let mut removed: Vec<(String, Option<String>)> = Vec::new();
-        let mut recalled: Vec<String> = Vec::new();
-        for (print, (recipient, prior)) in &self.priors {
-            if !reader.has_seen(*print) && prior.state == SendState::Sent {
-                removed.push((recipient.clone(), None));
-            }
-            if !reader.has_seen(*print) && prior.state == SendState::Recalled {
-                recalled.push(recipient.clone());
-            }
+        if !self.sends_only {
+            self.gone_from_the_audience(&reader)?;
         }
-        recalled.sort();
-        for recipient in recalled {
-            self.count_state(DiffState::Recalled, None, &recipient, None);
+        Ok(())
+    }
+
+    /// Counts the recipients sent (or recalled) before who are gone from the audience now,
+    /// with the first few by user ID as samples. Only when the journal has records the
+    /// audience did not match does this read it again, and then only those states.
+    fn gone_from_the_audience(&mut self, reader: &Recipients) -> Result<(), PlanError> {
+        let Some(journal) = self.journal.as_ref().filter(|_| self.joined) else {
+            return Ok(());
+        };
+        if self.matched >= self.plan.journal.records {
+            return Ok(());
         }
-        removed.sort();
-        for (recipient, detail) in removed {
-            self.count_state(DiffState::Removed, None, &recipient, detail);
+        let (recalled, removed) = gone::read(
+            journal.as_ref(),
+            &self.loaded.campaign.name,
+            reader,
+            self.options.samples,
+        )?;
+        for (state, gone) in [
+            (DiffState::Recalled, recalled),
+            (DiffState::Removed, removed),
+        ] {
+            for recipient in &gone.first {
+                self.count_state(state, None, recipient, None);
+            }
+            let rest = gone.count - gone.first.len() as u64;
+            if rest > 0 {
+                *self.plan.states.entry(state).or_default() += rest;
+            }
         }
         Ok(())
     }
@@ -230,7 +292,13 @@ impl Builder<'_> {
         reader: &mut Recipients,
         chunk: &mut Vec<RecipientRow>,
     ) -> Result<bool, PlanError> {
-        while chunk.len() < CHUNK_ROWS {
+        let rows = if self.sends_only {
+            SENDS_CHUNK_ROWS
+        } else {
+            CHUNK_ROWS
+        };
+        chunk.reserve(rows);
+        while chunk.len() < rows {
             let Some(outcome) = reader.next_row() else {
                 return Ok(false);
             };
@@ -274,12 +342,20 @@ impl Builder<'_> {
             .and_then(|i| item.row.record.get(i))
             .map(str::to_owned);
         let user_id = item.row.user_id;
+        let prior = item.prior;
+        if prior.is_some() {
+            self.matched += 1;
+        }
+        // Not rendered: settled by its record whatever the message (a sends-only pass).
+        let Some(outcome) = item.outcome else {
+            return;
+        };
         let unsendable = |this: &mut Self, user_id: String, why: String| {
             this.plan.audience.render_errors += 1;
             let at = row.map_or_else(|| user_id.clone(), |r| format!("row {r} ({user_id})"));
             this.problem(row, Some(user_id), format!("{at}: {why}"));
         };
-        let (message, facts, chunks) = match item.outcome {
+        let (message, facts, chunks) = match outcome {
             Ok(ok) => ok,
             Err(failure) => return unsendable(self, user_id, failure.to_string()),
         };
@@ -287,16 +363,12 @@ impl Builder<'_> {
             return unsendable(self, user_id, problem);
         }
         self.plan.audience.recipients += 1;
-        let prior = if self.priors.is_empty() {
-            None
-        } else {
-            self.priors.get(&item.row.print).map(|(_, p)| p)
-        };
+        let prior = prior.as_ref();
         let (state, detail) = match prior {
             None => (DiffState::New, None),
             Some(p) => match p.state {
                 SendState::Recalled => (DiffState::Recalled, None),
-                SendState::Sent if p.content_hash == request::hex(&facts.hash) => {
+                SendState::Sent if request::is_hex_of(&p.content_hash, &facts.hash) => {
                     (DiffState::Unchanged, None)
                 }
                 SendState::Sent => (DiffState::Changed, None),
@@ -325,7 +397,7 @@ impl Builder<'_> {
             && !pending
             && let Some(p) = prior
             && let Some(now) = self.options.now
-            && p.content_hash == request::hex(&facts.hash)
+            && request::is_hex_of(&p.content_hash, &facts.hash)
             && crate::apply::inside_dedup_window(p.endpoint, p.intent_at_ms, now.as_millisecond())
         {
             self.plan.resends_in_window += 1;
@@ -335,7 +407,9 @@ impl Builder<'_> {
         }
         if pending {
             self.plan.pending += 1;
-            self.pending_prefixes.push(prefix_of(&facts.hash));
+            if !self.sends_only {
+                self.pending_prefixes.push(prefix_of(&facts.hash));
+            }
             self.stream_calls += chunks;
         }
         self.count_state(state, row, &user_id, detail);

@@ -1,12 +1,14 @@
 //! The plan: every recipient rendered and checked, grouped into API calls, and compared with
 //! what the journal says was already sent. `plan` prints it; `apply` executes it.
 //!
-//! Recipients stream through: rows are read in chunks, rendered on every core, and folded
-//! into counts, samples and previews, so a plan of ten million rows needs no more memory than
-//! one fingerprint per recipient.
+//! Recipients stream through: rows are read in chunks, joined to the journal a chunk at a time
+//! (keyed lookups, [`JournalStore::records_of`]) and rendered on every core, and folded into
+//! counts, samples and previews, so a plan of ten million rows needs no more memory than one
+//! fingerprint per recipient, however large the journal.
 
 pub mod against;
 mod builder;
+mod gone;
 mod pipeline;
 mod prior;
 
@@ -16,7 +18,7 @@ pub mod quota;
 pub mod request;
 pub mod saved;
 
-pub use builder::{build, build_with};
+pub use builder::{build, build_sends, build_with};
 pub use quota::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 
 use std::collections::{BTreeMap, HashMap};

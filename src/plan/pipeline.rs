@@ -1,30 +1,91 @@
-//! Rendering on every core: rows read in chunks, rendered by a pool of threads, and handed
-//! back in row order.
+//! Rendering on every core: rows read in chunks, joined to the journal and rendered by a pool
+//! of threads, and handed back in row order.
+//!
+//! The join is a keyed lookup per chunk ([`JournalStore::records_of`]) on each thread's own
+//! connection, so it runs beside the rendering and neither the audience nor the journal is
+//! held in memory.
 
+use super::prior::{Prior, prior_of};
 use super::*;
 
-/// The result of rendering one recipient.
+/// What rendering one recipient gave.
+pub(super) type Outcome = Result<(Option<Box<RenderedMessage>>, ContentFacts, u64), RenderFailure>;
+
+/// One recipient, rendered and joined to its journal record.
 pub(super) struct Rendered {
     pub(super) row: RecipientRow,
-    pub(super) outcome: Result<(Option<Box<RenderedMessage>>, ContentFacts, u64), RenderFailure>,
+    /// What the journal says of the recipient, if it has them.
+    pub(super) prior: Option<Prior>,
+    /// `None` when not rendered: [`Join::settled`] said nothing would be sent whatever the
+    /// message is.
+    pub(super) outcome: Option<Outcome>,
 }
 
-/// A pool of rendering threads fed chunks of rows; results come back in row order.
+/// The journal each chunk is joined to.
+pub(super) struct Join<'a> {
+    pub(super) state: &'a State,
+    pub(super) campaign: &'a str,
+    /// For a pass that only wants the sends (apply's): whether a record settles its
+    /// recipient whatever the message renders to, so that rendering it can be skipped.
+    pub(super) settled: Option<&'a (dyn Fn(&Prior) -> bool + Sync)>,
+}
+
+impl Join<'_> {
+    /// Looks the chunk's recipients up (opening this thread's connection the first time) and
+    /// renders those that need it.
+    fn chunk(
+        &self,
+        journal: &mut Option<Box<dyn JournalStore>>,
+        rows: Vec<RecipientRow>,
+        render_one: &(dyn Fn(RecipientRow, Option<Prior>) -> Rendered + Sync),
+    ) -> Result<Vec<Rendered>, PlanError> {
+        if journal.is_none() {
+            *journal = self.state.open_existing()?;
+        }
+        let mut priors: Vec<Option<Prior>> = Vec::new();
+        priors.resize_with(rows.len(), || None);
+        if let Some(journal) = journal {
+            let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+            journal.records_of(self.campaign, &ids, &mut |i, record| {
+                if let Some(slot) = priors.get_mut(i) {
+                    *slot = Some(prior_of(record).1);
+                }
+            })?;
+        }
+        Ok(rows
+            .into_iter()
+            .zip(priors)
+            .map(|(row, prior)| match (self.settled, &prior) {
+                (Some(settled), Some(p)) if settled(p) => Rendered {
+                    row,
+                    prior,
+                    outcome: None,
+                },
+                _ => render_one(row, prior),
+            })
+            .collect())
+    }
+}
+
+/// A pool of rendering threads fed chunks of rows; results come back in row order, joined to
+/// the journal when there is one.
 ///
 /// The threads live for the whole plan (spawning per chunk costs more than rendering), and
 /// the channels are bounded so that reading never runs far ahead of rendering.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn render_pipeline(
     renderer: &CampaignRenderer,
     hasher: &ContentHasher,
     stream_chunk_chars: Option<u32>,
     threads: usize,
     keep_messages: &std::sync::atomic::AtomicBool,
+    join: Option<&Join<'_>>,
     mut read: impl FnMut(&mut Vec<RecipientRow>) -> Result<bool, PlanError>,
     mut fold: impl FnMut(Rendered),
 ) -> Result<(), PlanError> {
     use std::sync::atomic::Ordering;
     use std::sync::mpsc;
-    let render_one = |row: RecipientRow| {
+    let render_one = |row: RecipientRow, prior: Option<Prior>| {
         let fields: Vec<&str> = row.record.iter().collect();
         let outcome = renderer.render(&fields).map(|message| {
             let facts = hasher.facts(&message);
@@ -39,24 +100,33 @@ pub(super) fn render_pipeline(
             (message, facts, chunks)
         });
         drop(fields);
-        Rendered { row, outcome }
+        Rendered {
+            row,
+            prior,
+            outcome: Some(outcome),
+        }
     };
+    type Done = (usize, Result<Vec<Rendered>, PlanError>);
     let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<RecipientRow>)>(threads * 2);
     let work_rx = std::sync::Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::sync_channel::<(usize, Vec<Rendered>)>(threads * 2);
+    let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 2);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             let render_one = &render_one;
             scope.spawn(move || {
+                let mut journal = None;
                 loop {
                     let next = match work_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
                     let Ok((index, rows)) = next else { return };
-                    let rendered: Vec<Rendered> = rows.into_iter().map(render_one).collect();
+                    let rendered = match join {
+                        Some(join) => join.chunk(&mut journal, rows, render_one),
+                        None => Ok(rows.into_iter().map(|r| render_one(r, None)).collect()),
+                    };
                     if done_tx.send((index, rendered)).is_err() {
                         return;
                     }
@@ -71,7 +141,7 @@ pub(super) fn render_pipeline(
         while more || next_to_fold < sent {
             // Keep every thread busy, but never more than a few chunks in flight.
             while more && sent - next_to_fold < threads * 2 {
-                let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+                let mut chunk = Vec::new();
                 match read(&mut chunk) {
                     Ok(has_more) => more = has_more,
                     Err(e) => {
@@ -92,13 +162,24 @@ pub(super) fn render_pipeline(
                 break;
             }
             match done_rx.recv() {
-                Ok((index, rendered)) => {
+                // After a failed lookup the chunks in flight are still drained, so that no
+                // thread is left blocked on a full channel, but no longer folded.
+                Ok((index, Err(e))) => {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                    more = false;
+                    pending.insert(index, Vec::new());
+                }
+                Ok((index, Ok(rendered))) => {
                     pending.insert(index, rendered);
                 }
                 Err(_) => break,
             }
             while let Some(rendered) = pending.remove(&next_to_fold) {
-                rendered.into_iter().for_each(&mut fold);
+                if result.is_ok() {
+                    rendered.into_iter().for_each(&mut fold);
+                }
                 next_to_fold += 1;
             }
         }

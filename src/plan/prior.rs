@@ -17,6 +17,22 @@ pub(super) struct Prior {
     pub(super) intent_at_ms: i64,
 }
 
+impl Prior {
+    /// Whether the record settles its recipient whatever the message renders to now: nothing
+    /// is sent and nothing is uncertain (sent, unless changed ones are resent; recalled;
+    /// failed for good).
+    pub(super) fn settles(&self, resend_changed: bool, retry_unknown: bool) -> bool {
+        match self.state {
+            SendState::Recalled => true,
+            SendState::Sent => !resend_changed,
+            SendState::Failed => {
+                !(self.retryable || (self.unknown_code.is_some() && retry_unknown))
+            }
+            SendState::Intent | SendState::Uncertain => false,
+        }
+    }
+}
+
 pub(super) fn prior_of(record: SendRecord) -> (String, Prior) {
     let failed = record.state == SendState::Failed;
     let retryable = failed && record.error_class.is_some_and(|c| c.is_retryable());
@@ -66,5 +82,57 @@ mod tests {
         let mut sent = test_record("u3", SendState::Sent);
         sent.error_class = Some(ErrorClass::Retry);
         assert!(!prior_of(sent).1.retryable);
+    }
+
+    #[test]
+    fn only_records_that_leave_nothing_to_send_whatever_the_message_settle_a_recipient() {
+        let prior = |state: SendState, class: Option<ErrorClass>| {
+            let mut record = test_record("u", state);
+            record.error_class = class;
+            record.error_code = class.map(|_| 99_999);
+            prior_of(record).1
+        };
+        // (state, class, settles by default, with --resend-changed, with --retry-unknown)
+        let cases = [
+            (SendState::Sent, None, true, false, true),
+            (SendState::Recalled, None, true, true, true),
+            (SendState::Intent, None, false, false, false),
+            (SendState::Uncertain, None, false, false, false),
+            (
+                SendState::Failed,
+                Some(ErrorClass::PermanentRecipient),
+                true,
+                true,
+                true,
+            ),
+            (
+                SendState::Failed,
+                Some(ErrorClass::Retry),
+                false,
+                false,
+                false,
+            ),
+            (
+                SendState::Failed,
+                Some(ErrorClass::Unknown),
+                true,
+                true,
+                false,
+            ),
+        ];
+        for (state, class, plain, changed, unknown) in cases {
+            let p = prior(state, class);
+            assert_eq!(p.settles(false, false), plain, "{state:?} {class:?}");
+            assert_eq!(
+                p.settles(true, false),
+                changed,
+                "{state:?} {class:?} --resend-changed"
+            );
+            assert_eq!(
+                p.settles(false, true),
+                unknown,
+                "{state:?} {class:?} --retry-unknown"
+            );
+        }
     }
 }

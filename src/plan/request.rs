@@ -19,8 +19,25 @@ pub type ContentHash = [u8; 16];
 
 /// Hex form of a content hash, as the journal stores it.
 pub fn hex(hash: &ContentHash) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(hash.len() * 2);
+    for &b in hash {
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
+
+/// Whether `text` is the [`hex`] of `hash`, without making the string: the planner compares
+/// every journaled recipient's content hash with it.
+pub fn is_hex_of(text: &str, hash: &ContentHash) -> bool {
+    text.len() == hash.len() * 2
+        && text.as_bytes().chunks_exact(2).zip(hash).all(|(pair, &b)| {
+            pair[0] == HEX_DIGITS[usize::from(b >> 4)]
+                && pair[1] == HEX_DIGITS[usize::from(b & 0xf)]
+        })
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// The campaign-wide part of every request: sender and controls.
 #[derive(Debug, Clone, Serialize)]
@@ -272,6 +289,21 @@ impl Write for HashWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_and_is_hex_of_agree() {
+        let hash: ContentHash = [
+            0x00, 0x0f, 0xa5, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xf0,
+        ];
+        let text = hex(&hash);
+        assert_eq!(text, "000fa5ff0102030405060708090a0bf0");
+        assert!(is_hex_of(&text, &hash));
+        assert!(!is_hex_of(&text.to_uppercase(), &hash));
+        assert!(!is_hex_of(&text[..30], &hash));
+        let mut other = hash;
+        other[15] = 0xf1;
+        assert!(!is_hex_of(&text, &other));
+    }
 
     #[test]
     fn identity_is_deterministic_and_distinct() {

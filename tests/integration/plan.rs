@@ -615,3 +615,92 @@ fn the_plan_shows_the_sender_the_lifetime_and_whether_push_is_on() {
         quiet.stdout
     );
 }
+
+/// The plan joins the audience to the journal a batch at a time; recipients the journal has
+/// but the audience no longer does are found by a second read of the journal, counted in full
+/// and sampled by user ID (the first five), whatever order they were sent in.
+#[test]
+fn recipients_gone_from_the_audience_are_counted_and_sampled_by_user_id() {
+    let dir = workspace();
+    let Outcome { code, stderr, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml", "--out", "first.plan"])
+        .run();
+    assert_eq!(code, 0, "{stderr}");
+    let sends = saved_sends(&dir.path().join("first.plan"));
+    let campaign = "welcome-2026-11";
+    let gone = |user_id: String| SavedSend {
+        row: None,
+        user_id,
+        state: timcast::plan::DiffState::New,
+        pending: true,
+        content_hash: "00".into(),
+    };
+    let mut records = vec![record(
+        campaign,
+        &sends[0],
+        SendState::Sent,
+        &sends[0].content_hash,
+    )];
+    // Sent in the reverse of their names' order, and later than the one still in the audience.
+    for (i, n) in (0..8).rev().enumerate() {
+        let mut sent = record(
+            campaign,
+            &gone(format!("gone-{n}")),
+            SendState::Sent,
+            "an-older-version",
+        );
+        sent.intent_at_ms += i as i64;
+        records.push(sent);
+    }
+    for n in [1, 0] {
+        records.push(record(
+            campaign,
+            &gone(format!("withdrawn-{n}")),
+            SendState::Recalled,
+            "00",
+        ));
+    }
+    // Failed and in-flight sends of recipients gone from the audience are not listed.
+    records.push(record(
+        campaign,
+        &gone("failed-gone".into()),
+        SendState::Failed,
+        "00",
+    ));
+    records.push(record(
+        campaign,
+        &gone("in-flight-gone".into()),
+        SendState::Intent,
+        "00",
+    ));
+    let mut journal = State::sqlite(dir.path().join(".timcast/state.db"))
+        .open()
+        .unwrap();
+    journal.upsert(&records).unwrap();
+    drop(journal);
+    let Outcome { stdout: json, .. } = Session::new()
+        .current_dir(dir.path())
+        .args(["plan", "campaigns/welcome.yaml", "--format", "json"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["journal"]["records"], 13, "{}", plan["journal"]);
+    let states = &plan["states"];
+    assert_eq!(states["removed"], 8, "{states}");
+    assert_eq!(states["recalled"], 2, "{states}");
+    assert_eq!(states["unchanged"], 1, "{states}");
+    assert_eq!(states["new"], 7, "{states}");
+    let names = |state: &str| -> Vec<String> {
+        plan["samples"][state]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["user_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names("removed"),
+        ["gone-0", "gone-1", "gone-2", "gone-3", "gone-4"]
+    );
+    assert_eq!(names("recalled"), ["withdrawn-0", "withdrawn-1"]);
+}

@@ -112,6 +112,9 @@ pub enum Verdict {
 pub(crate) use history::{SettleCtx, VerdictFuture};
 pub use summary::{SettleSummary, Settled};
 
+/// The states of a send whose outcome is unknown: the only records settling reads.
+const UNCERTAIN: &[SendState] = &[SendState::Intent, SendState::Uncertain];
+
 /// Whether settling would look `record` up (or mark it): an uncertain send in `scope` whose
 /// target reads the history and that is recent enough for the history to tell.
 fn in_scope(record: &SendRecord, scope: Scope, retention_ms: i64, now: i64) -> bool {
@@ -140,7 +143,7 @@ pub fn count(
     let now = now_ms();
     let retention_ms = duration_ms(options.retention);
     let mut n = 0;
-    journal.for_each_record(campaign, &mut |r| {
+    journal.for_each_record_in(campaign, UNCERTAIN, &mut |r| {
         if in_scope(&r, options.scope, retention_ms, now) {
             n += 1;
         }
@@ -194,7 +197,7 @@ pub async fn settle(
     let retention_ms = duration_ms(options.retention);
     let mut records = Vec::new();
     if let Some(journal) = state.open_existing()? {
-        journal.for_each_record(&campaign.name, &mut |r| {
+        journal.for_each_record_in(&campaign.name, UNCERTAIN, &mut |r| {
             if in_scope(&r, options.scope, retention_ms, started) {
                 records.push(r);
             }
