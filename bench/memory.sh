@@ -18,6 +18,7 @@
 #   bench/memory.sh
 #   BENCH_RECIPIENTS=200000 bench/memory.sh
 #   BENCH_STEPS="plan-empty plan-full" bench/memory.sh   (plan-full and report-csv need apply)
+#   BENCH_STATE=postgres://postgres@127.0.0.1:5432/postgres bench/memory.sh   (journals in PostgreSQL)
 #
 # Give it a CARGO_TARGET_DIR of this worktree's own: the binary in a target directory that
 # several worktrees build into is whichever built last.
@@ -98,25 +99,36 @@ timed() {
     eval "WALL_${step//-/_}=$wall; RSS_${step//-/_}=$rss"
 }
 
+# BENCH_STATE=postgres://… keeps both journals in PostgreSQL (fresh schemas), else SQLite files.
+if [[ -n "${BENCH_STATE:-}" ]]; then
+    sep='?'; [[ "$BENCH_STATE" == *\?* ]] && sep='&'
+    run_id="$RANDOM$RANDOM"
+    STATE_MAIN="${BENCH_STATE}${sep}schema=bench_main_$run_id"
+    STATE_RESUME="${BENCH_STATE}${sep}schema=bench_resume_$run_id"
+    echo "journal: PostgreSQL (schemas bench_main_$run_id, bench_resume_$run_id)"
+else
+    STATE_MAIN="$WORK/state.db"
+    STATE_RESUME="$WORK/resume.db"
+fi
 echo "memory: $N personalised recipients, limits off; load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 ok=1
 started_sandbox=0
 for step in $STEPS; do
     case "$step" in
         plan-empty)
-            timed plan-empty plan big.yaml --state "$WORK/state.db" --format json
+            timed plan-empty plan big.yaml --state "$STATE_MAIN" --format json
             ;;
         apply)
             start_sandbox
             started_sandbox=1
-            timed apply apply big.yaml --yes --state "$WORK/state.db"
+            timed apply apply big.yaml --yes --state "$STATE_MAIN"
             grep -m1 '^big: sent' "$WORK/apply.out" || true
             ;;
         plan-full)
-            timed plan-full plan big.yaml --state "$WORK/state.db" --format json
+            timed plan-full plan big.yaml --state "$STATE_MAIN" --format json
             ;;
         report-csv)
-            timed report-csv report big.yaml --state "$WORK/state.db" --format csv
+            timed report-csv report big.yaml --state "$STATE_MAIN" --format csv
             ;;
         resume)
             if [[ "$started_sandbox" == 1 ]]; then stop_sandbox; fi
@@ -125,7 +137,7 @@ for step in $STEPS; do
             (
                 cd "$WORK"
                 eval "$(grep '^export TIM_' "$WORK/sandbox.out")"
-                exec "$BIN" apply big.yaml --yes --state "$WORK/resume.db" >"$WORK/killed.out" 2>"$WORK/killed.err"
+                exec "$BIN" apply big.yaml --yes --state "$STATE_RESUME" >"$WORK/killed.out" 2>"$WORK/killed.err"
             ) &
             APPLY_PID=$!
             target=$((N * 4 / 10))
@@ -143,7 +155,7 @@ for step in $STEPS; do
             before="$(arrived)"
             echo "resume: killed with -9 after $before of $N sends"
             t0="$(date +%s.%N)"
-            timed resume apply big.yaml --yes --state "$WORK/resume.db" &
+            timed resume apply big.yaml --yes --state "$STATE_RESUME" &
             resume_pid=$!
             first=""
             while kill -0 "$resume_pid" 2>/dev/null; do

@@ -297,3 +297,41 @@ fn wait_for(done: impl Fn() -> bool, what: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn records_of_a_batch_counts_and_records_in_some_states_in_every_store() {
+    for (name, state, _dir) in stores("lookup") {
+        let mut journal = state.open().unwrap();
+        let mut sent = record("a", SendState::Sent);
+        sent.msg_key = Some("k".into());
+        journal
+            .upsert(&[
+                sent.clone(),
+                record("b", SendState::Uncertain),
+                record("c", SendState::Intent),
+                record("d", SendState::Failed),
+            ])
+            .unwrap();
+        let mut found = Vec::new();
+        journal
+            .records_of("c", &["a", "zz", "a", "d"], &mut |i, r| found.push((i, r)))
+            .unwrap();
+        found.sort_by_key(|(i, _)| *i);
+        assert_eq!(
+            found.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![0, 2, 3],
+            "{name}"
+        );
+        assert_eq!(found[0].1, sent, "{name}: whole records");
+        assert_eq!(journal.count("c").unwrap(), 4, "{name}");
+        assert_eq!(journal.count("other").unwrap(), 0, "{name}");
+        let mut open = Vec::new();
+        journal
+            .for_each_record_in("c", &[SendState::Intent, SendState::Uncertain], &mut |r| {
+                open.push(r.recipient)
+            })
+            .unwrap();
+        open.sort();
+        assert_eq!(open, vec!["b", "c"], "{name}");
+    }
+}

@@ -82,6 +82,58 @@ impl PgJournal {
         self.conn.run(job)?.map_err(self.sql())
     }
 
+    /// Streams the rows of `query` (over `$1` = campaign and, if given, `$2` = states) to
+    /// `each` in chunks, the server's rows never all in memory.
+    fn stream(
+        &self,
+        query: String,
+        campaign: &str,
+        states: Option<Vec<&'static str>>,
+        each: &mut dyn FnMut(SendRecord),
+    ) -> Result<(), JournalError> {
+        let (chunks, received) = mpsc::sync_channel::<Result<Vec<SendRecord>, JournalError>>(4);
+        let campaign = campaign.to_owned();
+        let location = self.target.redacted();
+        self.conn.submit(move |client| {
+            let failed = |error| JournalError::Postgres {
+                location: location.clone(),
+                error,
+            };
+            let streamed = (|| {
+                let mut rows = match &states {
+                    Some(states) => client.query_raw(
+                        query.as_str(),
+                        [&campaign as &(dyn postgres::types::ToSql + Sync), states],
+                    ),
+                    None => client.query_raw(query.as_str(), [&campaign]),
+                }
+                .map_err(failed)?;
+                let mut chunk = Vec::with_capacity(CHUNK);
+                while let Some(row) = rows.next().map_err(failed)? {
+                    chunk.push(decode(&row, &location)?);
+                    // A caller that stopped reading drops its end: stop streaming.
+                    if chunk.len() == CHUNK && chunks.send(Ok(std::mem::take(&mut chunk))).is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = chunks.send(Ok(chunk));
+                }
+                Ok(())
+            })();
+            if let Err(e) = streamed {
+                let _ = chunks.send(Err(e));
+            }
+        })?;
+        for chunk in received {
+            for record in chunk? {
+                each(record);
+            }
+        }
+        Ok(())
+    }
+
     /// The records of `recipients` (by index) in `campaign`, one round trip per call.
     fn lookup(
         &self,
@@ -127,56 +179,53 @@ impl JournalStore for PgJournal {
         campaign: &str,
         each: &mut dyn FnMut(SendRecord),
     ) -> Result<(), JournalError> {
-        let (chunks, received) = mpsc::sync_channel::<Result<Vec<SendRecord>, JournalError>>(4);
-        let campaign = campaign.to_owned();
-        let location = self.target.redacted();
-        self.conn.submit(move |client| {
-            let streamed = (|| {
-                let query = format!(
-                    "SELECT {COLUMNS} FROM sends WHERE campaign = $1 ORDER BY intent_at_ms, recipient"
-                );
-                let mut rows = client
-                    .query_raw(query.as_str(), [&campaign])
-                    .map_err(|source| JournalError::Postgres {
-                        location: location.clone(),
-                        error: source,
-                    })?;
-                let mut chunk = Vec::with_capacity(CHUNK);
-                while let Some(row) = rows.next().map_err(|source| JournalError::Postgres {
-                    location: location.clone(),
-                    error: source,
-                })? {
-                    chunk.push(decode(&row, &location)?);
-                    // A caller that stopped reading drops its end: stop streaming.
-                    if chunk.len() == CHUNK && chunks.send(Ok(std::mem::take(&mut chunk))).is_err()
-                    {
-                        return Ok(());
-                    }
-                }
-                if !chunk.is_empty() {
-                    let _ = chunks.send(Ok(chunk));
-                }
-                Ok(())
-            })();
-            if let Err(e) = streamed {
-                let _ = chunks.send(Err(e));
-            }
-        })?;
-        for chunk in received {
-            for record in chunk? {
-                each(record);
-            }
-        }
-        Ok(())
+        self.stream(
+            format!(
+                "SELECT {COLUMNS} FROM sends WHERE campaign = $1 ORDER BY intent_at_ms, recipient"
+            ),
+            campaign,
+            None,
+            each,
+        )
     }
 
-    fn states_of(
+    fn records_of(
         &self,
         campaign: &str,
         recipients: &[&str],
-        each: &mut dyn FnMut(usize, SendState),
+        each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError> {
-        self.lookup(campaign, recipients, &mut |i, record| each(i, record.state))
+        self.lookup(campaign, recipients, each)
+    }
+
+    fn count(&self, campaign: &str) -> Result<u64, JournalError> {
+        let campaign = campaign.to_owned();
+        let n: i64 = self.run(move |c| {
+            c.query_one(
+                "SELECT count(*) FROM sends WHERE campaign = $1",
+                &[&campaign],
+            )?
+            .try_get(0)
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn for_each_record_in(
+        &self,
+        campaign: &str,
+        states: &[SendState],
+        each: &mut dyn FnMut(SendRecord),
+    ) -> Result<(), JournalError> {
+        let states: Vec<&'static str> = states.iter().map(|s| s.as_str()).collect();
+        self.stream(
+            format!(
+                "SELECT {COLUMNS} FROM sends WHERE campaign = $1 AND state = ANY($2)
+                 ORDER BY intent_at_ms, recipient"
+            ),
+            campaign,
+            Some(states),
+            each,
+        )
     }
 
     fn upsert(&mut self, records: &[SendRecord]) -> Result<(), JournalError> {
