@@ -34,6 +34,43 @@ pub(crate) const COLUMNS: &str = "campaign, recipient, content_hash, state, endp
     msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
     intent_at_ms, updated_at_ms";
 
+/// A batch's recipients sorted by name with their indexes in the caller's list: a record read
+/// back answers every index that named it (a recipient named twice is answered twice).
+pub(crate) struct BatchOrder<'a>(Vec<(&'a str, usize)>);
+
+impl<'a> BatchOrder<'a> {
+    /// The recipients of `batch`, which starts at index `offset` of the caller's list.
+    pub(crate) fn new(batch: &[&'a str], offset: usize) -> BatchOrder<'a> {
+        let mut order: Vec<(&str, usize)> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (*r, offset + i))
+            .collect();
+        order.sort_unstable();
+        BatchOrder(order)
+    }
+
+    /// Hands `record` to `each` at every index that named its recipient.
+    pub(crate) fn answer(&self, record: SendRecord, each: &mut dyn FnMut(usize, SendRecord)) {
+        let from = self
+            .0
+            .partition_point(|(r, _)| *r < record.recipient.as_str());
+        let mut at = self.0[from..]
+            .iter()
+            .take_while(|(r, _)| *r == record.recipient)
+            .map(|(_, i)| *i)
+            .peekable();
+        while let Some(i) = at.next() {
+            if at.peek().is_some() {
+                each(i, record.clone());
+            } else {
+                each(i, record);
+                break;
+            }
+        }
+    }
+}
+
 /// How both stores' upserts keep the latest record per recipient (the SQL both dialects share).
 pub(crate) const ON_CONFLICT_KEEP_LATEST: &str = "ON CONFLICT (campaign, recipient) DO UPDATE SET
     content_hash = excluded.content_hash, state = excluded.state,

@@ -44,11 +44,6 @@ CREATE TABLE applied_plans (
 );
 "#];
 
-/// The columns of a record, in the order [`SqliteJournal::record`] reads them.
-const RECORD_COLUMNS: &str = "campaign, recipient, content_hash, state, endpoint, call_id, \
-     msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
-     intent_at_ms, updated_at_ms";
-
 /// The SQLite journal.
 #[derive(Debug)]
 pub struct SqliteJournal {
@@ -219,7 +214,7 @@ impl JournalStore for SqliteJournal {
         let mut statement = self
             .conn
             .prepare(&format!(
-                "SELECT {RECORD_COLUMNS} FROM sends WHERE campaign = ?1 ORDER BY intent_at_ms, recipient"
+                "SELECT {COLUMNS} FROM sends WHERE campaign = ?1 ORDER BY intent_at_ms, recipient"
             ))
             .map_err(self.sql())?;
         let mut rows = statement.query(params![campaign]).map_err(self.sql())?;

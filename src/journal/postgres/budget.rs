@@ -37,9 +37,7 @@ pub(crate) fn join(
             error: source,
         }
     };
-    let conn = super::Connection::open(target)?;
-    schema::migrate(&conn, target)?;
-    drop(conn);
+    // The journal that joins is open, so its schema exists and is current.
     let search_path = format!("SET search_path TO {}", schema::quoted(target)?);
     let app = i64::try_from(sdkappid).unwrap_or(i64::MAX);
     let share = Arc::new(AtomicU64::new(1.0f64.to_bits()));

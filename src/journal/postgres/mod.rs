@@ -11,15 +11,15 @@ mod connection;
 mod schema;
 mod target;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::mpsc;
 
 use postgres::Row;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::{
-    COLUMNS, CampaignCounts, CampaignLock, JournalError, JournalStore, ON_CONFLICT_KEEP_LATEST,
-    RecentSend, SendRecord, SendState,
+    BatchOrder, COLUMNS, CampaignCounts, CampaignLock, JournalError, JournalStore,
+    ON_CONFLICT_KEEP_LATEST, RecentSend, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 pub(crate) use connection::Connection;
@@ -144,11 +144,8 @@ impl PgJournal {
         if recipients.is_empty() {
             return Ok(());
         }
-        let mut at: HashMap<&str, Vec<usize>> = HashMap::with_capacity(recipients.len());
-        for (i, r) in recipients.iter().enumerate() {
-            at.entry(r).or_default().push(i);
-        }
-        let ids: Vec<String> = at.keys().map(|r| (*r).to_owned()).collect();
+        let order = BatchOrder::new(recipients, 0);
+        let ids: Vec<String> = recipients.iter().map(|r| (*r).to_owned()).collect();
         let campaign = campaign.to_owned();
         let rows = self.run(move |c| {
             c.query(
@@ -158,12 +155,7 @@ impl PgJournal {
         })?;
         let location = self.target.redacted();
         for row in rows {
-            let record = decode(&row, &location)?;
-            if let Some(indexes) = at.get(record.recipient.as_str()) {
-                for &i in indexes {
-                    each(i, record.clone());
-                }
-            }
+            order.answer(decode(&row, &location)?, each);
         }
         Ok(())
     }

@@ -9,8 +9,8 @@
 
 use rusqlite::params_from_iter;
 
-use super::{RECORD_COLUMNS, SqliteJournal};
-use crate::journal::{JournalError, SendRecord, SendState};
+use super::SqliteJournal;
+use crate::journal::{BatchOrder, COLUMNS, JournalError, SendRecord, SendState};
 
 /// Recipients per query.
 pub(super) const BATCH: usize = 512;
@@ -30,16 +30,11 @@ impl SqliteJournal {
         let mut statement = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM sends WHERE campaign = ? AND recipient IN ({placeholders})"
+                "SELECT {COLUMNS} FROM sends WHERE campaign = ? AND recipient IN ({placeholders})"
             ))
             .map_err(self.sql())?;
-        // The batch's recipients by name, with their indexes: a returned record finds every
-        // index it answers by binary search (a recipient named twice is answered twice).
-        let mut order: Vec<(&str, usize)> = Vec::with_capacity(BATCH);
         for (n, batch) in recipients.chunks(BATCH).enumerate() {
-            order.clear();
-            order.extend(batch.iter().enumerate().map(|(i, r)| (*r, n * BATCH + i)));
-            order.sort_unstable();
+            let order = BatchOrder::new(batch, n * BATCH);
             let last = batch.last().copied().unwrap_or_default();
             let values = std::iter::once(campaign)
                 .chain(batch.iter().copied())
@@ -48,21 +43,7 @@ impl SqliteJournal {
                 .query(params_from_iter(values))
                 .map_err(self.sql())?;
             while let Some(row) = rows.next().map_err(self.sql())? {
-                let record = self.record(row)?;
-                let from = order.partition_point(|(r, _)| *r < record.recipient.as_str());
-                let mut at = order[from..]
-                    .iter()
-                    .take_while(|(r, _)| *r == record.recipient)
-                    .map(|(_, i)| *i)
-                    .peekable();
-                while let Some(i) = at.next() {
-                    if at.peek().is_some() {
-                        each(i, record.clone());
-                    } else {
-                        each(i, record);
-                        break;
-                    }
-                }
+                order.answer(self.record(row)?, each);
             }
         }
         Ok(())
@@ -96,7 +77,7 @@ impl SqliteJournal {
         let mut statement = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM sends WHERE campaign = ? AND state IN ({placeholders})
+                "SELECT {COLUMNS} FROM sends WHERE campaign = ? AND state IN ({placeholders})
                  ORDER BY intent_at_ms, recipient"
             ))
             .map_err(self.sql())?;
