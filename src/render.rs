@@ -24,7 +24,7 @@ pub(crate) struct RenderFailure {
 }
 
 /// The per-recipient part of a message: everything templates produce.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RenderedMessage {
     pub body: Vec<api::MsgElement>,
     pub cloud_custom_data: Option<String>,
@@ -96,6 +96,35 @@ struct PushPlan {
     apns_subtitle: Option<Slot>,
 }
 
+/// What one flavour of a campaign sends (the default message, a variant, a locale): its
+/// variables, and its message, push and custom data with where each sits in the campaign
+/// file (a JSON pointer prefix: `""`, `/variants/1`, `/locales/zh`).
+#[derive(Debug, Clone)]
+pub(crate) struct Content<'a> {
+    pub vars: std::collections::BTreeMap<String, JsonValue>,
+    pub message: &'a [MessageElement],
+    pub message_at: String,
+    pub push: Option<&'a file::Push>,
+    pub push_at: String,
+    pub cloud_custom_data: Option<&'a str>,
+    pub ccd_at: String,
+}
+
+impl<'a> Content<'a> {
+    /// The campaign's own message, push and custom data.
+    pub(crate) fn of_campaign(campaign: &'a file::Campaign) -> Content<'a> {
+        Content {
+            vars: campaign.vars.clone(),
+            message: &campaign.message,
+            message_at: String::new(),
+            push: campaign.push.as_ref(),
+            push_at: String::new(),
+            cloud_custom_data: campaign.cloud_custom_data.as_deref(),
+            ccd_at: String::new(),
+        }
+    }
+}
+
 /// Renders a campaign's templates for one recipient at a time.
 ///
 /// Built once per campaign: templates compiled and registered, fixed elements (media) built,
@@ -115,6 +144,15 @@ pub(crate) struct CampaignRenderer {
 impl CampaignRenderer {
     /// Prepares the campaign's templates; `columns` are the CSV header (empty without a CSV).
     pub(crate) fn new(loaded: &LoadedCampaign, columns: &[String]) -> Result<Self, RendererError> {
+        CampaignRenderer::with_content(loaded, columns, &Content::of_campaign(&loaded.campaign))
+    }
+
+    /// Prepares the templates of one flavour of the campaign (a variant, a locale).
+    pub(crate) fn with_content(
+        loaded: &LoadedCampaign,
+        columns: &[String],
+        content: &Content<'_>,
+    ) -> Result<Self, RendererError> {
         let campaign = &loaded.campaign;
         let mut renderer = CampaignRenderer {
             registry: registry(),
@@ -138,7 +176,7 @@ impl CampaignRenderer {
                     source: Box::new(source),
                 })?;
         }
-        let vars: Map<String, JsonValue> = campaign
+        let vars: Map<String, JsonValue> = content
             .vars
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -156,8 +194,10 @@ impl CampaignRenderer {
         renderer
             .base
             .insert("campaign".to_owned(), JsonValue::Object(about));
-        for (index, element) in campaign.message.iter().enumerate() {
-            let pointer = |name: &str| format!("/message/{index}/{}{name}", element.kind());
+        let message_at = &content.message_at;
+        for (index, element) in content.message.iter().enumerate() {
+            let pointer =
+                |name: &str| format!("{message_at}/message/{index}/{}{name}", element.kind());
             let field = |name: &str| template_name(&pointer(name));
             let plan = match element {
                 MessageElement::Text(text) => ElementPlan::Text(renderer.slot(field(""), text)?),
@@ -216,11 +256,11 @@ impl CampaignRenderer {
             renderer.elements.push(plan);
         }
         renderer.cloud_custom_data = renderer.optional_slot(
-            template_name("/cloud_custom_data"),
-            campaign.cloud_custom_data.as_deref(),
+            template_name(&format!("{}/cloud_custom_data", content.ccd_at)),
+            content.cloud_custom_data,
         )?;
-        if let Some(push) = &campaign.push {
-            renderer.push = Some(renderer.push_plan(push)?);
+        if let Some(push) = content.push {
+            renderer.push = Some(renderer.push_plan(push, &content.push_at)?);
         }
         Ok(renderer)
     }
@@ -302,7 +342,8 @@ impl CampaignRenderer {
         text.map(|t| self.slot(field, t)).transpose()
     }
 
-    fn push_plan(&mut self, push: &file::Push) -> Result<PushPlan, RendererError> {
+    fn push_plan(&mut self, push: &file::Push, at: &str) -> Result<PushPlan, RendererError> {
+        let name = |field: &str| template_name(&format!("{at}/push/{field}"));
         let mut base = api::OfflinePushInfo::default();
         if !push.enabled {
             base.push_flag = Some(1);
@@ -359,18 +400,14 @@ impl CampaignRenderer {
                 content_available: apns.content_available.then_some(1),
                 ..api::ApnsInfo::default()
             });
-            apns_title =
-                self.optional_slot(template_name("/push/apns/title"), apns.title.as_deref())?;
-            apns_subtitle = self.optional_slot(
-                template_name("/push/apns/subtitle"),
-                apns.subtitle.as_deref(),
-            )?;
+            apns_title = self.optional_slot(name("apns/title"), apns.title.as_deref())?;
+            apns_subtitle = self.optional_slot(name("apns/subtitle"), apns.subtitle.as_deref())?;
         }
         Ok(PushPlan {
             base,
-            title: self.optional_slot(template_name("/push/title"), push.title.as_deref())?,
-            desc: self.optional_slot(template_name("/push/desc"), push.desc.as_deref())?,
-            ext: self.optional_slot(template_name("/push/ext"), push.ext.as_deref())?,
+            title: self.optional_slot(name("title"), push.title.as_deref())?,
+            desc: self.optional_slot(name("desc"), push.desc.as_deref())?,
+            ext: self.optional_slot(name("ext"), push.ext.as_deref())?,
             apns_title,
             apns_subtitle,
         })

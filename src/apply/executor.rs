@@ -10,11 +10,12 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::holdout::HoldoutWriter;
 use super::journal_writer::JournalWriter;
 use super::limiter::Limits;
 use super::progress::Counters;
 use super::retry::RetryPolicy;
-use super::send::{Ctx, Job, SendTarget};
+use super::send::{Ctx, Flavor, Job, SendTarget};
 use super::targets::{BatchSendMsg, OfficialAccount, SendMsg, Stream};
 use super::timing::{Admit, Timing};
 use super::{
@@ -80,8 +81,11 @@ impl Dispatcher {
 /// Pending sends grouped by identical content (and, with per-recipient windows, by time zone,
 /// so that one batch opens and closes with one window), flushed as batches of up to 500.
 struct Buckets {
-    open: HashMap<(ContentHash, Option<String>), Bucket>,
+    open: HashMap<BucketKey, Bucket>,
 }
+
+/// A bucket's content, time zone (with per-recipient windows) and variant and translation.
+type BucketKey = (ContentHash, Option<String>, Flavor);
 
 struct Bucket {
     message: RenderedMessage,
@@ -251,16 +255,27 @@ pub async fn execute(
     };
     let planner_loaded = loaded.clone();
     let planner_stop = stop.clone();
+    let holdout = HoldoutWriter::new(&campaign.name, writer.clone());
+    let held_out = holdout.count.clone();
     let planner = std::thread::spawn(move || {
-        let mut sink = |send: PlannedSend| {
-            if planner_stop.is_stopped() {
-                return;
-            }
-            if send.pending || send.state == DiffState::Uncertain {
-                let _ = tx.blocking_send(send);
-            }
+        let (mut holdout, tx) = (holdout, tx);
+        let result = {
+            let mut sink = |send: PlannedSend| {
+                if planner_stop.is_stopped() {
+                    return;
+                }
+                if send.state == DiffState::HeldOut {
+                    holdout.add(&send.user_id);
+                } else if !send.held_out && (send.pending || send.state == DiffState::Uncertain) {
+                    let _ = tx.blocking_send(send);
+                }
+            };
+            plan::build_sends(&planner_loaded, &plan_options, &mut sink).map(drop)
         };
-        plan::build_sends(&planner_loaded, &plan_options, &mut sink).map(drop)
+        // Before `tx` goes: the executor closes the journal writer once the planner is done.
+        holdout.flush();
+        drop(tx);
+        result
     });
 
     let official = campaign.audience.official_account.is_some();
@@ -360,8 +375,11 @@ pub async fn execute(
             message,
             content_hash: hash,
             timezone,
+            variant,
+            locale,
             ..
         } = send;
+        let flavor = Flavor { variant, locale };
         let zone = timing.zone_of(timezone.as_deref());
         if official && let Some(why) = &official_hour_full {
             summary.held_back = Some(why.clone());
@@ -370,7 +388,11 @@ pub async fn execute(
         }
         let job = match &batch {
             Some(batch) if intent_at_ms.is_none() && plan.shared.recipients_with(&hash) >= 2 => {
-                let key = (hash, timing.per_recipient.then(|| crate::zone::name(&zone)));
+                let key = (
+                    hash,
+                    timing.per_recipient.then(|| crate::zone::name(&zone)),
+                    flavor.clone(),
+                );
                 let entry = buckets.open.entry(key.clone()).or_insert_with(|| Bucket {
                     message,
                     to: Vec::new(),
@@ -389,6 +411,7 @@ pub async fn execute(
                     message,
                     hash,
                     resend_of: None,
+                    flavor,
                 }
             }
             _ => Job {
@@ -397,6 +420,7 @@ pub async fn execute(
                 message,
                 hash,
                 resend_of: intent_at_ms,
+                flavor,
             },
         };
         let jobs_recipients = u64::from(job.recipients());
@@ -412,9 +436,9 @@ pub async fn execute(
     }
     // Whatever is left in the buckets goes out now (a lone recipient as a plain sendmsg,
     // which has a duplicate window).
-    let mut rest: Vec<((ContentHash, Option<String>), Bucket)> = buckets.open.drain().collect();
+    let mut rest: Vec<(BucketKey, Bucket)> = buckets.open.drain().collect();
     rest.sort_by(|a, b| a.0.cmp(&b.0));
-    for ((hash, _), Bucket { message, to, zone }) in rest {
+    for ((hash, _, flavor), Bucket { message, to, zone }) in rest {
         let n = to.len() as u64;
         if stop.is_stopped() || past_schedule(&mut summary).is_some() {
             summary.not_started += n;
@@ -430,6 +454,7 @@ pub async fn execute(
             message,
             hash,
             resend_of: None,
+            flavor,
         };
         let Some(job) = admit(&timing, job, zone, &stop, &mut summary, &mut held).await else {
             continue;
@@ -513,6 +538,7 @@ pub async fn execute(
     summary.sent = counters.sent.load(Ordering::Relaxed);
     summary.failed = counters.failed.load(Ordering::Relaxed);
     summary.uncertain = counters.uncertain.load(Ordering::Relaxed);
+    summary.held_out = held_out.load(Ordering::Relaxed);
     summary.unknown_codes = counters
         .unknown_codes
         .lock()

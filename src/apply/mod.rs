@@ -13,6 +13,7 @@
 //! because the resend is byte-identical and the server drops it; a resumed run does that.
 
 mod executor;
+mod holdout;
 mod journal_writer;
 pub mod limiter;
 pub mod progress;
@@ -214,6 +215,8 @@ pub struct RunSummary {
     pub deferred_until: Option<jiff::Timestamp>,
     /// Recipients per error code timcast does not know, which failed in this run.
     pub unknown_codes: std::collections::BTreeMap<i64, u64>,
+    /// Recipients of the holdout journaled by this run (never sent).
+    pub held_out: u64,
     pub elapsed_ms: u64,
 }
 
@@ -236,8 +239,12 @@ impl RunSummary {
 
     /// The one-line result of a run, as `apply` and `run` print it.
     pub fn line(&self, campaign: &str) -> String {
+        let held_out = match self.held_out {
+            0 => String::new(),
+            n => format!(", held out {n} (control group, not sent)"),
+        };
         format!(
-            "{campaign}: sent {}, failed {}, uncertain {}, not started {} in {:.1} s",
+            "{campaign}: sent {}, failed {}, uncertain {}, not started {}{held_out} in {:.1} s",
             self.sent,
             self.failed,
             self.uncertain,

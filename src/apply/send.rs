@@ -153,6 +153,15 @@ pub(crate) struct Job {
     pub(crate) hash: ContentHash,
     /// The first intent's time when this resends an interrupted send.
     pub(crate) resend_of: Option<i64>,
+    /// The recipients' variant and translation, for the journal (one job has one of each).
+    pub(crate) flavor: Flavor,
+}
+
+/// A recipient's variant and translation, as the journal records them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Flavor {
+    pub(crate) variant: Option<String>,
+    pub(crate) locale: Option<String>,
 }
 
 impl Job {
@@ -179,7 +188,7 @@ impl Ctx {
         job.to
             .iter()
             .map(|recipient| {
-                SendRecord::intent(
+                let mut intent = SendRecord::intent(
                     &self.campaign,
                     recipient,
                     request::hex(&job.hash),
@@ -187,7 +196,10 @@ impl Ctx {
                     &call_id,
                     (identity.random, identity.seq),
                     intent_at_ms,
-                )
+                );
+                intent.variant = job.flavor.variant.clone();
+                intent.locale = job.flavor.locale.clone();
+                intent
             })
             .collect()
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Map, Value as Json};
 
 use super::diagnostic::Diagnostic;
-use super::model::{HumanDuration, TimeOfDay, Timestamp};
+use super::model::{HumanDuration, Percent, TimeOfDay, Timestamp};
 use super::yaml::{Node, Value, key_text};
 
 /// Checks `root` against `schema` and returns every problem found.
@@ -371,6 +371,12 @@ impl<'a> Checker<'a> {
                 (
                     e,
                     "write the time with its offset, e.g. 2026-11-27T09:00:00+08:00".to_owned(),
+                )
+            }),
+            "percent" => Percent::parse(text).map(drop).map_err(|e| {
+                (
+                    e,
+                    "write a share of the audience such as 10% or 2.5%".to_owned(),
                 )
             }),
             "time-of-day" => TimeOfDay::parse(text)

@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::load_campaign;
 use crate::error::{Error, Exit, Result, written};
+use crate::plan::assign::Flavors;
 use crate::plan::{PlanError, find_recipient, output, preview_request};
-use crate::render::CampaignRenderer;
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct PreviewArgs {
@@ -49,9 +49,10 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
             }
         },
     };
-    let renderer = CampaignRenderer::new(&loaded, &columns).map_err(PlanError::from)?;
+    let flavors = Flavors::new(&loaded, &columns).map_err(PlanError::from)?;
     let field_refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-    let message = match renderer.render(&field_refs) {
+    let assignment = flavors.assign(&recipient, &field_refs);
+    let message = match flavors.renderer(assignment.flavor).render(&field_refs) {
         Ok(message) => message,
         Err(failure) => return Err(Error::user(format!("{recipient}: {failure}"))),
     };
@@ -60,11 +61,31 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
         "note: {recipient} is on a suppression list (audience.exclude): apply does not send to \
          them; this is what they would receive otherwise"
     );
+    let held_out = assignment.held_out.then(|| {
+        format!(
+            "note: {recipient} is in the holdout (the control group): apply never sends to \
+             them; this is what they would receive otherwise"
+        )
+    });
+    let flavor: Vec<String> = [
+        flavors
+            .variant_name(&assignment)
+            .map(|v| format!("variant {v}")),
+        flavors
+            .locale_name(&assignment)
+            .map(|l| format!("locale {l}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let request = preview_request(&loaded, &message, &recipient);
     let pretty = serde_json::to_string_pretty(&request).unwrap_or_default();
     if args.json {
         if suppressed {
             tracing::warn!("{note}");
+        }
+        if let Some(held_out) = &held_out {
+            tracing::warn!("{held_out}");
         }
         written(writeln!(out, "{pretty}"))?;
     } else {
@@ -73,7 +94,13 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
         } else {
             String::new()
         };
-        text.push_str(&format!("To {recipient}:\n\n"));
+        if let Some(held_out) = &held_out {
+            text.push_str(&format!("{held_out}\n\n"));
+        }
+        match flavor.is_empty() {
+            true => text.push_str(&format!("To {recipient}:\n\n")),
+            false => text.push_str(&format!("To {recipient} ({}):\n\n", flavor.join(", "))),
+        }
         for line in output::message_text(&message).lines() {
             text.push_str(&format!("  | {line}\n"));
         }

@@ -24,7 +24,7 @@ pub use postgres::{PgJournal, PgTarget};
 pub use sqlite::SqliteJournal;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// [`JournalStore::fingerprint`] of a campaign with no records.
 pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
@@ -32,7 +32,7 @@ pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
 /// The columns of `sends` in both stores, in the order their readers decode them.
 pub(crate) const COLUMNS: &str = "campaign, recipient, content_hash, state, endpoint, call_id, \
     msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
-    intent_at_ms, updated_at_ms";
+    intent_at_ms, updated_at_ms, variant, locale";
 
 /// A batch's recipients sorted by name with their indexes in the caller's list: a record read
 /// back answers every index that named it (a recipient named twice is answered twice).
@@ -79,7 +79,8 @@ pub(crate) const ON_CONFLICT_KEEP_LATEST: &str = "ON CONFLICT (campaign, recipie
     msg_key = excluded.msg_key, msg_time = excluded.msg_time,
     error_code = excluded.error_code, error_text = excluded.error_text,
     error_class = excluded.error_class, attempts = excluded.attempts,
-    intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms";
+    intent_at_ms = excluded.intent_at_ms, updated_at_ms = excluded.updated_at_ms,
+    variant = excluded.variant, locale = excluded.locale";
 
 /// Default location of the journal, under the working directory.
 pub const DEFAULT_PATH: &str = ".timcast/state.db";
@@ -154,6 +155,11 @@ pub enum SendState {
     Uncertain,
     /// Sent, then withdrawn by `timcast recall`.
     Recalled,
+    /// In the campaign's holdout (control) group: planned and recorded, never sent.
+    HeldOut,
+    /// Not sent: the recipient had reached the campaign's frequency cap (`error_text` says
+    /// how). A later run checks the cap again.
+    Capped,
 }
 
 impl SendState {
@@ -164,6 +170,8 @@ impl SendState {
             SendState::Failed => "failed",
             SendState::Uncertain => "uncertain",
             SendState::Recalled => "recalled",
+            SendState::HeldOut => "held_out",
+            SendState::Capped => "capped",
         }
     }
 
@@ -172,8 +180,14 @@ impl SendState {
     pub fn report_name(self) -> &'static str {
         match self {
             SendState::Intent => "in flight",
+            SendState::HeldOut => "held out",
             other => other.as_str(),
         }
+    }
+
+    /// Whether a call was made (or begun) for the recipient: not for the holdout or the capped.
+    pub fn was_attempted(self) -> bool {
+        !matches!(self, SendState::HeldOut | SendState::Capped)
     }
 
     pub fn parse(text: &str) -> Option<SendState> {
@@ -183,6 +197,8 @@ impl SendState {
             "failed" => SendState::Failed,
             "uncertain" => SendState::Uncertain,
             "recalled" => SendState::Recalled,
+            "held_out" => SendState::HeldOut,
+            "capped" => SendState::Capped,
             _ => return None,
         })
     }
@@ -209,6 +225,10 @@ pub struct SendRecord {
     pub attempts: u32,
     pub intent_at_ms: i64,
     pub updated_at_ms: i64,
+    /// The campaign's variant the recipient was assigned to (`variants:`), if it has any.
+    pub variant: Option<String>,
+    /// The `locales:` entry their message came from; `None` for the default message.
+    pub locale: Option<String>,
 }
 
 impl SendRecord {
@@ -239,6 +259,8 @@ impl SendRecord {
             attempts: 0,
             intent_at_ms: at_ms,
             updated_at_ms: at_ms,
+            variant: None,
+            locale: None,
         }
     }
 }

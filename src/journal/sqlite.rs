@@ -16,7 +16,8 @@ use super::{
 use crate::im::{Endpoint, ErrorClass};
 
 /// Migrations, in order: entry `i` moves a journal from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sends (
     campaign      TEXT    NOT NULL,
     recipient     TEXT    NOT NULL,
@@ -42,7 +43,46 @@ CREATE TABLE applied_plans (
     campaign      TEXT NOT NULL,
     applied_at_ms INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE sends_v2 (
+    campaign      TEXT    NOT NULL,
+    recipient     TEXT    NOT NULL,
+    content_hash  TEXT    NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('intent', 'sent', 'failed', 'uncertain', 'recalled', 'held_out', 'capped')),
+    endpoint      TEXT    NOT NULL,
+    call_id       TEXT    NOT NULL,
+    msg_random    INTEGER NOT NULL,
+    msg_seq       INTEGER NOT NULL,
+    msg_key       TEXT,
+    msg_time      INTEGER,
+    error_code    INTEGER,
+    error_text    TEXT,
+    error_class   TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    intent_at_ms  INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    variant       TEXT,
+    locale        TEXT,
+    PRIMARY KEY (campaign, recipient)
+) WITHOUT ROWID;
+INSERT INTO sends_v2 (campaign, recipient, content_hash, state, endpoint, call_id, msg_random,
+    msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, intent_at_ms,
+    updated_at_ms)
+SELECT campaign, recipient, content_hash, state, endpoint, call_id, msg_random, msg_seq, msg_key,
+    msg_time, error_code, error_text, error_class, attempts, intent_at_ms, updated_at_ms
+FROM sends;
+DROP TABLE sends;
+ALTER TABLE sends_v2 RENAME TO sends;
+CREATE INDEX sends_by_call ON sends (campaign, call_id);
+CREATE INDEX sends_by_recipient ON sends (recipient, intent_at_ms);
+CREATE TABLE campaign_tags (
+    campaign TEXT NOT NULL,
+    tag      TEXT NOT NULL,
+    PRIMARY KEY (campaign, tag)
+) WITHOUT ROWID;
+"#,
+];
 
 /// The SQLite journal.
 #[derive(Debug)]
@@ -155,6 +195,8 @@ impl SqliteJournal {
                 attempts: row.get(13)?,
                 intent_at_ms: row.get(14)?,
                 updated_at_ms: row.get(15)?,
+                variant: row.get(16)?,
+                locale: row.get(17)?,
             })
         })()
         .map_err(self.sql())
@@ -260,7 +302,8 @@ impl JournalStore for SqliteJournal {
             let mut statement = tx
                 .prepare_cached(&format!(
                     "INSERT INTO sends ({COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                             ?17, ?18)
                      {ON_CONFLICT_KEEP_LATEST}"
                 ))
                 .map_err(sql)?;
@@ -282,7 +325,9 @@ impl JournalStore for SqliteJournal {
                         r.error_class.map(ErrorClass::as_str),
                         r.attempts,
                         r.intent_at_ms,
-                        r.updated_at_ms
+                        r.updated_at_ms,
+                        r.variant,
+                        r.locale
                     ])
                     .map_err(sql)?;
             }

@@ -82,7 +82,7 @@ fn intents_then_outcomes_keep_the_latest_state_in_every_store() {
             "{name}"
         );
         assert!(reader.records("other").unwrap().is_empty(), "{name}");
-        assert_eq!(reader.schema_version().unwrap(), 1, "{name}");
+        assert_eq!(reader.schema_version().unwrap(), SCHEMA_VERSION, "{name}");
     }
 }
 
@@ -333,5 +333,53 @@ fn records_of_a_batch_counts_and_records_in_some_states_in_every_store() {
             .unwrap();
         open.sort();
         assert_eq!(open, vec!["b", "c"], "{name}");
+    }
+}
+
+/// A record written by a version 1 journal survives the move to version 2, which adds the
+/// variant, the locale and the holdout and cap states.
+#[test]
+fn a_version_1_journal_migrates_with_its_records() {
+    let insert = "INSERT INTO sends (campaign, recipient, content_hash, state, endpoint, call_id,
+        msg_random, msg_seq, intent_at_ms, updated_at_ms)
+        VALUES ('c', 'u1', 'h', 'sent', 'openim/sendmsg', 'call-u1', 7, 8, 1, 2)";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!(
+        "BEGIN; {}; {insert}; PRAGMA user_version = 1; COMMIT;",
+        super::sqlite::MIGRATIONS[0]
+    ))
+    .unwrap();
+    drop(conn);
+    let mut stores = vec![("sqlite", State::sqlite(&path))];
+    if let Some(url) = postgres_url("v1") {
+        let target = PgTarget::new(&url);
+        let mut client = target.connect().unwrap();
+        let schema = target.schema().to_owned();
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\";
+                 {} ; {insert};
+                 CREATE TABLE timcast_schema (version INTEGER NOT NULL);
+                 INSERT INTO timcast_schema VALUES (1);",
+                super::postgres::schema::MIGRATIONS[0]
+            ))
+            .unwrap();
+        stores.push(("postgres", State::from_arg(Path::new(&url))));
+    }
+    for (name, state) in stores {
+        let mut journal = state.open().unwrap();
+        assert_eq!(journal.schema_version().unwrap(), SCHEMA_VERSION, "{name}");
+        let mut old = record("u1", SendState::Sent);
+        old.updated_at_ms = 2;
+        assert_eq!(journal.records("c").unwrap(), vec![old], "{name}");
+        let mut held = record("u2", SendState::HeldOut);
+        held.variant = Some("a".into());
+        let mut capped = record("u3", SendState::Capped);
+        capped.locale = Some("zh".into());
+        journal.upsert(&[held.clone(), capped.clone()]).unwrap();
+        let all = sorted(journal.records("c").unwrap());
+        assert_eq!(all[1..], [held, capped], "{name}");
     }
 }

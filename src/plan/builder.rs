@@ -4,6 +4,7 @@
 
 mod finish;
 
+use super::assign::Flavors;
 use super::gone;
 use super::pipeline::{Join, Rendered, render_pipeline};
 use super::prior::Prior;
@@ -97,6 +98,8 @@ fn build_inner<'a>(
             unknown_codes: BTreeMap::new(),
             online: Vec::new(),
             closed: None,
+            variants: Vec::new(),
+            locales: Vec::new(),
         },
         pending_prefixes: Vec::new(),
         sink,
@@ -106,6 +109,8 @@ fn build_inner<'a>(
         timezone_column: None,
         window_gates: HashMap::new(),
         latest_window_opening: None,
+        variant_names: Vec::new(),
+        locale_names: Vec::new(),
     };
     builder.plan.audience.kind = match (&campaign.audience.csv, &campaign.audience.official_account)
     {
@@ -189,6 +194,9 @@ struct Builder<'a> {
     window_gates: HashMap<String, crate::schedule::Gate>,
     /// The latest instant a pending recipient's window opens, when some are closed now.
     latest_window_opening: Option<jiff::Timestamp>,
+    /// The campaign's variants and translations, as the assignment numbers them.
+    variant_names: Vec<String>,
+    locale_names: Vec<String>,
 }
 
 /// Rows per chunk in a sends-only pass: what the pipeline holds ahead of the executor is a few
@@ -201,7 +209,33 @@ pub(super) const MAX_PROBLEMS: usize = 20;
 impl Builder<'_> {
     /// Reads, renders and folds every recipient of any source.
     fn audience(&mut self, mut reader: Recipients) -> Result<(), PlanError> {
-        let renderer = CampaignRenderer::new(self.loaded, reader.columns())?;
+        let flavors = Flavors::new(self.loaded, reader.columns())?;
+        self.variant_names = flavors.variant_names.clone();
+        self.locale_names = flavors.locales.clone();
+        self.plan.variants = self
+            .loaded
+            .campaign
+            .variants
+            .iter()
+            .map(|v| VariantCount {
+                name: v.name.clone(),
+                weight: v.weight,
+                recipients: 0,
+                pending: 0,
+                preview: None,
+                example_user_id: None,
+            })
+            .collect();
+        if !self.loaded.campaign.locales.is_empty() || !self.locale_names.is_empty() {
+            self.plan.locales = std::iter::once("default".to_owned())
+                .chain(self.locale_names.iter().cloned())
+                .map(|locale| LocaleCount {
+                    locale,
+                    recipients: 0,
+                    pending: 0,
+                })
+                .collect();
+        }
         self.timezone_column = self
             .loaded
             .campaign
@@ -231,7 +265,7 @@ impl Builder<'_> {
         let join = self.joined.then_some(&join);
         let this = std::cell::RefCell::new(&mut *self);
         render_pipeline(
-            &renderer,
+            &flavors,
             &hasher,
             chunk_chars,
             threads,
@@ -241,12 +275,16 @@ impl Builder<'_> {
             |item| {
                 let mut builder = this.borrow_mut();
                 builder.fold(item);
-                if builder.plan.previews.len() >= builder.options.previews && builder.sink.is_none()
+                if builder.plan.previews.len() >= builder.options.previews
+                    && builder.sink.is_none()
+                    && builder.plan.variants.iter().all(|v| v.preview.is_some())
                 {
                     keep_messages.store(false, std::sync::atomic::Ordering::Relaxed);
                 }
             },
         )?;
+        // Only the translations some recipient got.
+        self.plan.locales.retain(|l| l.recipients > 0);
         if !self.sends_only {
             self.gone_from_the_audience(&reader)?;
         }
@@ -345,8 +383,15 @@ impl Builder<'_> {
             .map(str::to_owned);
         let user_id = item.row.user_id;
         let prior = item.prior;
+        let assignment = item.assignment;
         if prior.is_some() {
             self.matched += 1;
+        }
+        if assignment.held_out
+            && item.outcome.is_none()
+            && holds_out(prior.as_ref().map(|p| p.state))
+        {
+            return self.held_out(row, user_id, prior.as_ref(), timezone);
         }
         // Not rendered: settled by its record whatever the message (a sends-only pass).
         let Some(outcome) = item.outcome else {
@@ -370,6 +415,8 @@ impl Builder<'_> {
             None => (DiffState::New, None),
             Some(p) => match p.state {
                 SendState::Recalled => (DiffState::Recalled, None),
+                // Held out or capped before, in neither now: never sent.
+                SendState::HeldOut | SendState::Capped => (DiffState::New, None),
                 SendState::Sent if request::is_hex_of(&p.content_hash, &facts.hash) => {
                     (DiffState::Unchanged, None)
                 }
@@ -388,15 +435,18 @@ impl Builder<'_> {
                 }
             },
         };
-        let pending = match state {
-            DiffState::New | DiffState::Retry => true,
-            DiffState::Changed => self.options.resend_changed,
-            DiffState::Uncertain => self.options.resend_uncertain,
-            _ => false,
-        };
+        // The holdout is never sent to, whatever its record says.
+        let pending = !assignment.held_out
+            && match state {
+                DiffState::New | DiffState::Retry => true,
+                DiffState::Changed => self.options.resend_changed,
+                DiffState::Uncertain => self.options.resend_uncertain,
+                _ => false,
+            };
         // `apply` resends these on its own, so the plan counts them as sends too.
         if state == DiffState::Uncertain
             && !pending
+            && !assignment.held_out
             && let Some(p) = prior
             && let Some(now) = self.options.now
             && request::is_hex_of(&p.content_hash, &facts.hash)
@@ -415,6 +465,23 @@ impl Builder<'_> {
             self.stream_calls += chunks;
         }
         self.count_state(state, row, &user_id, detail);
+        if let Some(v) = assignment
+            .variant
+            .filter(|_| !assignment.held_out)
+            .and_then(|v| self.plan.variants.get_mut(usize::from(v)))
+        {
+            v.recipients += 1;
+            v.pending += u64::from(pending);
+            if let (None, Some(message)) = (&v.preview, &message) {
+                v.preview = Some(output::message_text(message));
+                v.example_user_id = Some(user_id.clone());
+            }
+        }
+        let locale_slot = assignment.locale.map_or(0, |l| usize::from(l) + 1);
+        if let Some(l) = self.plan.locales.get_mut(locale_slot) {
+            l.recipients += 1;
+            l.pending += u64::from(pending);
+        }
         match (self.preview_index.get(&facts.hash), &message) {
             (Some(&index), _) => self.plan.previews[index].recipients += 1,
             (None, Some(message)) if self.plan.previews.len() < self.options.previews => {
@@ -439,6 +506,45 @@ impl Builder<'_> {
                 message: *message,
                 content_hash: facts.hash,
                 timezone,
+                variant: assignment
+                    .variant
+                    .and_then(|v| self.variant_names.get(usize::from(v)))
+                    .cloned(),
+                locale: assignment
+                    .locale
+                    .and_then(|l| self.locale_names.get(usize::from(l)))
+                    .cloned(),
+                held_out: assignment.held_out,
+            });
+        }
+    }
+
+    /// A recipient of the holdout that nothing was sent to: counted, and handed to `apply`
+    /// to be journaled unless it already is.
+    fn held_out(
+        &mut self,
+        row: Option<u64>,
+        user_id: String,
+        prior: Option<&super::prior::Prior>,
+        timezone: Option<String>,
+    ) {
+        self.plan.audience.recipients += 1;
+        self.count_state(DiffState::HeldOut, row, &user_id, None);
+        if prior.is_some_and(|p| p.state == SendState::HeldOut) {
+            return;
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            sink(PlannedSend {
+                row,
+                user_id,
+                state: DiffState::HeldOut,
+                pending: false,
+                message: RenderedMessage::default(),
+                content_hash: request::ContentHash::default(),
+                timezone,
+                variant: None,
+                locale: None,
+                held_out: true,
             });
         }
     }

@@ -7,6 +7,7 @@
 //! fingerprint per recipient, however large the journal.
 
 pub mod against;
+pub(crate) mod assign;
 mod builder;
 mod gone;
 mod pipeline;
@@ -31,7 +32,7 @@ use crate::campaign::model::{BadRowPolicy, BatchMode, Schedule};
 use crate::campaign::{LoadedCampaign, checks};
 use crate::im::types::{self as api, Endpoint, MAX_BATCH_RECIPIENTS, MAX_MESSAGE_BYTES};
 use crate::journal::{JournalError, JournalStore, SendState, State};
-use crate::render::{CampaignRenderer, RenderFailure, RenderedMessage, RendererError};
+use crate::render::{RenderFailure, RenderedMessage, RendererError};
 use request::{ContentFacts, ContentHasher, RequestSettings};
 
 /// Messages above this size draw a warning: older documents give 8 KB as the limit.
@@ -57,6 +58,10 @@ pub enum DiffState {
     Unchanged,
     /// Failed before for good (unknown account, blocked, refused): not resent.
     Failed,
+    /// In the holdout (control) group: journaled, never sent.
+    HeldOut,
+    /// Reached the frequency cap: not sent now (a later run checks again).
+    Capped,
     /// Sent before, no longer in the audience (`recall` can withdraw it).
     Removed,
     /// Sent, then withdrawn by `recall`: not resent.
@@ -64,13 +69,15 @@ pub enum DiffState {
 }
 
 impl DiffState {
-    pub const ALL: [DiffState; 8] = [
+    pub const ALL: [DiffState; 10] = [
         DiffState::New,
         DiffState::Retry,
         DiffState::Uncertain,
         DiffState::Changed,
         DiffState::Unchanged,
         DiffState::Failed,
+        DiffState::HeldOut,
+        DiffState::Capped,
         DiffState::Removed,
         DiffState::Recalled,
     ];
@@ -84,6 +91,8 @@ impl DiffState {
             DiffState::Changed => "~",
             DiffState::Unchanged => "=",
             DiffState::Failed => "!",
+            DiffState::HeldOut => "○",
+            DiffState::Capped => "⊘",
             DiffState::Removed => "-",
             DiffState::Recalled => "⌫",
         }
@@ -97,6 +106,8 @@ impl DiffState {
             DiffState::Changed => "changed since sent (not resent)",
             DiffState::Unchanged => "already sent",
             DiffState::Failed => "failed permanently (not resent)",
+            DiffState::HeldOut => "held out (the control group: never sent)",
+            DiffState::Capped => "capped (frequency cap reached: not sent now)",
             DiffState::Removed => "removed from the audience (already sent)",
             DiffState::Recalled => "recalled (withdrawn after it was sent; not resent)",
         }
@@ -328,6 +339,46 @@ pub struct Plan {
     /// Why the schedule lets nothing be sent any more (`not_after` passed): `apply` refuses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
+    /// With `variants`: each one's recipients (the holdout not counted) and a preview.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantCount>,
+    /// With `locales`: recipients per translation actually used (`default` for the rest).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locales: Vec<LocaleCount>,
+}
+
+/// One variant in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantCount {
+    pub name: String,
+    pub weight: u32,
+    /// Recipients assigned to it (the holdout not counted).
+    pub recipients: u64,
+    /// Of them, sends this plan makes.
+    pub pending: u64,
+    /// The first recipient's message, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example_user_id: Option<String>,
+}
+
+/// One translation in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocaleCount {
+    /// The `locales` key, or `default`.
+    pub locale: String,
+    pub recipients: u64,
+    pub pending: u64,
+}
+
+/// Whether a recipient in the holdout stays there: nothing was ever sent to them (a record
+/// that a send went out, or may have, is kept as it is).
+pub(crate) fn holds_out(prior: Option<SendState>) -> bool {
+    matches!(
+        prior,
+        None | Some(SendState::HeldOut | SendState::Capped | SendState::Failed)
+    )
 }
 
 impl Plan {
@@ -372,6 +423,12 @@ pub struct PlannedSend {
     pub content_hash: request::ContentHash,
     /// The recipient's `schedule.window.recipient_timezone_column` value, as written.
     pub timezone: Option<String>,
+    /// Their variant (`variants`), when the campaign has them.
+    pub variant: Option<String>,
+    /// The translation their message came from (`locales`), when not the default.
+    pub locale: Option<String>,
+    /// In the holdout: never sent (`state` is [`DiffState::HeldOut`] when nothing was).
+    pub held_out: bool,
 }
 
 /// Recipients that share one rendered message, and how many of them are pending.

@@ -5,6 +5,7 @@
 //! connection, so it runs beside the rendering and neither the audience nor the journal is
 //! held in memory.
 
+use super::assign::{Assignment, Flavors};
 use super::prior::{Prior, prior_of};
 use super::*;
 
@@ -17,8 +18,10 @@ pub(super) struct Rendered {
     /// What the journal says of the recipient, if it has them.
     pub(super) prior: Option<Prior>,
     /// `None` when not rendered: [`Join::settled`] said nothing would be sent whatever the
-    /// message is.
+    /// message is, or the recipient is held out and was never sent to.
     pub(super) outcome: Option<Outcome>,
+    /// Their variant, locale and holdout.
+    pub(super) assignment: Assignment,
 }
 
 /// The journal each chunk is joined to.
@@ -60,6 +63,7 @@ impl Join<'_> {
                     row,
                     prior,
                     outcome: None,
+                    assignment: Assignment::default(),
                 },
                 _ => render_one(row, prior),
             })
@@ -74,7 +78,7 @@ impl Join<'_> {
 /// the channels are bounded so that reading never runs far ahead of rendering.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn render_pipeline(
-    renderer: &CampaignRenderer,
+    flavors: &Flavors,
     hasher: &ContentHasher,
     stream_chunk_chars: Option<u32>,
     threads: usize,
@@ -87,6 +91,18 @@ pub(super) fn render_pipeline(
     use std::sync::mpsc;
     let render_one = |row: RecipientRow, prior: Option<Prior>| {
         let fields: Vec<&str> = row.record.iter().collect();
+        let assignment = flavors.assign(&row.user_id, &fields);
+        // A held-out recipient nobody sent to needs no message.
+        if assignment.held_out && super::holds_out(prior.as_ref().map(|p| p.state)) {
+            drop(fields);
+            return Rendered {
+                row,
+                prior,
+                outcome: None,
+                assignment,
+            };
+        }
+        let renderer = flavors.renderer(assignment.flavor);
         let outcome = renderer.render(&fields).map(|message| {
             let facts = hasher.facts(&message);
             let chunks = stream_chunk_chars.map_or(1, |size| {
@@ -104,6 +120,7 @@ pub(super) fn render_pipeline(
             row,
             prior,
             outcome: Some(outcome),
+            assignment,
         }
     };
     type Done = (usize, Result<Vec<Rendered>, PlanError>);

@@ -28,7 +28,10 @@ impl Prior {
             SendState::Failed => {
                 !(self.retryable || (self.unknown_code.is_some() && retry_unknown))
             }
-            SendState::Intent | SendState::Uncertain => false,
+            // The holdout and the cap are judged again on every plan.
+            SendState::Intent | SendState::Uncertain | SendState::HeldOut | SendState::Capped => {
+                false
+            }
         }
     }
 }

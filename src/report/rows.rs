@@ -25,6 +25,8 @@ struct JsonRow<'a> {
     attempts: u32,
     /// The latest change, RFC 3339 UTC.
     time: String,
+    variant: Option<&'a str>,
+    locale: Option<&'a str>,
 }
 
 impl<'a> JsonRow<'a> {
@@ -32,13 +34,15 @@ impl<'a> JsonRow<'a> {
         JsonRow {
             user_id: &r.recipient,
             state: r.state.report_name(),
-            endpoint: r.endpoint.path(),
+            endpoint: endpoint_of(r),
             msg_key: r.msg_key.as_deref(),
             error_code: r.error_code,
             error_text: r.error_text.as_deref(),
             error_class: r.error_class.map(|c| c.as_str()),
             attempts: r.attempts,
             time: format_time(r.updated_at_ms),
+            variant: r.variant.as_deref(),
+            locale: r.locale.as_deref(),
         }
     }
 }
@@ -61,6 +65,15 @@ fn stream(
     match failed {
         Some(e) => Err(ReportError::Io(e)),
         None => Ok(()),
+    }
+}
+
+/// The API that carried the send; none for the holdout or the capped.
+fn endpoint_of(r: &SendRecord) -> &'static str {
+    if r.state.was_attempted() {
+        r.endpoint.path()
+    } else {
+        ""
     }
 }
 
@@ -89,6 +102,8 @@ pub(crate) fn csv(
         "error_class",
         "attempts",
         "time",
+        "variant",
+        "locale",
     ];
     writer.write_record(header).map_err(csv_error)?;
     stream(journal, campaign, &mut |r| {
@@ -96,13 +111,15 @@ pub(crate) fn csv(
             .write_record([
                 csv_cell(&r.recipient),
                 r.state.report_name().to_owned(),
-                csv_cell(r.endpoint.path()),
+                csv_cell(endpoint_of(r)),
                 csv_cell(r.msg_key.as_deref().unwrap_or("")),
                 r.error_code.map(|c| c.to_string()).unwrap_or_default(),
                 csv_cell(r.error_text.as_deref().unwrap_or("")),
                 csv_cell(r.error_class.map(|c| c.as_str()).unwrap_or("")),
                 r.attempts.to_string(),
                 format_time(r.updated_at_ms),
+                csv_cell(r.variant.as_deref().unwrap_or("")),
+                csv_cell(r.locale.as_deref().unwrap_or("")),
             ])
             .map_err(csv_io)
     })?;

@@ -40,6 +40,10 @@ pub(crate) struct Counts {
     /// Intents without an outcome: in flight now, or a run died.
     pub in_flight: u64,
     pub recalled: u64,
+    /// The holdout (control group): journaled, never sent.
+    pub held_out: u64,
+    /// Over the frequency cap when their send was due.
+    pub capped: u64,
 }
 
 impl Counts {
@@ -50,11 +54,19 @@ impl Counts {
             SendState::Uncertain => self.uncertain += 1,
             SendState::Intent => self.in_flight += 1,
             SendState::Recalled => self.recalled += 1,
+            SendState::HeldOut => self.held_out += 1,
+            SendState::Capped => self.capped += 1,
         }
     }
 
     pub(crate) fn journaled(&self) -> u64 {
-        self.sent + self.failed + self.uncertain + self.in_flight + self.recalled
+        self.sent
+            + self.failed
+            + self.uncertain
+            + self.in_flight
+            + self.recalled
+            + self.held_out
+            + self.capped
     }
 }
 
@@ -65,9 +77,9 @@ pub(crate) struct Plan {
     pub audience: u64,
     /// Audience recipients the journal has no record of.
     pub pending: u64,
-    /// Kept back as a control group (issue 13); 0 until that exists.
+    /// Kept back as the control group (`holdout`), as journaled.
     pub held_out: u64,
-    /// Over a frequency cap (issue 13); 0 until that exists.
+    /// Over a frequency cap when their send was due, as journaled.
     pub capped: u64,
     /// Journaled recipients no longer in the audience.
     pub not_in_audience: u64,
@@ -102,8 +114,8 @@ pub(crate) struct Problem {
 /// Counts per value of one dimension.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Breakdown {
-    /// What is broken down, e.g. "column `tier`". Issue 13 adds variants and locales here: a
-    /// dimension is anything the audience pass can read off a recipient.
+    /// What is broken down: "variant" and "locale" (from the journal), or "column `tier`"
+    /// (`--by`, read off the audience).
     pub title: String,
     pub rows: Vec<BreakdownRow>,
 }
@@ -251,8 +263,21 @@ pub(crate) fn collect(
     let mut problems = Problems::new(options.max_problems);
     let mut codes: BTreeMap<Option<i64>, FailureGroup> = BTreeMap::new();
     let mut other_code_failures = 0;
+    let mut variants = Tally::new("variant".to_owned());
+    let mut locales = Tally::new("locale".to_owned());
+    let (mut with_variant, mut with_locale) = (false, false);
     journal.for_each_record(campaign, &mut |record| {
         counts.add(record.state);
+        // Variants and the holdout side by side, so results compare with the control group.
+        let variant = match (&record.variant, record.state) {
+            (_, SendState::HeldOut) => "held out",
+            (Some(v), _) => v.as_str(),
+            (None, _) => "(none)",
+        };
+        with_variant |= variant != "(none)";
+        variants.record(variant, record.state);
+        with_locale |= record.locale.is_some();
+        locales.record(record.locale.as_deref().unwrap_or("default"), record.state);
         timeline.add(record.intent_at_ms);
         problems.add(&record);
         if record.state != SendState::Failed {
@@ -291,13 +316,19 @@ pub(crate) fn collect(
     })?;
     let mut failures: Vec<FailureGroup> = codes.into_values().collect();
     failures.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
-    let (plan, breakdowns) = match loaded {
+    let (plan, mut breakdowns) = match loaded {
         Some(loaded) => {
             let (plan, breakdowns) = audience_pass(journal, campaign, loaded, options, &counts)?;
             (Some(plan), breakdowns)
         }
         None => (None, Vec::new()),
     };
+    if with_locale {
+        breakdowns.insert(0, locales.into_breakdown());
+    }
+    if with_variant {
+        breakdowns.insert(0, variants.into_breakdown());
+    }
     Ok(Summary {
         campaign: campaign.to_owned(),
         generated_at: options.generated_at.clone(),
@@ -313,15 +344,36 @@ pub(crate) fn collect(
     })
 }
 
-/// The `--by` column's values, counted as recipients are looked up.
-struct ByColumn {
-    index: usize,
+/// Counts per value of one dimension, at most [`MAX_VALUES`] values apart.
+struct Tally {
     title: String,
     rows: BTreeMap<String, BreakdownRow>,
     other: Option<BreakdownRow>,
 }
 
-impl ByColumn {
+impl Tally {
+    fn new(title: String) -> Tally {
+        Tally {
+            title,
+            rows: BTreeMap::new(),
+            other: None,
+        }
+    }
+
+    fn into_breakdown(self) -> Breakdown {
+        Breakdown {
+            title: self.title,
+            rows: self.rows.into_values().chain(self.other).collect(),
+        }
+    }
+
+    /// Counts a journaled recipient under `value`.
+    fn record(&mut self, value: &str, state: SendState) {
+        let row = self.row(value);
+        row.recipients += 1;
+        row.counts.add(state);
+    }
+
     fn row(&mut self, value: &str) -> &mut BreakdownRow {
         let fresh = |value: &str| BreakdownRow {
             value: value.to_owned(),
@@ -337,6 +389,12 @@ impl ByColumn {
             .entry(value.clone())
             .or_insert_with(|| fresh(&value))
     }
+}
+
+/// The `--by` column's values, counted as recipients are looked up.
+struct ByColumn {
+    index: usize,
+    tally: Tally,
 }
 
 fn audience_pass(
@@ -358,9 +416,7 @@ fn audience_pass(
             };
             Some(ByColumn {
                 index,
-                title: format!("column `{column}`"),
-                rows: BTreeMap::new(),
-                other: None,
+                tally: Tally::new(format!("column `{column}`")),
             })
         }
     };
@@ -379,7 +435,7 @@ fn audience_pass(
             for ((_, value), state) in batch.iter().zip(&states) {
                 journaled_in_audience += u64::from(state.is_some());
                 if let Some(by) = by.as_mut() {
-                    let row = by.row(value);
+                    let row = by.tally.row(value);
                     row.recipients += 1;
                     match state {
                         Some(state) => row.counts.add(*state),
@@ -412,13 +468,9 @@ fn audience_pass(
     flush(&mut batch, &mut by)?;
     plan.pending = plan.audience.saturating_sub(journaled_in_audience);
     plan.not_in_audience = counts.journaled().saturating_sub(journaled_in_audience);
-    let breakdowns = by
-        .map(|by| Breakdown {
-            title: by.title,
-            rows: by.rows.into_values().chain(by.other).collect(),
-        })
-        .into_iter()
-        .collect();
+    plan.held_out = counts.held_out;
+    plan.capped = counts.capped;
+    let breakdowns = by.map(|by| by.tally.into_breakdown()).into_iter().collect();
     Ok((plan, breakdowns))
 }
 

@@ -158,6 +158,8 @@ async fn a_recall_takes_ten_keys_a_call_and_counts_only_the_keys_the_server_reca
             attempts: 1,
             intent_at_ms: now,
             updated_at_ms: now,
+            variant: None,
+            locale: None,
         })
         .collect();
     let loaded = timcast::campaign::validate(&path).into_result().unwrap();

@@ -412,6 +412,8 @@ async fn an_official_account_is_held_back_after_two_broadcasts_in_the_hour() {
         attempts: 1,
         intent_at_ms: now - minutes_ago * 60_000,
         updated_at_ms: now - minutes_ago * 60_000,
+        variant: None,
+        locale: None,
     };
     options
         .state

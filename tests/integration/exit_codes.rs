@@ -63,6 +63,8 @@ fn a_report_piped_into_head_ends_quietly_with_0() {
             attempts: 1,
             intent_at_ms: 1_795_000_000_000,
             updated_at_ms: 1_795_000_000_000 + i,
+            variant: None,
+            locale: None,
         })
         .collect();
     State::sqlite(&state)

@@ -37,3 +37,4 @@ mod sandbox_rules;
 mod schedules;
 mod usersig_interop;
 mod validate;
+mod variants;

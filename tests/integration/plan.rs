@@ -60,6 +60,8 @@ fn record(campaign: &str, send: &SavedSend, state: SendState, hash: &str) -> Sen
         attempts: 1,
         intent_at_ms: 1_764_000_000_000,
         updated_at_ms: 1_764_000_000_000,
+        variant: None,
+        locale: None,
     }
 }
 

@@ -31,6 +31,8 @@ fn record(
         attempts,
         intent_at_ms: T0 + offset_ms - 40,
         updated_at_ms: T0 + offset_ms,
+        variant: None,
+        locale: None,
     }
 }
 

@@ -20,6 +20,7 @@ mod notify;
 mod push;
 mod size;
 mod templates;
+mod variants;
 
 pub use files::{PathProblem, resolve_inside};
 pub use templates::{BUILTIN_VARIABLES, inline_template_span};
@@ -48,6 +49,7 @@ pub fn check(loaded: &LoadedCampaign) -> Found {
         loaded,
         campaign: &loaded.campaign,
         found: Found::default(),
+        at: String::new(),
     };
     cx.version_and_name();
     let columns = cx.audience();
@@ -55,6 +57,7 @@ pub fn check(loaded: &LoadedCampaign) -> Found {
     cx.elements();
     cx.push();
     cx.templates(columns.as_ref());
+    cx.variants_and_locales(columns.as_ref());
     cx.controls();
     cx.delivery();
     cx.schedule(columns.as_ref());
@@ -70,6 +73,7 @@ pub fn sizes(loaded: &LoadedCampaign, columns: &[String]) -> Vec<Diagnostic> {
         loaded,
         campaign: &loaded.campaign,
         found: Found::default(),
+        at: String::new(),
     };
     cx.sizes(columns);
     cx.found.diagnostics
@@ -79,11 +83,19 @@ struct Checks<'a> {
     loaded: &'a LoadedCampaign,
     campaign: &'a Campaign,
     found: Found,
+    /// Where in the file `campaign`'s message and push sit: `""` for the campaign's own, a
+    /// prefix such as `/variants/1` when checking a variant's or a translation's.
+    at: String,
 }
 
 impl Checks<'_> {
     fn span(&self, pointer: &str) -> Option<Span> {
-        self.loaded.root.at(pointer).map(|n| n.span)
+        let root = &self.loaded.root;
+        if self.at.is_empty() {
+            root.at(pointer).map(|n| n.span)
+        } else {
+            root.at(&format!("{}{pointer}", self.at)).map(|n| n.span)
+        }
     }
 
     fn error(&mut self, pointer: &str, message: impl Into<String>, help: impl Into<String>) {

@@ -95,6 +95,13 @@ impl Checks<'_> {
     pub(super) fn templates(&mut self, header: Option<&CsvHeader>) {
         let campaign = self.campaign;
         let mut known: BTreeSet<String> = campaign.vars.keys().cloned().collect();
+        // The default message is rendered with each variant's `vars` too.
+        known.extend(
+            campaign
+                .variants
+                .iter()
+                .flat_map(|v| v.vars.keys().cloned()),
+        );
         known.extend(BUILTIN_VARIABLES.iter().map(|s| (*s).to_owned()));
         if let Some(header) = header {
             known.extend(header.columns.iter().cloned());

@@ -20,6 +20,7 @@ mod notify;
 mod push;
 mod schedule;
 mod values;
+mod variants;
 
 pub use controls::*;
 pub use delivery::*;
@@ -28,6 +29,7 @@ pub use notify::*;
 pub use push::*;
 pub use schedule::*;
 pub use values::*;
+pub use variants::*;
 
 /// A broadcast campaign on the Tencent Cloud IM REST API (timcast file format, version 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +77,18 @@ pub struct Campaign {
     /// Webhooks told when a run ends, added to those of `timcast.toml`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<Notify>,
+    /// An A/B/n test: each recipient gets one variant, chosen by a hash of the campaign name
+    /// and their UserID (the same every run, whatever the CSV's order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    /// A control group, e.g. `10%`: chosen by the same kind of hash, planned and journaled as
+    /// `held out`, never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<Percent>,
+    /// Translations of `message` and `push` by BCP 47 tag (`zh`, `zh-Hant`, `pt-BR`), chosen
+    /// by `audience.locale_column`, falling back by prefix to the default message.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub locales: BTreeMap<String, LocaleContent>,
 }
 
 /// The IM application (SDKAppID, data centre, admin). The secret key never goes here.
@@ -114,6 +128,10 @@ pub struct Audience {
     /// What to do with a malformed CSV row: `fail` stops the plan, `skip` reports and skips it.
     #[serde(default)]
     pub on_bad_row: BadRowPolicy,
+    /// The CSV column with each recipient's locale (a BCP 47 tag such as `zh-Hant-TW`), which
+    /// picks their message from `locales`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale_column: Option<String>,
 }
 
 fn default_user_id_column() -> String {

@@ -8,7 +8,7 @@
 
 pub(crate) mod budget;
 mod connection;
-mod schema;
+pub(crate) mod schema;
 mod target;
 
 use std::collections::HashSet;
@@ -231,7 +231,8 @@ impl JournalStore for PgJournal {
                 "INSERT INTO sends ({COLUMNS})
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[], $11::int8[],
-                     $12::text[], $13::text[], $14::int4[], $15::int8[], $16::int8[])
+                     $12::text[], $13::text[], $14::int4[], $15::int8[], $16::int8[],
+                     $17::text[], $18::text[])
                  {ON_CONFLICT_KEEP_LATEST}"
             );
             c.execute(
@@ -253,6 +254,8 @@ impl JournalStore for PgJournal {
                     &columns.attempts,
                     &columns.intent_at_ms,
                     &columns.updated_at_ms,
+                    &columns.variant,
+                    &columns.locale,
                 ],
             )
             .map(drop)
@@ -444,6 +447,8 @@ fn decode(row: &Row, location: &str) -> Result<SendRecord, JournalError> {
         attempts: u32::try_from(row.try_get::<_, i32>(13).map_err(sql)?).unwrap_or(0),
         intent_at_ms: row.try_get(14).map_err(sql)?,
         updated_at_ms: row.try_get(15).map_err(sql)?,
+        variant: row.try_get(16).map_err(sql)?,
+        locale: row.try_get(17).map_err(sql)?,
     })
 }
 
@@ -467,6 +472,8 @@ struct Columns {
     attempts: Vec<i32>,
     intent_at_ms: Vec<i64>,
     updated_at_ms: Vec<i64>,
+    variant: Vec<Option<String>>,
+    locale: Vec<Option<String>>,
 }
 
 impl Columns {
@@ -497,6 +504,8 @@ impl Columns {
                 .push(i32::try_from(r.attempts).unwrap_or(i32::MAX));
             c.intent_at_ms.push(r.intent_at_ms);
             c.updated_at_ms.push(r.updated_at_ms);
+            c.variant.push(r.variant.clone());
+            c.locale.push(r.locale.clone());
         }
         c
     }

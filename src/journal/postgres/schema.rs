@@ -6,10 +6,11 @@ use super::connection::Connection;
 use super::target::PgTarget;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i32 = 1;
+pub(crate) const VERSION: i32 = 2;
 
 /// Migrations, in order: entry `i` moves a schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sends (
     campaign      TEXT    NOT NULL,
     recipient     TEXT    NOT NULL,
@@ -45,7 +46,19 @@ CREATE TABLE runners (
     heartbeat_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX runners_by_app ON runners (sdkappid, heartbeat_at);
-"#];
+"#,
+    r#"
+ALTER TABLE sends DROP CONSTRAINT sends_state_check;
+ALTER TABLE sends ADD CONSTRAINT sends_state_check CHECK (state IN ('intent', 'sent', 'failed',
+    'uncertain', 'recalled', 'held_out', 'capped'));
+ALTER TABLE sends ADD COLUMN variant TEXT, ADD COLUMN locale TEXT;
+CREATE TABLE campaign_tags (
+    campaign TEXT NOT NULL,
+    tag      TEXT NOT NULL,
+    PRIMARY KEY (campaign, tag)
+);
+"#,
+];
 
 /// `schema` quoted as an identifier; only plain names are accepted, so nothing in a URL can
 /// reach the SQL.

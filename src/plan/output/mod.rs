@@ -4,6 +4,9 @@
 //! Whatever the audience's size, the output summarises: counts per state and API, a few sample
 //! recipients per state, and previews of distinct messages.
 
+mod flavors;
+use flavors::flavor_tables;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -224,6 +227,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             DiffState::Unchanged => "2",
             DiffState::Failed | DiffState::Removed => "31",
             DiffState::Recalled => "35",
+            DiffState::HeldOut | DiffState::Capped => "34",
         };
         format!("\x1b[{code}m{s}\x1b[0m")
     };
@@ -253,6 +257,16 @@ pub fn text(plan: &Plan, color: bool) -> String {
     }
     if plan.states.is_empty() {
         let _ = writeln!(out, "  (none)");
+    }
+    for (title, rows) in flavor_tables(plan) {
+        let _ = writeln!(out, "\n{title}:");
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "  {:<12} {:>9} recipients, {:>9} to send{}",
+                row.name, row.recipients, row.pending, row.note
+            );
+        }
     }
     if !plan.calls.is_empty() {
         let _ = writeln!(out, "\nAPI calls:");
@@ -389,6 +403,22 @@ pub fn markdown(plan: &Plan) -> String {
         let n = plan.count(state);
         if n > 0 {
             let _ = writeln!(out, "| `{}` | {} | {} |", state.symbol(), n, state.label());
+        }
+    }
+    for (title, rows) in flavor_tables(plan) {
+        let _ = writeln!(
+            out,
+            "\n| {title} | recipients | to send | |\n|---|---:|---:|---|"
+        );
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                row.name,
+                row.recipients,
+                row.pending,
+                row.note.trim_start_matches(", ").replace('|', "\\|")
+            );
         }
     }
     if !plan.calls.is_empty() {
