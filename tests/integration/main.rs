@@ -35,5 +35,6 @@ mod run_due;
 mod sandbox_faults;
 mod sandbox_rules;
 mod schedules;
+mod suppress;
 mod usersig_interop;
 mod validate;
