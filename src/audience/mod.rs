@@ -63,12 +63,23 @@ pub(crate) enum RowOutcome {
     Excluded {
         row: u64,
         user_id: String,
+        by: ExcludedBy,
     },
     /// Already seen in an earlier row: sent once.
     Duplicate {
         row: u64,
         user_id: String,
     },
+}
+
+/// Which suppression list took a recipient off. A recipient on both counts once, as the
+/// campaign's: its own list is the narrower statement about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExcludedBy {
+    /// The campaign's `audience.exclude`.
+    Campaign,
+    /// The project's `suppress` in timcast.toml.
+    Project,
 }
 
 /// A row as a source gives it, before the checks every source shares.
@@ -124,6 +135,8 @@ impl RecipientSource for OfficialAccountSource {
 pub(crate) struct Recipients {
     source: Box<dyn RecipientSource>,
     excluded: PrintSet,
+    /// On the project's lists (timcast.toml `suppress`), counted apart from `excluded`.
+    suppressed: PrintSet,
     seen: PrintSet,
     /// The index and name of the column with each recipient's time zone, which must be one.
     zone_column: Option<(usize, String)>,
@@ -137,6 +150,7 @@ impl std::fmt::Debug for Recipients {
         f.debug_struct("Recipients")
             .field("seen", &self.seen.len())
             .field("excluded", &self.excluded.len())
+            .field("suppressed", &self.suppressed.len())
             .finish_non_exhaustive()
     }
 }
@@ -146,26 +160,29 @@ impl Recipients {
         Recipients {
             source,
             excluded: PrintSet::default(),
+            suppressed: PrintSet::default(),
             seen: PrintSet::default(),
             zone_column: None,
             zone_verdicts: std::collections::HashMap::new(),
         }
     }
 
-    /// A CSV file with its suppression lists (the same UserID column).
+    /// A CSV file with its suppression lists (the same UserID column): the campaign's own
+    /// (`exclude`) and the project's (`suppress`), counted apart.
     pub(crate) fn csv(
         path: &Path,
         user_id_column: &str,
         exclude: &[PathBuf],
+        suppress: &[PathBuf],
     ) -> Result<Self, AudienceError> {
         let mut recipients = Recipients::new(Box::new(CsvSource::open(path, user_id_column)?));
         for list in exclude {
-            let mut suppression = Recipients::csv(list, user_id_column, &[])?;
-            // Reading a row records its user in `seen`; bad rows name nobody to suppress.
-            while let Some(outcome) = suppression.next_row() {
-                outcome?;
-            }
-            recipients.excluded.extend(suppression.seen.drain());
+            recipients.excluded.extend(users_of(list, user_id_column)?);
+        }
+        for list in suppress {
+            recipients
+                .suppressed
+                .extend(users_of(list, user_id_column)?);
         }
         Ok(recipients)
     }
@@ -192,12 +209,18 @@ impl Recipients {
         };
         let path = resolve("csv", csv)?;
         let mut exclude = Vec::new();
+        let mut suppress = Vec::new();
         if with_exclusions {
             for list in &audience.exclude {
                 exclude.push(resolve("exclude", list)?);
             }
+            for (list, _) in loaded.project_suppression() {
+                suppress.push(loaded.resolve_suppress(list).map_err(|p| {
+                    AudienceError::Path(format!("timcast.toml suppress `{list}`: {p:?}"))
+                })?);
+            }
         }
-        let mut recipients = Recipients::csv(&path, &audience.user_id_column, &exclude)?;
+        let mut recipients = Recipients::csv(&path, &audience.user_id_column, &exclude, &suppress)?;
         let zone_column = loaded
             .campaign
             .schedule
@@ -250,8 +273,20 @@ impl Recipients {
         }
         let user_id = user_id.to_owned();
         let print = fingerprint(&user_id);
+        // The campaign's own list first: on both, a recipient counts as the campaign's.
         if self.excluded.contains(&print) {
-            return RowOutcome::Excluded { row, user_id };
+            return RowOutcome::Excluded {
+                row,
+                user_id,
+                by: ExcludedBy::Campaign,
+            };
+        }
+        if self.suppressed.contains(&print) {
+            return RowOutcome::Excluded {
+                row,
+                user_id,
+                by: ExcludedBy::Project,
+            };
         }
         if !self.seen.insert(print) {
             return RowOutcome::Duplicate { row, user_id };
@@ -295,6 +330,16 @@ impl Recipients {
         }
         verdict
     }
+}
+
+/// The distinct users of a suppression list; bad rows name nobody to suppress.
+fn users_of(list: &Path, user_id_column: &str) -> Result<PrintSet, AudienceError> {
+    let mut suppression = Recipients::csv(list, user_id_column, &[], &[])?;
+    // Reading a row records its user in `seen`.
+    while let Some(outcome) = suppression.next_row() {
+        outcome?;
+    }
+    Ok(suppression.seen)
 }
 
 impl Iterator for Recipients {
@@ -371,10 +416,12 @@ mod tests {
             b"user_id,name\nu1,Ada\nu2,Bob\nu1,Again\n,Nobody\nu3\nu4,Suppressed\nu5,\xff\n",
         );
         let exclude = csv_file(b"user_id\nu4\n");
+        let suppress = csv_file(b"user_id\nu2\nu4\n");
         let audience = Recipients::csv(
             audience_file.path(),
             "user_id",
             &[exclude.path().to_owned()],
+            &[suppress.path().to_owned()],
         )
         .unwrap();
         let outcomes: Vec<RowOutcome> = audience.map(Result::unwrap).collect();
@@ -383,7 +430,9 @@ mod tests {
             .map(|o| match o {
                 RowOutcome::Recipient(r) => format!("{} send {}", r.row, r.user_id),
                 RowOutcome::Bad(b) => format!("{} bad {}", b.row, b.reason),
-                RowOutcome::Excluded { row, user_id } => format!("{row} excluded {user_id}"),
+                RowOutcome::Excluded { row, user_id, by } => {
+                    format!("{row} excluded {user_id} by {by:?}")
+                }
                 RowOutcome::Duplicate { row, user_id } => format!("{row} duplicate {user_id}"),
             })
             .collect();
@@ -391,11 +440,11 @@ mod tests {
             summary,
             [
                 "2 send u1",
-                "3 send u2",
+                "3 excluded u2 by Project",
                 "4 duplicate u1",
                 "5 bad the user ID is empty",
                 "6 bad has 1 fields, the header has 2",
-                "7 excluded u4",
+                "7 excluded u4 by Campaign",
                 "8 bad field 2 is not valid UTF-8 (save the file as UTF-8)",
             ]
         );

@@ -41,6 +41,8 @@ pub struct LoadedCampaign {
     /// The webhooks its runs post to: `timcast.toml`'s `[[notify]]` with the campaign's
     /// `notify:` merged in ([`model::merge_notify`]).
     pub notify: Vec<Notify>,
+    /// `timcast.toml`'s `suppress` lists: a CSV audience never reaches anyone on them.
+    pub suppress: crate::project::file::ProjectSuppress,
 }
 
 impl LoadedCampaign {
@@ -48,6 +50,21 @@ impl LoadedCampaign {
     /// missing or outside the project root ([`checks::resolve_inside`]).
     pub fn resolve(&self, relative: &str) -> Result<PathBuf, checks::PathProblem> {
         checks::resolve_inside(&self.dir, &self.project.root, relative)
+    }
+
+    /// A `suppress` entry of timcast.toml, resolved against the project root (not the
+    /// campaign's directory) and refused like a campaign's paths when it leaves the root.
+    pub fn resolve_suppress(&self, relative: &str) -> Result<PathBuf, checks::PathProblem> {
+        checks::resolve_inside(&self.project.root, &self.project.root, relative)
+    }
+
+    /// The project's suppression lists that apply to this campaign: none for an official
+    /// account, whose one call reaches every subscriber, so that no list can take anyone off.
+    pub fn project_suppression(&self) -> &[(String, yaml::Span)] {
+        if self.campaign.audience.official_account.is_some() {
+            return &[];
+        }
+        &self.suppress.lists
     }
 }
 
@@ -232,7 +249,8 @@ pub fn validate(path: &Path) -> Validation {
             return validation;
         }
     };
-    let project_file = project_file(path, &mut validation);
+    let (project_file, suppress) = project_file(path, &mut validation).unzip();
+    let suppress = suppress.unwrap_or_default();
     let project_notify = project_file
         .as_ref()
         .map(crate::project::file::ProjectFile::notify)
@@ -263,6 +281,7 @@ pub fn validate(path: &Path) -> Validation {
                 templates: Vec::new(),
                 partials: partials.clone(),
                 notify: Vec::new(),
+                suppress: suppress.clone(),
             };
             let found = checks::check(&partial);
             let known: Vec<Option<usize>> = validation
@@ -314,6 +333,7 @@ pub fn validate(path: &Path) -> Validation {
         templates: Vec::new(),
         partials,
         notify,
+        suppress,
     };
     let found = checks::check(&loaded);
     validation.diagnostics.extend(found.diagnostics);
@@ -329,16 +349,24 @@ pub fn validate(path: &Path) -> Validation {
     validation
 }
 
-/// The campaign's project file, when it has one without errors; its problems are added to
-/// `validation` (a campaign is only as valid as the project settings it runs with).
+/// The campaign's project file, when it has one without errors, with its `suppress` lists;
+/// its problems are added to `validation` (a campaign is only as valid as the project
+/// settings it runs with).
 fn project_file(
     path: &Path,
     validation: &mut Validation,
-) -> Option<crate::project::file::ProjectFile> {
+) -> Option<(
+    crate::project::file::ProjectFile,
+    crate::project::file::ProjectSuppress,
+)> {
     let file = crate::project::Project::of_campaign(path).file()?;
     let loaded = crate::project::file::load(&file);
     let shown = PathBuf::from(crate::project::display_path(&file));
     let errors = loaded.has_errors();
+    let suppress = loaded
+        .file
+        .as_ref()
+        .map(|f| crate::project::file::ProjectSuppress::of(f, &shown, &loaded.source));
     if !loaded.diagnostics.is_empty() {
         validation
             .diagnostics
@@ -351,7 +379,10 @@ fn project_file(
             validation.sources.insert(shown, loaded.source);
         }
     }
-    if errors { None } else { loaded.file }
+    if errors {
+        return None;
+    }
+    loaded.file.zip(suppress)
 }
 
 fn campaign_dir(path: &Path) -> PathBuf {

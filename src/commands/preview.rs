@@ -56,10 +56,18 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
         Ok(message) => message,
         Err(failure) => return Err(Error::user(format!("{recipient}: {failure}"))),
     };
-    let suppressed = official.is_none() && crate::plan::is_excluded(&loaded, &recipient)?;
+    let by = match official {
+        Some(_) => None,
+        None => crate::plan::excluded_by(&loaded, &recipient)?,
+    };
+    let suppressed = by.is_some();
+    let list = match by {
+        Some(crate::audience::ExcludedBy::Project) => "the project's, timcast.toml suppress",
+        _ => "audience.exclude",
+    };
     let note = format!(
-        "note: {recipient} is on a suppression list (audience.exclude): apply does not send to \
-         them; this is what they would receive otherwise"
+        "note: {recipient} is on a suppression list ({list}): apply does not send to them; \
+         this is what they would receive otherwise"
     );
     let held_out = assignment.held_out.then(|| {
         format!(

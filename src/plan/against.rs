@@ -141,7 +141,16 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
     if let Ok(root) = new.project.root.strip_prefix(&top) {
         if new.project.kind == crate::project::RootKind::ProjectFile {
             let file = root.join(crate::project::PROJECT_FILE);
-            write(&file, &at_rev(&file).unwrap_or_default())?;
+            let text = at_rev(&file).unwrap_or_default();
+            write(&file, &text)?;
+            // Its `suppress` lists as they were, or the old campaign would not validate.
+            for relative in suppress_lists(&text) {
+                if let Some(path) = inside_tree(root, &relative)
+                    && let Ok(bytes) = at_rev(&path)
+                {
+                    write(&path, &bytes)?;
+                }
+            }
         }
         let templates = root.join(crate::project::partials::TEMPLATES_DIR);
         let listed = git_in(
@@ -175,6 +184,19 @@ pub fn against_git(new: &LoadedCampaign, rev: &str) -> Result<CampaignChanges, A
     }
     let old_loaded = load(&old_path, &label)?;
     compare(new, Some(&old_loaded), label)
+}
+
+/// The `suppress` entries of a project file's text, read leniently (the strict check comes
+/// when the old campaign is validated).
+fn suppress_lists(text: &[u8]) -> Vec<String> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| toml::from_str::<toml::Table>(text).ok())
+        .and_then(|table| table.get("suppress").and_then(|v| v.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// `relative` from the directory `dir` (both relative to the work tree's root), when it stays

@@ -10,7 +10,7 @@ use super::pipeline::{Join, Rendered, render_pipeline};
 use super::prior::Prior;
 use super::quota::{self, HourQuota};
 use super::*;
-use crate::audience::count_lines;
+use crate::audience::{ExcludedBy, count_lines};
 
 /// Builds the plan of a validated campaign.
 pub fn build(loaded: &LoadedCampaign, options: &PlanOptions) -> Result<Plan, PlanError> {
@@ -79,6 +79,7 @@ fn build_inner<'a>(
                 recipients: 0,
                 duplicates: 0,
                 excluded: 0,
+                suppressed: 0,
                 bad_rows: 0,
                 render_errors: 0,
             },
@@ -353,7 +354,10 @@ impl Builder<'_> {
                         format!("row {}: {}", bad.row, bad.reason),
                     );
                 }
-                RowOutcome::Excluded { .. } => self.plan.audience.excluded += 1,
+                RowOutcome::Excluded { by, .. } => match by {
+                    ExcludedBy::Campaign => self.plan.audience.excluded += 1,
+                    ExcludedBy::Project => self.plan.audience.suppressed += 1,
+                },
                 RowOutcome::Duplicate { .. } => self.plan.audience.duplicates += 1,
             }
         }

@@ -187,7 +187,11 @@ pub struct AudienceSummary {
     /// Distinct recipients.
     pub recipients: u64,
     pub duplicates: u64,
+    /// On the campaign's own suppression lists (`audience.exclude`).
     pub excluded: u64,
+    /// On the project's (timcast.toml `suppress`) and not the campaign's: a recipient on
+    /// both is counted once, in `excluded`.
+    pub suppressed: u64,
     pub bad_rows: u64,
     pub render_errors: u64,
 }
@@ -498,21 +502,32 @@ pub fn find_recipient(
     Ok(None)
 }
 
-/// Whether `user_id` is on one of the campaign's suppression lists (`audience.exclude`), so
-/// that `apply` never sends to them.
+/// Whether `user_id` is on one of the campaign's suppression lists (`audience.exclude`) or
+/// the project's (timcast.toml `suppress`), so that `apply` never sends to them.
 pub fn is_excluded(loaded: &LoadedCampaign, user_id: &str) -> Result<bool, PlanError> {
-    if loaded.campaign.audience.exclude.is_empty() {
-        return Ok(false);
+    Ok(excluded_by(loaded, user_id)?.is_some())
+}
+
+/// Which suppression list takes `user_id` off the audience, if one does (the campaign's
+/// when both do).
+pub fn excluded_by(
+    loaded: &LoadedCampaign,
+    user_id: &str,
+) -> Result<Option<audience::ExcludedBy>, PlanError> {
+    if loaded.campaign.audience.exclude.is_empty() && loaded.project_suppression().is_empty() {
+        return Ok(None);
     }
     let mut reader = Recipients::of_campaign(loaded, true)?;
     while let Some(outcome) = reader.next_row() {
-        if let RowOutcome::Excluded { user_id: id, .. } = outcome?
+        if let RowOutcome::Excluded {
+            user_id: id, by, ..
+        } = outcome?
             && id == user_id
         {
-            return Ok(true);
+            return Ok(Some(by));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// The request a recipient would receive, as pretty JSON (for `preview`).

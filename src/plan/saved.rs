@@ -22,7 +22,8 @@ pub const FORMAT: u32 = 1;
 /// One input file and its SHA-256 when the plan was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFingerprint {
-    /// What the file is to the campaign: `campaign`, `audience.csv`, `exclude`, `template`.
+    /// What the file is to the campaign: `campaign`, `audience.csv`, `exclude`, `suppress`,
+    /// `template`, `partial`.
     pub role: String,
     pub path: PathBuf,
     pub sha256: String,
@@ -138,6 +139,12 @@ pub fn input_files(loaded: &LoadedCampaign) -> Vec<(String, PathBuf)> {
     // The project partials its templates include: editing one changes every message.
     for partial in &loaded.partials {
         files.push(("partial".to_owned(), partial.path.clone()));
+    }
+    // The project's lists: a user unsubscribing after the review must not get the message.
+    for (list, _) in loaded.project_suppression() {
+        if let Ok(path) = loaded.resolve_suppress(list) {
+            files.push(("suppress".to_owned(), path));
+        }
     }
     files
 }
@@ -291,7 +298,7 @@ pub fn check(path: &Path) -> Result<SavedPlanHeader, SavedPlanError> {
             return Err(SavedPlanError::Stale {
                 path: path.to_owned(),
                 role: input.role.clone(),
-                input: input.path.clone(),
+                input: PathBuf::from(crate::project::display_path(&input.path)),
             });
         }
     }

@@ -2,8 +2,10 @@
 //!
 //! It holds `[app]` (sdkappid, region, admin: never the key), `state` (the journal, a path
 //! relative to the root or a `postgres://` URL), `[delivery]` defaults (the keys of a
-//! campaign's `delivery:`) and `[[notify]]` entries (the shape of a campaign's `notify:`). A
-//! campaign's own values override these; flags and environment variables override both.
+//! campaign's `delivery:`), `suppress` (suppression lists every CSV audience of the project
+//! leaves out, like a campaign's `audience.exclude`) and `[[notify]]` entries (the shape of a
+//! campaign's `notify:`). A campaign's own values override these; flags and environment
+//! variables override both.
 //! Unknown keys are errors, located like a campaign's (`timcast.toml:LINE:COL: ...`), so a typo
 //! is never silently ignored; a secret key is refused without being shown. An empty file, or
 //! one of comments only, is valid: it just marks the root.
@@ -34,6 +36,10 @@ pub struct ProjectFile {
     /// Delivery defaults (a campaign's `delivery:` overrides them key by key).
     #[serde(default)]
     pub delivery: Option<Spanned<DeliveryDefaults>>,
+    /// Suppression lists for every campaign with a CSV audience, relative to the project
+    /// root; each campaign checks them against its own user ID column (see [`ProjectSuppress`]).
+    #[serde(default)]
+    pub suppress: Vec<Spanned<String>>,
     /// Webhooks told at the end of every campaign's runs (`[[notify]]`).
     #[serde(default)]
     pub notify: Vec<Spanned<Notify>>,
@@ -102,6 +108,34 @@ impl ProjectFile {
             return Some(std::path::PathBuf::from(state));
         }
         Some(root.join(state))
+    }
+}
+
+/// timcast.toml's `suppress` lists as a campaign sees them: each entry as written with its
+/// place, so that a campaign's check of a list (it must exist, stay inside the root and have
+/// the campaign's user ID column) points at the line in timcast.toml, not at the campaign.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectSuppress {
+    /// timcast.toml as diagnostics name it.
+    pub file: std::path::PathBuf,
+    /// Its text, for the diagnostics' snippets.
+    pub source: String,
+    /// Each entry, relative to the project root, and where it is written.
+    pub lists: Vec<(String, Span)>,
+}
+
+impl ProjectSuppress {
+    /// The `suppress` entries of `file`, whose text is `source`, shown as `shown`.
+    pub fn of(file: &ProjectFile, shown: &Path, source: &str) -> ProjectSuppress {
+        ProjectSuppress {
+            file: shown.to_owned(),
+            source: source.to_owned(),
+            lists: file
+                .suppress
+                .iter()
+                .map(|entry| (entry.get_ref().clone(), span_of(source, entry.span())))
+                .collect(),
+        }
     }
 }
 
@@ -224,7 +258,7 @@ fn check_delivery(
 /// The message and help for a TOML error, with a "did you mean" for an unknown key.
 fn explain(message: &str) -> (String, String) {
     let message = message.trim().to_owned();
-    let general = "timcast.toml takes `[app]` (sdkappid, region, admin), `state`, `[delivery]` (rate, recipients_per_minute, concurrency, batch, max_attempts, on_uncertain) and `[[notify]]` entries (webhook_env, format, on); see \"The project\" in the README";
+    let general = "timcast.toml takes `[app]` (sdkappid, region, admin), `state`, `suppress` (a list of CSV files), `[delivery]` (rate, recipients_per_minute, concurrency, batch, max_attempts, on_uncertain) and `[[notify]]` entries (webhook_env, format, on); see \"The project\" in the README";
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return (message, general.to_owned());
     };
@@ -395,6 +429,22 @@ mod tests {
             .apply(&mut delivery, |key| key == "batch");
         assert_eq!(delivery.rate, 20.0);
         assert_eq!(delivery.batch, BatchMode::Auto, "the campaign wrote batch");
+    }
+
+    #[test]
+    fn suppress_entries_keep_their_place_in_the_file() {
+        let text =
+            "state = \".timcast/state.db\"\nsuppress = [\"data/a.csv\",\n  \"data/b.csv\"]\n";
+        let loaded = load_text(text);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let file = loaded.file.unwrap();
+        let suppress = ProjectSuppress::of(&file, Path::new("timcast.toml"), text);
+        let found: Vec<(&str, usize, usize)> = suppress
+            .lists
+            .iter()
+            .map(|(entry, span)| (entry.as_str(), span.line, span.column))
+            .collect();
+        assert_eq!(found, [("data/a.csv", 2, 13), ("data/b.csv", 3, 3)]);
     }
 
     #[test]

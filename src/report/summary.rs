@@ -83,7 +83,8 @@ pub(crate) struct Plan {
     pub capped: u64,
     /// Journaled recipients no longer in the audience.
     pub not_in_audience: u64,
-    /// Rows on a suppression list, repeated, or unusable: never part of the audience.
+    /// Rows on a suppression list (the campaign's `audience.exclude` or the project's
+    /// timcast.toml `suppress`): never part of the audience.
     pub excluded: u64,
     pub duplicates: u64,
     pub bad_rows: u64,

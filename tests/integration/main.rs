@@ -35,6 +35,7 @@ mod run_due;
 mod sandbox_faults;
 mod sandbox_rules;
 mod schedules;
+mod suppress;
 mod usersig_interop;
 mod validate;
 mod variants;

@@ -5,6 +5,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::audience::{self, CsvHeader};
+use crate::campaign::Diagnostic;
 
 use super::Checks;
 
@@ -85,8 +86,53 @@ impl Checks<'_> {
                         );
                     }
                 }
+                self.project_suppression(&column);
                 Some(header)
             }
+        }
+    }
+
+    /// timcast.toml's `suppress` lists, as `exclude` lists of this campaign: each must be a
+    /// CSV inside the project root with the campaign's user ID `column`. Their problems are
+    /// located at the entry in timcast.toml, the one line to fix for every campaign.
+    fn project_suppression(&mut self, column: &str) {
+        let suppress = &self.loaded.suppress;
+        let mut found = Vec::new();
+        for (entry, span) in self.loaded.project_suppression() {
+            let at = |message: String, help: String| {
+                Diagnostic::error(&suppress.file, Some(*span), message).with_help(help)
+            };
+            let path = match self.loaded.resolve_suppress(entry) {
+                Ok(path) => path,
+                Err(problem) => {
+                    let (message, help) = problem.describe_suppress(entry, &self.loaded.project);
+                    found.push(at(message, help));
+                    continue;
+                }
+            };
+            match audience::read_header(&path) {
+                Err(err) => found.push(at(
+                    format!("suppression list `{entry}` (timcast.toml `suppress`): {err}"),
+                    "the first row of a CSV names its columns, e.g. `user_id`".to_owned(),
+                )),
+                Ok(header) if !header.has(column) => found.push(at(
+                    format!(
+                        "suppression list `{entry}` (timcast.toml `suppress`) has no column `{column}`, the user ID column of {}",
+                        self.loaded.path.display()
+                    ),
+                    format!(
+                        "a project suppression list uses each campaign's user ID column (`audience.user_id_column`); its columns are: {}; rename its user ID column to `{column}`, or set the campaign's `user_id_column` to match",
+                        header.columns.join(", ")
+                    ),
+                )),
+                Ok(_) => {}
+            }
+        }
+        if !found.is_empty() {
+            self.found
+                .sources
+                .insert(suppress.file.clone(), suppress.source.clone());
+            self.found.diagnostics.extend(found);
         }
     }
 
@@ -156,6 +202,39 @@ impl PathProblem {
             PathProblem::NotAFile => (
                 format!("`{relative}` is not a file"),
                 "name a file, not a directory".to_owned(),
+            ),
+        }
+    }
+
+    /// The same refusals for a `suppress` entry of timcast.toml, whose paths are relative to
+    /// the project root.
+    fn describe_suppress(
+        &self,
+        relative: &str,
+        project: &crate::project::Project,
+    ) -> (String, String) {
+        let root = crate::project::relative_display(&project.root);
+        let what = format!("suppression list `{relative}` (timcast.toml `suppress`)");
+        match self {
+            PathProblem::Empty => (
+                "a `suppress` entry is empty".to_owned(),
+                "give a CSV file relative to the project root, e.g. \"data/unsubscribed.csv\", or remove the entry".to_owned(),
+            ),
+            PathProblem::Absolute => (
+                format!("{what} is an absolute path"),
+                format!("`suppress` paths are relative to the project root {root} (the directory of timcast.toml) and stay inside it, e.g. \"data/unsubscribed.csv\""),
+            ),
+            PathProblem::Escapes => (
+                format!("{what} points outside the project root {root}"),
+                "a project may only read files inside its root (the directory of timcast.toml): move the list there".to_owned(),
+            ),
+            PathProblem::Missing => (
+                format!("{what} does not exist"),
+                format!("`suppress` paths are relative to the project root {root} (the directory of timcast.toml), not to the campaign; create the file or fix the path"),
+            ),
+            PathProblem::NotAFile => (
+                format!("{what} is not a file"),
+                "name a CSV file, not a directory".to_owned(),
             ),
         }
     }

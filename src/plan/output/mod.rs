@@ -117,6 +117,13 @@ fn audience_line(plan: &Plan) -> String {
     }
 }
 
+/// The recipients the project's lists took off, apart from the campaign's own `excluded`
+/// (a reviewer of one campaign may not know timcast.toml has lists); none when it took none.
+fn suppressed_line(plan: &Plan) -> Option<String> {
+    let n = plan.audience.suppressed;
+    (n > 0).then(|| format!("(project list): {n} (timcast.toml `suppress`)"))
+}
+
 /// Sender, lifetime and push, in one line.
 fn message_line(plan: &Plan) -> String {
     let m = &plan.message;
@@ -237,6 +244,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "  {description}");
     }
     let _ = writeln!(out, "\nAudience: {}", audience_line(plan));
+    if let Some(line) = suppressed_line(plan) {
+        let _ = writeln!(out, "          suppressed {line}");
+    }
     if let Some(schedule) = &plan.schedule {
         let _ = writeln!(out, "Schedule: {schedule}");
     }
@@ -386,6 +396,9 @@ pub fn markdown(plan: &Plan) -> String {
         "Audience: {}\n",
         audience_line(plan).replace('|', "\\|")
     );
+    if let Some(line) = suppressed_line(plan) {
+        let _ = writeln!(out, "Suppressed {line}\n");
+    }
     if let Some(schedule) = &plan.schedule {
         let _ = writeln!(out, "Schedule: {}\n", schedule.replace('|', "\\|"));
     }
