@@ -554,3 +554,14 @@ pub(crate) fn per_recipient(
     }
     map
 }
+
+/// `git ARGS` in `dir` with a throwaway identity; the test fails if git does.
+pub(crate) fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}

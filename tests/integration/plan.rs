@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use crate::common::{Outcome, Session, workspace};
+use crate::common::{self, Outcome, Session, workspace};
 
 use std::path::Path;
 
@@ -377,15 +377,7 @@ fn against_an_older_version_shows_settings_templates_and_audience() {
 #[test]
 fn against_a_git_revision() {
     let dir = workspace();
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .current_dir(dir.path())
-            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
+    let git = |args: &[&str]| common::git(dir.path(), args);
     git(&["init", "-q", "."]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "first"]);

@@ -397,15 +397,7 @@ fn plan_of_a_campaign_with_partials_in_every_format() {
 #[test]
 fn a_changed_partial_makes_a_saved_plan_stale_and_shows_in_the_git_diff() {
     let p = Project::new();
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .current_dir(p.dir.path())
-            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
+    let git = |args: &[&str]| common::git(p.dir.path(), args);
     git(&["init", "-q", "."]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "first"]);

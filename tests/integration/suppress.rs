@@ -314,15 +314,7 @@ fn plan_text_shows_the_suppressed_count() {
 #[test]
 fn plan_against_git_reads_the_project_list_as_it_was() {
     let p = Project::new();
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .current_dir(p.dir.path())
-            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
+    let git = |args: &[&str]| common::git(p.dir.path(), args);
     git(&["init", "-q", "."]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "first"]);

@@ -1,5 +1,5 @@
-//! Variants (A/B/n tests), the holdout group, locales and frequency caps: what a campaign
-//! sends to whom beyond its one default message.
+//! Variants (A/B/n tests), the holdout group and locales: what a campaign sends to whom
+//! beyond its one default message.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{HumanDuration, MessageElement, Push};
+use super::{MessageElement, Push};
 
 /// One variant of an A/B/n test. Each recipient is assigned one, by a hash of the campaign's
 /// name and their UserID, in proportion to the weights.
@@ -54,20 +54,6 @@ pub struct LocaleContent {
     /// The offline push in this locale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<Push>,
-}
-
-/// At most `max` messages to one recipient within `per`, counted over the journal's
-/// campaigns (those with one of `tags`, when given); over it, the recipient is `capped`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FrequencyCap {
-    /// Messages a recipient may have had in the period, this campaign's not counted.
-    pub max: u32,
-    /// The period, counted back from the send: `7d`, `24h`.
-    pub per: HumanDuration,
-    /// Count only campaigns that carry one of these tags (every campaign when omitted).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
 }
 
 /// A share of the audience written `10%` (0% to 100%, decimals allowed: `2.5%`).
