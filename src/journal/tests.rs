@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::journal::test_record as record;
+use std::path::Path;
 
 /// A fresh, empty journal of each store, with a name for messages.
 fn stores(test: &str) -> Vec<(&'static str, State, Option<tempfile::TempDir>)> {

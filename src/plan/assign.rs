@@ -11,11 +11,47 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::campaign::LoadedCampaign;
 use crate::campaign::model::{Campaign, LocaleContent, MessageElement, Push};
+use crate::journal::SendState;
 use crate::render::{CampaignRenderer, Content, RendererError};
+
+/// One variant in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantCount {
+    pub name: String,
+    pub weight: u32,
+    /// Recipients assigned to it (the holdout not counted).
+    pub recipients: u64,
+    /// Of them, sends this plan makes.
+    pub pending: u64,
+    /// The first recipient's message, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example_user_id: Option<String>,
+}
+
+/// One translation in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocaleCount {
+    /// The `locales` key, or `default`.
+    pub locale: String,
+    pub recipients: u64,
+    pub pending: u64,
+}
+
+/// Whether a recipient in the holdout stays there: nothing was ever sent to them (a record
+/// that a send went out, or may have, is kept as it is).
+pub(crate) fn holds_out(prior: Option<SendState>) -> bool {
+    matches!(
+        prior,
+        None | Some(SendState::HeldOut | SendState::Capped | SendState::Failed)
+    )
+}
 
 /// What the assignment gave one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,9 +81,9 @@ pub(crate) struct Flavors {
     pub locales: Vec<String>,
     /// Index of the CSV column with the recipient's locale.
     locale_column: Option<usize>,
-    /// Per variant (or one entry without variants): locale key (lower case) → flavour index;
-    /// `""` is the default message.
-    by_locale: Vec<BTreeMap<String, u16>>,
+    /// Per variant (or one entry without variants): locale key (lower case) → flavour index
+    /// and index in `locales`; `""` is the default message.
+    by_locale: Vec<BTreeMap<String, (u16, Option<u16>)>>,
     /// The campaign name, the first part of every draw.
     name: String,
 }
@@ -90,7 +126,12 @@ impl Flavors {
             let mut keys = BTreeMap::new();
             let mut add = |flavors: &mut Flavors, key: &str, content: Content<'_>| {
                 let index = u16::try_from(flavors.renderers.len()).unwrap_or(u16::MAX);
-                keys.insert(key.to_lowercase(), index);
+                let locale = flavors
+                    .locales
+                    .iter()
+                    .position(|l| l == key)
+                    .and_then(|i| u16::try_from(i).ok());
+                keys.insert(key.to_lowercase(), (index, locale));
                 CampaignRenderer::with_content(loaded, columns, &content)
                     .map(|r| flavors.renderers.push(r))
             };
@@ -132,17 +173,13 @@ impl Flavors {
             held_out: first < self.holdout,
             variant,
             locale: None,
-            flavor: keys.get("").copied().unwrap_or(0),
+            flavor: keys.get("").map_or(0, |(flavor, _)| *flavor),
         };
         if let Some(tag) = self.locale_column.and_then(|i| fields.get(i))
-            && let Some((key, flavor)) = best_match(keys, tag)
+            && let Some((flavor, locale)) = best_match(keys, tag)
         {
             assignment.flavor = flavor;
-            assignment.locale = self
-                .locales
-                .iter()
-                .position(|l| l.eq_ignore_ascii_case(key))
-                .and_then(|i| u16::try_from(i).ok());
+            assignment.locale = locale;
         }
         assignment
     }
@@ -191,11 +228,12 @@ pub(crate) fn draws(campaign: &str, user_id: &str) -> (u64, u64) {
 
 /// The most specific key of `keys` that `tag` falls back to (`zh-Hant-TW`, `zh-Hant`, `zh`),
 /// compared case-insensitively with `_` read as `-`; `None` for the default message.
-fn best_match<'k>(keys: &'k BTreeMap<String, u16>, tag: &str) -> Option<(&'k str, u16)> {
+/// (Keys are lower case; the empty key, the default, is never tried.)
+fn best_match<T: Copy>(keys: &BTreeMap<String, T>, tag: &str) -> Option<T> {
     let mut tag = tag.trim().replace('_', "-").to_lowercase();
     while !tag.is_empty() {
-        if let Some((key, &flavor)) = keys.get_key_value(tag.as_str()) {
-            return Some((key.as_str(), flavor));
+        if let Some(&found) = keys.get(tag.as_str()) {
+            return Some(found);
         }
         match tag.rfind('-') {
             Some(cut) => tag.truncate(cut),
@@ -285,12 +323,12 @@ mod tests {
         let keys: BTreeMap<String, u16> = [("".into(), 0), ("zh".into(), 1), ("pt-br".into(), 2)]
             .into_iter()
             .collect();
-        assert_eq!(best_match(&keys, "zh-Hant-TW").map(|m| m.1), Some(1));
-        assert_eq!(best_match(&keys, "ZH").map(|m| m.1), Some(1));
-        assert_eq!(best_match(&keys, "pt_BR").map(|m| m.1), Some(2));
-        assert_eq!(best_match(&keys, "pt").map(|m| m.1), None);
-        assert_eq!(best_match(&keys, "fr").map(|m| m.1), None);
-        assert_eq!(best_match(&keys, "").map(|m| m.1), None);
+        assert_eq!(best_match(&keys, "zh-Hant-TW"), Some(1));
+        assert_eq!(best_match(&keys, "ZH"), Some(1));
+        assert_eq!(best_match(&keys, "pt_BR"), Some(2));
+        assert_eq!(best_match(&keys, "pt"), None);
+        assert_eq!(best_match(&keys, "fr"), None);
+        assert_eq!(best_match(&keys, ""), None);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub mod quota;
 pub mod request;
 pub mod saved;
 
+pub(crate) use assign::holds_out;
+pub use assign::{LocaleCount, VariantCount};
 pub use builder::{build, build_sends, build_with};
 pub use quota::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 
@@ -349,40 +351,6 @@ pub struct Plan {
     /// With `locales`: recipients per translation actually used (`default` for the rest).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locales: Vec<LocaleCount>,
-}
-
-/// One variant in a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VariantCount {
-    pub name: String,
-    pub weight: u32,
-    /// Recipients assigned to it (the holdout not counted).
-    pub recipients: u64,
-    /// Of them, sends this plan makes.
-    pub pending: u64,
-    /// The first recipient's message, as text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub example_user_id: Option<String>,
-}
-
-/// One translation in a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LocaleCount {
-    /// The `locales` key, or `default`.
-    pub locale: String,
-    pub recipients: u64,
-    pub pending: u64,
-}
-
-/// Whether a recipient in the holdout stays there: nothing was ever sent to them (a record
-/// that a send went out, or may have, is kept as it is).
-pub(crate) fn holds_out(prior: Option<SendState>) -> bool {
-    matches!(
-        prior,
-        None | Some(SendState::HeldOut | SendState::Capped | SendState::Failed)
-    )
 }
 
 impl Plan {

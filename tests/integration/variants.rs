@@ -173,7 +173,7 @@ async fn an_ab_test_with_a_holdout_sends_each_variant_and_never_the_holdout() {
     );
 
     // The CSV shuffled, a fresh journal and a fresh server: the same assignment.
-    let other = sandbox_again().await;
+    let other = self::sandbox().await;
     let fresh = tempfile::tempdir().unwrap();
     let mut shuffled = ids.clone();
     shuffled.reverse();
@@ -183,10 +183,6 @@ async fn an_ab_test_with_a_holdout_sends_each_variant_and_never_the_holdout() {
         .await
         .expect_code(0);
     assert_eq!(assignment(fresh.path(), &other).await, groups);
-}
-
-async fn sandbox_again() -> SandboxHandle {
-    sandbox().await
 }
 
 const LOCALES: &str = r#"version: 1
