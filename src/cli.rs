@@ -60,7 +60,9 @@ pub(crate) enum Command {
     ///
     /// Each recipient is `+` new, `=` already sent, `~` changed since sent (not resent unless
     /// --resend-changed), `↻` failed before with a retryable error, `?` in flight when a run
-    /// stopped, `!` failed for good, `-` sent before but no longer in the audience.
+    /// stopped, `!` failed for good, `-` sent before but no longer in the audience, `○` in the
+    /// holdout, `⊘` capped (the campaign's `frequency_cap`: they had enough messages lately
+    /// from other campaigns in the journal; `apply` checks again as each call goes out).
     ///
     /// Example: timcast plan campaigns/welcome.yaml --format markdown > plan.md
     Plan(Box<commands::plan::PlanArgs>),

@@ -10,7 +10,6 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use super::holdout::HoldoutWriter;
 use super::journal_writer::JournalWriter;
 use super::limiter::Limits;
 use super::progress::Counters;
@@ -18,6 +17,7 @@ use super::retry::RetryPolicy;
 use super::send::{Ctx, Flavor, Job, SendTarget};
 use super::targets::{BatchSendMsg, OfficialAccount, SendMsg, Stream};
 use super::timing::{Admit, Timing};
+use super::unsent::{SendTimeCap, UnsentWriter};
 use super::{
     ApplyError, ApplyOptions, RunSummary, Stop, in_flight_sends, inside_dedup_window, now_ms,
 };
@@ -37,6 +37,8 @@ struct Dispatcher {
     limits: Arc<Limits>,
     stop: Stop,
     writer: JournalWriter,
+    cap: Option<Arc<SendTimeCap>>,
+    counters: Arc<Counters>,
 }
 
 impl Dispatcher {
@@ -57,6 +59,28 @@ impl Dispatcher {
         else {
             return false;
         };
+        let mut job = job;
+        if let Some(cap) = self.cap.as_ref().filter(|_| !job.resends_interrupted()) {
+            match cap.keep_back(&mut job.to, &self.writer) {
+                Ok(0) => {}
+                Ok(n) => {
+                    let _ = self.counters.total.fetch_update(
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                        |t| Some(t.saturating_sub(n)),
+                    );
+                    if job.to.is_empty() {
+                        drop(slot);
+                        return true;
+                    }
+                }
+                Err(e) => {
+                    self.stop
+                        .fatal_for_app(format!("the journal cannot be read: {e}"));
+                    return false;
+                }
+            }
+        }
         let intents = self.ctx.intents(&job, now_ms());
         // The call waits for this commit: an intent is durable before its call goes out. It is
         // committed during the last moments before the call's slot, so that it does not make
@@ -193,7 +217,21 @@ pub async fn execute(
             return Ok(summary);
         }
     }
-    let journal = options.state.open()?;
+    let mut journal = options.state.open()?;
+    // Other campaigns' caps count this one by its tags from now on.
+    journal.set_tags(&campaign.name, &campaign.tags)?;
+    let capped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let send_time_cap = match &campaign.frequency_cap {
+        Some(cap) => options.state.open_existing()?.map(|reader| {
+            Arc::new(SendTimeCap::new(
+                &campaign.name,
+                crate::plan::caps::CapCheck::new(cap, &campaign.name, now_ms()),
+                reader,
+                capped.clone(),
+            ))
+        }),
+        None => None,
+    };
     let in_flight = in_flight_sends(journal.as_ref(), &campaign.name)?;
     // An official account takes 2 broadcasts an hour; the journal knows this machine's.
     // (A resend of the account's own interrupted broadcast is no new broadcast.)
@@ -255,17 +293,34 @@ pub async fn execute(
     };
     let planner_loaded = loaded.clone();
     let planner_stop = stop.clone();
-    let holdout = HoldoutWriter::new(&campaign.name, writer.clone());
-    let held_out = holdout.count.clone();
+    let unsent = UnsentWriter::new(&campaign.name, writer.clone());
+    let held_out = unsent.held_out.clone();
+    // The first pass counted these as not pending already; any more are off the total.
+    let capped_before = plan.states.get(&DiffState::Capped).copied().unwrap_or(0);
+    let (planner_capped, planner_counters) = (capped.clone(), counters.clone());
     let planner = std::thread::spawn(move || {
-        let (mut holdout, tx) = (holdout, tx);
+        let (mut unsent, tx) = (unsent, tx);
+        let mut capped_seen = 0u64;
         let result = {
             let mut sink = |send: PlannedSend| {
                 if planner_stop.is_stopped() {
                     return;
                 }
                 if send.state == DiffState::HeldOut {
-                    holdout.add(&send.user_id);
+                    unsent.held_out(&send.user_id);
+                } else if send.state == DiffState::Capped {
+                    capped_seen += 1;
+                    planner_capped.fetch_add(1, Ordering::Relaxed);
+                    if capped_seen > capped_before {
+                        let _ = planner_counters.total.fetch_update(
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                            |t| Some(t.saturating_sub(1)),
+                        );
+                    }
+                    if let Some(why) = send.capped {
+                        unsent.capped(&send.user_id, why);
+                    }
                 } else if !send.held_out && (send.pending || send.state == DiffState::Uncertain) {
                     let _ = tx.blocking_send(send);
                 }
@@ -273,7 +328,7 @@ pub async fn execute(
             plan::build_sends(&planner_loaded, &plan_options, &mut sink).map(drop)
         };
         // Before `tx` goes: the executor closes the journal writer once the planner is done.
-        holdout.flush();
+        unsent.flush();
         drop(tx);
         result
     });
@@ -308,6 +363,8 @@ pub async fn execute(
         limits: limits.clone(),
         stop: stop.clone(),
         writer: writer.clone(),
+        cap: send_time_cap.clone(),
+        counters: counters.clone(),
     };
 
     let not_after_ms = campaign
@@ -369,6 +426,11 @@ pub async fn execute(
                 continue;
             }
             admitted += 1;
+        }
+        if send.state == DiffState::Changed
+            && let Some(cap) = &send_time_cap
+        {
+            cap.was_sent_before(&send.user_id);
         }
         let PlannedSend {
             user_id,
@@ -539,6 +601,7 @@ pub async fn execute(
     summary.failed = counters.failed.load(Ordering::Relaxed);
     summary.uncertain = counters.uncertain.load(Ordering::Relaxed);
     summary.held_out = held_out.load(Ordering::Relaxed);
+    summary.capped = capped.load(Ordering::Relaxed);
     summary.unknown_codes = counters
         .unknown_codes
         .lock()

@@ -13,7 +13,6 @@
 //! because the resend is byte-identical and the server drops it; a resumed run does that.
 
 mod executor;
-mod holdout;
 mod journal_writer;
 pub mod limiter;
 pub mod progress;
@@ -24,6 +23,7 @@ pub mod settle;
 mod stop;
 mod targets;
 pub mod timing;
+mod unsent;
 
 pub use executor::execute;
 pub use stop::Stop;
@@ -217,6 +217,8 @@ pub struct RunSummary {
     pub unknown_codes: std::collections::BTreeMap<i64, u64>,
     /// Recipients of the holdout journaled by this run (never sent).
     pub held_out: u64,
+    /// Recipients not sent to because of the campaign's frequency cap, judged by this run.
+    pub capped: u64,
     pub elapsed_ms: u64,
 }
 
@@ -243,8 +245,12 @@ impl RunSummary {
             0 => String::new(),
             n => format!(", held out {n} (control group, not sent)"),
         };
+        let capped = match self.capped {
+            0 => String::new(),
+            n => format!(", capped {n} (frequency cap, not sent)"),
+        };
         format!(
-            "{campaign}: sent {}, failed {}, uncertain {}, not started {}{held_out} in {:.1} s",
+            "{campaign}: sent {}, failed {}, uncertain {}, not started {}{held_out}{capped} in {:.1} s",
             self.sent,
             self.failed,
             self.uncertain,

@@ -75,6 +75,9 @@ struct Info {
     schema_version: i32,
     campaigns: Vec<CampaignCounts>,
     applied_plans: usize,
+    /// Each campaign's `tags:`, as frequency caps count them.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    tags: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn info(arg: Option<&Path>, sandbox: bool, format: &str) -> Result {
@@ -97,6 +100,7 @@ fn info(arg: Option<&Path>, sandbox: bool, format: &str) -> Result {
         schema_version: journal.schema_version()?,
         campaigns: journal.campaigns()?,
         applied_plans: journal.applied_plans()?.len(),
+        tags: tags_by_campaign(journal.all_tags()?),
     };
     let mut out = std::io::stdout().lock();
     if format == "json" {
@@ -115,9 +119,13 @@ fn info(arg: Option<&Path>, sandbox: bool, format: &str) -> Result {
     }
     for c in &info.campaigns {
         let states: Vec<String> = c.states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        let tags = info
+            .tags
+            .get(&c.campaign)
+            .map_or_else(String::new, |t| format!(", tags: {}", t.join(", ")));
         written(writeln!(
             out,
-            "  {}: {} recipients ({})",
+            "  {}: {} recipients ({}){tags}",
             c.campaign,
             c.total,
             states.join(", ")
@@ -182,6 +190,9 @@ fn migrate(from: &Path, to: &Path) -> Result {
     for (plan_id, campaign, at_ms) in source.applied_plans()? {
         target.mark_plan_applied(&plan_id, &campaign, at_ms)?;
     }
+    for (campaign, tags) in tags_by_campaign(source.all_tags()?) {
+        target.set_tags(&campaign, &tags)?;
+    }
     let total: u64 = campaigns.iter().map(|c| c.total).sum();
     written(writeln!(
         std::io::stdout().lock(),
@@ -191,6 +202,17 @@ fn migrate(from: &Path, to: &Path) -> Result {
         to.shown()
     ))?;
     Ok(Exit::Ok)
+}
+
+/// (campaign, tag) rows as each campaign's tags.
+fn tags_by_campaign(
+    rows: Vec<(String, String)>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut tags = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (campaign, tag) in rows {
+        tags.entry(campaign).or_default().push(tag);
+    }
+    tags
 }
 
 fn copy_campaign(

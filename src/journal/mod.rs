@@ -51,16 +51,19 @@ impl<'a> BatchOrder<'a> {
         BatchOrder(order)
     }
 
+    /// The indexes that named `recipient`.
+    pub(crate) fn indexes_of<'s>(&'s self, recipient: &'s str) -> impl Iterator<Item = usize> + 's {
+        let from = self.0.partition_point(|(r, _)| *r < recipient);
+        self.0[from..]
+            .iter()
+            .take_while(move |(r, _)| *r == recipient)
+            .map(|(_, i)| *i)
+    }
+
     /// Hands `record` to `each` at every index that named its recipient.
     pub(crate) fn answer(&self, record: SendRecord, each: &mut dyn FnMut(usize, SendRecord)) {
-        let from = self
-            .0
-            .partition_point(|(r, _)| *r < record.recipient.as_str());
-        let mut at = self.0[from..]
-            .iter()
-            .take_while(|(r, _)| *r == record.recipient)
-            .map(|(_, i)| *i)
-            .peekable();
+        let indexes: Vec<usize> = self.indexes_of(&record.recipient).collect();
+        let mut at = indexes.into_iter().peekable();
         while let Some(i) = at.next() {
             if at.peek().is_some() {
                 each(i, record.clone());
@@ -360,6 +363,19 @@ impl CampaignCounts {
 /// A send to one recipient from any campaign: (campaign, content hash, intent time in ms).
 pub type RecentSend = (String, String, i64);
 
+/// The states that count as a message a recipient got (or may have: in flight, uncertain),
+/// as SQL both dialects share: what official accounts' limits and frequency caps count.
+pub(crate) const DELIVERED_STATES: &str = "('intent', 'sent', 'uncertain', 'recalled')";
+
+/// What a frequency cap counts: sends since `since_ms` from campaigns other than
+/// `except_campaign`, only those carrying one of `tags` when there are any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapQuery {
+    pub since_ms: i64,
+    pub except_campaign: String,
+    pub tags: Vec<String>,
+}
+
 /// What every journal store does. Writes come from one thread (the journal writer); reads
 /// may come from another connection at the same time.
 pub trait JournalStore: Send + std::fmt::Debug {
@@ -436,6 +452,21 @@ pub trait JournalStore: Send + std::fmt::Debug {
         recipient: &str,
         since_ms: i64,
     ) -> Result<Vec<RecentSend>, JournalError>;
+
+    /// How many messages each of `recipients` got as [`CapQuery`] counts them:
+    /// `each(index, count)` for those with at least one, in any order, a batch per query.
+    fn recent_counts(
+        &self,
+        recipients: &[&str],
+        query: &CapQuery,
+        each: &mut dyn FnMut(usize, u32),
+    ) -> Result<(), JournalError>;
+
+    /// Records `campaign`'s `tags` (replacing what it had), for other campaigns' caps.
+    fn set_tags(&mut self, campaign: &str, tags: &[String]) -> Result<(), JournalError>;
+
+    /// Every campaign's tags: (campaign, tag), sorted.
+    fn all_tags(&self) -> Result<Vec<(String, String)>, JournalError>;
 
     /// Whether a saved plan was already applied (a plan can be applied once).
     fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError>;

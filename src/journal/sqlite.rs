@@ -2,6 +2,7 @@
 //! campaign beside it, so that a process killed with -9 releases its campaign. The keyed and
 //! filtered reads are in [`lookup`].
 
+mod caps;
 mod lookup;
 
 use std::fs::File;
@@ -10,8 +11,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    COLUMNS, CampaignCounts, CampaignLock, JournalError, JournalStore, ON_CONFLICT_KEEP_LATEST,
-    RecentSend, SCHEMA_VERSION, SendRecord, SendState,
+    COLUMNS, CampaignCounts, CampaignLock, CapQuery, DELIVERED_STATES, JournalError, JournalStore,
+    ON_CONFLICT_KEEP_LATEST, RecentSend, SCHEMA_VERSION, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 
@@ -367,12 +368,11 @@ impl JournalStore for SqliteJournal {
     ) -> Result<Vec<RecentSend>, JournalError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT campaign, content_hash, intent_at_ms FROM sends
-                 WHERE recipient = ?1 AND intent_at_ms >= ?2
-                   AND state IN ('intent', 'sent', 'uncertain', 'recalled')
-                 ORDER BY intent_at_ms",
-            )
+                 WHERE recipient = ?1 AND intent_at_ms >= ?2 AND state IN {DELIVERED_STATES}
+                 ORDER BY intent_at_ms"
+            ))
             .map_err(self.sql())?;
         let rows = statement
             .query_map(params![recipient, since_ms], |row| {
@@ -380,6 +380,23 @@ impl JournalStore for SqliteJournal {
             })
             .map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    fn recent_counts(
+        &self,
+        recipients: &[&str],
+        query: &CapQuery,
+        each: &mut dyn FnMut(usize, u32),
+    ) -> Result<(), JournalError> {
+        self.recent(recipients, query, each)
+    }
+
+    fn set_tags(&mut self, campaign: &str, tags: &[String]) -> Result<(), JournalError> {
+        self.replace_tags(campaign, tags)
+    }
+
+    fn all_tags(&self) -> Result<Vec<(String, String)>, JournalError> {
+        self.tags()
     }
 
     /// Whether a saved plan was already applied (a plan can be applied once).

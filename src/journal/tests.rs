@@ -187,6 +187,81 @@ fn recent_sends_to_a_recipient_come_from_every_campaign_oldest_first() {
 }
 
 #[test]
+fn recent_counts_count_other_campaigns_in_the_window_by_tag_in_every_store() {
+    for (name, state, _dir) in stores("caps") {
+        let mut journal = state.open().unwrap();
+        let at = |campaign: &str, who: &str, state: SendState, ms: i64| {
+            let mut r = record(who, state);
+            r.campaign = campaign.into();
+            r.intent_at_ms = ms;
+            r
+        };
+        // 600 recipients: more than one SQLite batch. Every third got `promo`, every
+        // fifth `news`; all got the capped campaign `me` itself.
+        let mut records = Vec::new();
+        for i in 0..600 {
+            let who = format!("u{i}");
+            records.push(at("me", &who, SendState::Sent, 500));
+            if i % 3 == 0 {
+                records.push(at("promo", &who, SendState::Sent, 500));
+            }
+            if i % 5 == 0 {
+                records.push(at("news", &who, SendState::Uncertain, 500));
+            }
+        }
+        // Neither too old, nor held out, capped or failed counts.
+        records.push(at("old", "u1", SendState::Sent, 10));
+        records.push(at("held", "u1", SendState::HeldOut, 500));
+        records.push(at("capped", "u1", SendState::Capped, 500));
+        records.push(at("failed", "u1", SendState::Failed, 500));
+        journal.upsert(&records).unwrap();
+        journal.set_tags("promo", &["promo".into()]).unwrap();
+        journal
+            .set_tags("news", &["news".into(), "stale".into()])
+            .unwrap();
+        journal.set_tags("news", &["news".into()]).unwrap();
+        assert_eq!(
+            journal.all_tags().unwrap(),
+            [
+                ("news".into(), "news".into()),
+                ("promo".into(), "promo".into())
+            ],
+            "{name}"
+        );
+        let names: Vec<String> = (0..600).rev().map(|i| format!("u{i}")).collect();
+        let mut ids: Vec<&str> = names.iter().map(String::as_str).collect();
+        ids.push("u0");
+        ids.push("nobody");
+        let counts = |tags: &[&str]| {
+            let query = CapQuery {
+                since_ms: 100,
+                except_campaign: "me".into(),
+                tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            };
+            let mut got = vec![0u32; ids.len()];
+            journal
+                .recent_counts(&ids, &query, &mut |i, n| got[i] += n)
+                .unwrap();
+            got
+        };
+        let expect = |promo: bool, news: bool| -> Vec<u32> {
+            ids.iter()
+                .map(|who| {
+                    let Some(i) = who.strip_prefix('u').and_then(|n| n.parse::<u32>().ok()) else {
+                        return 0;
+                    };
+                    u32::from(promo && i % 3 == 0) + u32::from(news && i % 5 == 0)
+                })
+                .collect()
+        };
+        assert_eq!(counts(&[]), expect(true, true), "{name}: every campaign");
+        assert_eq!(counts(&["promo"]), expect(true, false), "{name}: promo");
+        assert_eq!(counts(&["promo", "news"]), expect(true, true), "{name}");
+        assert_eq!(counts(&["nothing"]), vec![0; ids.len()], "{name}");
+    }
+}
+
+#[test]
 fn plans_are_applied_once_and_campaigns_are_counted() {
     for (name, state, _dir) in stores("plans") {
         let mut journal = state.open().unwrap();

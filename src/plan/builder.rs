@@ -6,6 +6,7 @@ mod finish;
 mod gates;
 
 use super::assign::Flavors;
+use super::caps::CapCheck;
 use super::gone;
 use super::pipeline::{Join, Rendered, render_pipeline};
 use super::prior::Prior;
@@ -56,7 +57,20 @@ fn build_inner<'a>(
         read.records = journal.count(&campaign.name)?;
     }
     let settings = RequestSettings::from_campaign(campaign);
+    // Nothing was sent before there is a journal, so nobody is capped.
+    let cap = match (&campaign.frequency_cap, &journal) {
+        (Some(cap), Some(_)) => Some(CapCheck::new(
+            cap,
+            &campaign.name,
+            options
+                .now
+                .unwrap_or_else(jiff::Timestamp::now)
+                .as_millisecond(),
+        )),
+        _ => None,
+    };
     let mut builder = Builder {
+        cap,
         loaded,
         options,
         hasher: ContentHasher::new(&settings),
@@ -178,6 +192,8 @@ struct Builder<'a> {
     journal: Option<Box<dyn JournalStore>>,
     /// Whether the audience is joined to the journal (it has records of the campaign).
     joined: bool,
+    /// The campaign's frequency cap, when there is a journal to count in.
+    cap: Option<CapCheck>,
     /// Recipients of the audience the journal has a record of.
     matched: u64,
     /// [`build_sends`]: only the sends matter.
@@ -257,14 +273,17 @@ impl Builder<'_> {
         let (resend_changed, retry_unknown) =
             (self.options.resend_changed, self.options.retry_unknown);
         let settled = move |prior: &Prior| prior.settles(resend_changed, retry_unknown);
+        let cap = self.cap.clone();
         let join = Join {
             state: &self.options.state,
             campaign: &self.loaded.campaign.name,
+            records: self.joined,
+            cap: cap.as_ref(),
             settled: self
                 .sends_only
                 .then_some(&settled as &(dyn Fn(&Prior) -> bool + Sync)),
         };
-        let join = self.joined.then_some(&join);
+        let join = (self.joined || cap.is_some()).then_some(&join);
         let this = std::cell::RefCell::new(&mut *self);
         render_pipeline(
             &flavors,
@@ -441,13 +460,27 @@ impl Builder<'_> {
             },
         };
         // The holdout is never sent to, whatever its record says.
-        let pending = !assignment.held_out
+        let mut pending = !assignment.held_out
             && match state {
                 DiffState::New | DiffState::Retry => true,
                 DiffState::Changed => self.options.resend_changed,
                 DiffState::Uncertain => self.options.resend_uncertain,
                 _ => false,
             };
+        // An interrupted send is settled as one, not counted against the cap.
+        let capped = match &self.cap {
+            Some(cap) if pending && state != DiffState::Uncertain => cap.verdict(item.recent),
+            _ => None,
+        };
+        let (state, detail) = match &capped {
+            Some(why) => {
+                pending = false;
+                (DiffState::Capped, Some(why.clone()))
+            }
+            None => (state, detail),
+        };
+        // A record of a send that went out (or may have) stays as it is.
+        let capped = capped.filter(|_| holds_out(prior.map(|p| p.state)));
         // `apply` resends these on its own, so the plan counts them as sends too.
         if state == DiffState::Uncertain
             && !pending
@@ -488,6 +521,7 @@ impl Builder<'_> {
             l.pending += u64::from(pending);
         }
         match (self.preview_index.get(&facts.hash), &message) {
+            _ if state == DiffState::Capped => {}
             (Some(&index), _) => self.plan.previews[index].recipients += 1,
             (None, Some(message)) if self.plan.previews.len() < self.options.previews => {
                 self.preview_index
@@ -520,6 +554,7 @@ impl Builder<'_> {
                     .and_then(|l| self.locale_names.get(usize::from(l)))
                     .cloned(),
                 held_out: assignment.held_out,
+                capped,
             });
         }
     }
@@ -550,6 +585,7 @@ impl Builder<'_> {
                 variant: None,
                 locale: None,
                 held_out: true,
+                capped: None,
             });
         }
     }

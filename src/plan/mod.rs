@@ -9,6 +9,7 @@
 pub mod against;
 pub(crate) mod assign;
 mod builder;
+pub mod caps;
 mod gone;
 mod pipeline;
 mod prior;
@@ -401,6 +402,9 @@ pub struct PlannedSend {
     pub locale: Option<String>,
     /// In the holdout: never sent (`state` is [`DiffState::HeldOut`] when nothing was).
     pub held_out: bool,
+    /// Why the recipient is not sent to now (`state` is [`DiffState::Capped`]), when the
+    /// journal should record it: its record says nothing was ever sent.
+    pub capped: Option<String>,
 }
 
 /// Recipients that share one rendered message, and how many of them are pending.

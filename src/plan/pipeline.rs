@@ -6,6 +6,7 @@
 //! held in memory.
 
 use super::assign::{Assignment, Flavors};
+use super::caps::CapCheck;
 use super::prior::{Prior, prior_of};
 use super::*;
 
@@ -22,12 +23,18 @@ pub(super) struct Rendered {
     pub(super) outcome: Option<Outcome>,
     /// Their variant, locale and holdout.
     pub(super) assignment: Assignment,
+    /// Messages they got lately from other campaigns, when the campaign has a frequency cap.
+    pub(super) recent: u32,
 }
 
 /// The journal each chunk is joined to.
 pub(super) struct Join<'a> {
     pub(super) state: &'a State,
     pub(super) campaign: &'a str,
+    /// Whether the journal has records of the campaign to look up.
+    pub(super) records: bool,
+    /// The campaign's frequency cap, counted for each recipient.
+    pub(super) cap: Option<&'a CapCheck>,
     /// For a pass that only wants the sends (apply's): whether a record settles its
     /// recipient whatever the message renders to, so that rendering it can be skipped.
     pub(super) settled: Option<&'a (dyn Fn(&Prior) -> bool + Sync)>,
@@ -47,25 +54,36 @@ impl Join<'_> {
         }
         let mut priors: Vec<Option<Prior>> = Vec::new();
         priors.resize_with(rows.len(), || None);
+        let mut recent = vec![0; rows.len()];
         if let Some(journal) = journal {
             let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
-            journal.records_of(self.campaign, &ids, &mut |i, record| {
-                if let Some(slot) = priors.get_mut(i) {
-                    *slot = Some(prior_of(record).1);
-                }
-            })?;
+            if self.records {
+                journal.records_of(self.campaign, &ids, &mut |i, record| {
+                    if let Some(slot) = priors.get_mut(i) {
+                        *slot = Some(prior_of(record).1);
+                    }
+                })?;
+            }
+            if let Some(cap) = self.cap {
+                recent = cap.counts(journal.as_ref(), &ids)?;
+            }
         }
         Ok(rows
             .into_iter()
             .zip(priors)
-            .map(|(row, prior)| match (self.settled, &prior) {
+            .zip(recent)
+            .map(|((row, prior), recent)| match (self.settled, &prior) {
                 (Some(settled), Some(p)) if settled(p) => Rendered {
                     row,
                     prior,
                     outcome: None,
                     assignment: Assignment::default(),
+                    recent,
                 },
-                _ => render_one(row, prior),
+                _ => Rendered {
+                    recent,
+                    ..render_one(row, prior)
+                },
             })
             .collect())
     }
@@ -100,6 +118,7 @@ pub(super) fn render_pipeline(
                 prior,
                 outcome: None,
                 assignment,
+                recent: 0,
             };
         }
         let renderer = flavors.renderer(assignment.flavor);
@@ -121,6 +140,7 @@ pub(super) fn render_pipeline(
             prior,
             outcome: Some(outcome),
             assignment,
+            recent: 0,
         }
     };
     type Done = (usize, Result<Vec<Rendered>, PlanError>);

@@ -9,6 +9,7 @@ mod common;
 mod api_gaps;
 mod apply_cli;
 mod apply_executor;
+mod caps;
 mod cli_im;
 mod client_against_sandbox;
 mod end_to_end;

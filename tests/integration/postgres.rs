@@ -21,7 +21,7 @@ const PASSWORD: &str = "pg-Pa55word-never-shown";
 
 /// The test server's URL with a schema of this test's own (and [`PASSWORD`] in it: the test
 /// server trusts loopback, so any password works and every output can be checked for it).
-fn postgres_url(test: &str) -> Option<String> {
+pub(crate) fn postgres_url(test: &str) -> Option<String> {
     let url = match std::env::var("TIMCAST_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => url,
         _ if std::env::var("TIMCAST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {

@@ -12,11 +12,13 @@ use super::{Checks, Found};
 impl Checks<'_> {
     pub(super) fn variants_and_locales(&mut self, header: Option<&CsvHeader>) {
         let campaign = self.campaign;
+        self.tags_and_cap();
         if campaign.audience.official_account.is_some() {
             for (key, used) in [
                 ("variants", !campaign.variants.is_empty()),
                 ("holdout", campaign.holdout.is_some()),
                 ("locales", !campaign.locales.is_empty()),
+                ("frequency_cap", campaign.frequency_cap.is_some()),
             ] {
                 if used {
                     self.error(
@@ -62,6 +64,48 @@ impl Checks<'_> {
         }
         for (key, content) in &campaign.locales {
             self.locale_section(&format!("/locales/{key}"), campaign, content, header);
+        }
+    }
+
+    /// Tags are plain names; a cap allows at least one message over a window of some length.
+    fn tags_and_cap(&mut self) {
+        let campaign = self.campaign;
+        let cap_tags = campaign.frequency_cap.iter().flat_map(|cap| {
+            cap.tags
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("/frequency_cap/tags/{i}"), t))
+        });
+        let own_tags = campaign
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("/tags/{i}"), t));
+        for (pointer, tag) in own_tags.chain(cap_tags).collect::<Vec<_>>() {
+            if !plain_name(tag) {
+                self.error(
+                    &pointer,
+                    format!("`{tag}` is not a valid tag"),
+                    "use 1 to 32 letters, digits, `.`, `_` or `-` (the journal records it), e.g. promo or transactional",
+                );
+            }
+        }
+        let Some(cap) = &campaign.frequency_cap else {
+            return;
+        };
+        if cap.max == 0 {
+            self.error(
+                "/frequency_cap/max",
+                "`max: 0` would let nobody receive the campaign",
+                "the most messages a recipient may have had in `per` from other campaigns: 1 or more",
+            );
+        }
+        if cap.per.get().is_zero() {
+            self.error(
+                "/frequency_cap/per",
+                "`per` is zero: the cap would count nothing",
+                "give the window the cap counts over, e.g. `per: 7d` or `per: 24h`",
+            );
         }
     }
 

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod caps;
 mod controls;
 mod delivery;
 mod message;
@@ -22,6 +23,7 @@ mod schedule;
 mod values;
 mod variants;
 
+pub use caps::*;
 pub use controls::*;
 pub use delivery::*;
 pub use message::*;
@@ -89,6 +91,14 @@ pub struct Campaign {
     /// by `audience.locale_column`, falling back by prefix to the default message.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub locales: BTreeMap<String, LocaleContent>,
+    /// Labels of the campaign (`promo`, `transactional`), recorded in the journal when it is
+    /// applied, so that other campaigns' frequency caps can count by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Not to send to a recipient who already got `max` messages in `per` from campaigns in
+    /// the journal: e.g. `{max: 2, per: 7d, tags: [promo]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_cap: Option<FrequencyCap>,
 }
 
 /// The IM application (SDKAppID, data centre, admin). The secret key never goes here.

@@ -7,6 +7,7 @@
 //! connection drop. Runners of one app share its rate budget through [`budget`].
 
 pub(crate) mod budget;
+mod caps;
 mod connection;
 pub(crate) mod schema;
 mod target;
@@ -18,8 +19,8 @@ use postgres::Row;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::{
-    BatchOrder, COLUMNS, CampaignCounts, CampaignLock, JournalError, JournalStore,
-    ON_CONFLICT_KEEP_LATEST, RecentSend, SendRecord, SendState,
+    BatchOrder, COLUMNS, CampaignCounts, CampaignLock, CapQuery, DELIVERED_STATES, JournalError,
+    JournalStore, ON_CONFLICT_KEEP_LATEST, RecentSend, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 pub(crate) use connection::Connection;
@@ -289,16 +290,34 @@ impl JournalStore for PgJournal {
         let recipient = recipient.to_owned();
         self.run(move |c| {
             c.query(
-                "SELECT campaign, content_hash, intent_at_ms FROM sends
-                 WHERE recipient = $1 AND intent_at_ms >= $2
-                   AND state IN ('intent', 'sent', 'uncertain', 'recalled')
-                 ORDER BY intent_at_ms",
+                &format!(
+                    "SELECT campaign, content_hash, intent_at_ms FROM sends
+                 WHERE recipient = $1 AND intent_at_ms >= $2 AND state IN {DELIVERED_STATES}
+                 ORDER BY intent_at_ms"
+                ),
                 &[&recipient, &since_ms],
             )?
             .iter()
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
             .collect()
         })
+    }
+
+    fn recent_counts(
+        &self,
+        recipients: &[&str],
+        query: &CapQuery,
+        each: &mut dyn FnMut(usize, u32),
+    ) -> Result<(), JournalError> {
+        self.recent(recipients, query, each)
+    }
+
+    fn set_tags(&mut self, campaign: &str, tags: &[String]) -> Result<(), JournalError> {
+        self.replace_tags(campaign, tags)
+    }
+
+    fn all_tags(&self) -> Result<Vec<(String, String)>, JournalError> {
+        self.tags()
     }
 
     fn plan_applied(&self, plan_id: &str) -> Result<bool, JournalError> {
