@@ -289,26 +289,17 @@ fn a_changed_list_makes_a_saved_plan_stale() {
 }
 
 #[test]
-fn plan_text_shows_the_suppressed_count() {
+fn plans_show_the_suppressed_count_in_every_format() {
     let p = Project::new();
-    let out = Session::new()
-        .current_dir(p.dir.path())
-        .now("2026-11-26T00:00:00Z")
-        .args(["plan", "campaigns/spring.yaml"])
-        .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    insta::assert_snapshot!("suppressed_text", out.stdout);
-    let out = Session::new()
-        .current_dir(p.dir.path())
-        .now("2026-11-26T00:00:00Z")
-        .args(["plan", "campaigns/spring.yaml", "--format", "markdown"])
-        .run();
-    assert!(
-        out.stdout
-            .contains("Suppressed (project list): 10 (timcast.toml `suppress`)"),
-        "{}",
-        out.stdout
-    );
+    for format in ["text", "markdown", "json"] {
+        let out = Session::new()
+            .current_dir(p.dir.path())
+            .now("2026-11-26T00:00:00Z")
+            .args(["plan", "campaigns/spring.yaml", "--format", format])
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        insta::assert_snapshot!(format!("suppressed_{format}"), out.stdout);
+    }
 }
 
 #[test]
