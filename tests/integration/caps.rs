@@ -57,13 +57,17 @@ fn session(dir: &Path, sandbox: &SandboxHandle, state: &Option<String>, args: &[
     }
 }
 
+/// `timcast ARGS` in `dir`, which must succeed.
 async fn timcast(
     dir: &Path,
     sandbox: &SandboxHandle,
     state: &Option<String>,
     args: &[&str],
 ) -> Outcome {
-    session(dir, sandbox, state, args).run_async().await
+    session(dir, sandbox, state, args)
+        .run_async()
+        .await
+        .expect_code(0)
 }
 
 /// Who received campaign `name`'s message, in order.
@@ -88,9 +92,7 @@ async fn states(
     name: &str,
 ) -> BTreeMap<String, String> {
     let file = format!("{name}.yaml");
-    let out = timcast(dir, sandbox, state, &["report", &file, "--format", "csv"])
-        .await
-        .expect_code(0);
+    let out = timcast(dir, sandbox, state, &["report", &file, "--format", "csv"]).await;
     let mut lines = out.stdout.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
@@ -120,9 +122,7 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
         write_campaign(dir.path(), "spring", "everyone", WEEKLY_CAP, 1000);
 
         // Before anything was sent, nobody is capped.
-        let plan = timcast(dir.path(), &sandbox, &state, &["plan", "spring.yaml"])
-            .await
-            .expect_code(0);
+        let plan = timcast(dir.path(), &sandbox, &state, &["plan", "spring.yaml"]).await;
         assert!(!plan.stdout.contains("capped"), "{}", plan.stdout);
 
         timcast(
@@ -131,8 +131,7 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
             &state,
             &["apply", "--yes", "news.yaml"],
         )
-        .await
-        .expect_code(0);
+        .await;
         let mut news = received(&sandbox, "news");
         news.sort();
         assert_eq!(news, ids(0..100));
@@ -143,8 +142,7 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
             &state,
             &["plan", "spring.yaml", "--format", "json"],
         )
-        .await
-        .expect_code(0);
+        .await;
         let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
         assert_eq!(plan["pending"], 100, "{state:?}");
         assert_eq!(plan["states"]["capped"], 100, "{state:?}");
@@ -155,8 +153,7 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
             &state,
             &["apply", "--yes", "spring.yaml"],
         )
-        .await
-        .expect_code(0);
+        .await;
         assert!(
             out.stdout
                 .contains("sent 100, failed 0, uncertain 0, not started 0, capped 100"),
@@ -184,15 +181,12 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
             &state,
             &["report", "spring.yaml", "--format", "csv"],
         )
-        .await
-        .expect_code(0);
+        .await;
         let why = "1 message from other campaigns in the last 7d (cap 1 per 7d)";
         assert_eq!(csv.stdout.matches(why).count(), 100, "{}", csv.stdout);
 
         // Planned again: the capped half is still capped (and not sent), nothing pending.
-        let plan = timcast(dir.path(), &sandbox, &state, &["plan", "spring.yaml"])
-            .await
-            .expect_code(0);
+        let plan = timcast(dir.path(), &sandbox, &state, &["plan", "spring.yaml"]).await;
         assert!(
             plan.stdout
                 .contains("1 message from other campaigns in the last 7d (cap 1 per 7d)"),
@@ -205,8 +199,7 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
             &state,
             &["apply", "--yes", "spring.yaml"],
         )
-        .await
-        .expect_code(0);
+        .await;
         assert!(again.stdout.contains("nothing to send"), "{}", again.stdout);
         assert_eq!(received(&sandbox, "spring").len(), 100);
     }
@@ -236,9 +229,7 @@ async fn a_cap_with_tags_counts_only_the_campaigns_carrying_them() {
             1000,
         );
         for campaign in ["sale.yaml", "receipt.yaml", "flash.yaml"] {
-            timcast(dir.path(), &sandbox, &state, &["apply", "--yes", campaign])
-                .await
-                .expect_code(0);
+            timcast(dir.path(), &sandbox, &state, &["apply", "--yes", campaign]).await;
         }
         // The promo got the other promo's 30 capped, not the receipts' 30.
         let mut flash = received(&sandbox, "flash");
@@ -246,9 +237,7 @@ async fn a_cap_with_tags_counts_only_the_campaigns_carrying_them() {
         assert_eq!(flash, ids(30..90), "{state:?}");
 
         // `state info` shows each campaign's tags, and they travel with `state migrate`.
-        let info = timcast(dir.path(), &sandbox, &state, &["state", "info"])
-            .await
-            .expect_code(0);
+        let info = timcast(dir.path(), &sandbox, &state, &["state", "info"]).await;
         assert!(info.stdout.contains("tags: promo"), "{}", info.stdout);
         assert!(
             info.stdout.contains("tags: transactional"),
@@ -264,16 +253,14 @@ async fn a_cap_with_tags_counts_only_the_campaigns_carrying_them() {
                 &None,
                 &["state", "migrate", "--from", url, "--to", copy],
             )
-            .await
-            .expect_code(0);
+            .await;
             let info = timcast(
                 dir.path(),
                 &sandbox,
                 &None,
                 &["state", "info", "--state", copy],
             )
-            .await
-            .expect_code(0);
+            .await;
             assert!(
                 info.stdout
                     .contains("receipt: 30 recipients (30 sent), tags: transactional"),
@@ -311,8 +298,7 @@ async fn the_cap_is_checked_again_as_each_send_goes_out() {
             &state,
             &["apply", "--yes", "spring.yaml"],
         )
-        .await
-        .expect_code(0);
+        .await;
         Outcome::wait_async(news).await.expect_code(0);
         assert_eq!(received(&sandbox, "news").len(), 200);
         // Spring's planner read the whole audience before news got far: only a check as
@@ -421,8 +407,7 @@ async fn plans_show_the_capped_in_every_format() {
         &None,
         &["apply", "--yes", "news.yaml"],
     )
-    .await
-    .expect_code(0);
+    .await;
     for format in ["text", "markdown", "json"] {
         let out = timcast(
             dir.path(),
@@ -430,8 +415,7 @@ async fn plans_show_the_capped_in_every_format() {
             &None,
             &["plan", "spring.yaml", "--format", format],
         )
-        .await
-        .expect_code(0);
+        .await;
         insta::assert_snapshot!(format!("caps_{format}"), out.stdout);
     }
 }
