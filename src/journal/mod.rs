@@ -485,7 +485,8 @@ pub trait JournalStore: Send + std::fmt::Debug {
 
     /// Registers this runner in the rate budget of app `sdkappid`, shared with the runners
     /// applying its other campaigns now; `None` when the store has no registry (SQLite: one
-    /// machine, whose runs share nothing).
+    /// machine, whose runs share nothing). Called under `campaign`'s lock, so a runner of the
+    /// campaign still registered is one that died, and takes no share.
     fn join_rate_budget(
         &self,
         _sdkappid: u64,

@@ -366,6 +366,23 @@ fn runners_of_one_app_split_its_rate_and_a_leaver_gives_its_share_back() {
     );
 }
 
+#[test]
+fn a_runner_resuming_a_campaign_takes_no_share_from_the_runner_that_died_applying_it() {
+    let Some(url) = postgres_url("budget_resume") else {
+        return;
+    };
+    let journal = State::from_arg(Path::new(&url)).open().unwrap();
+    // A runner of `a` whose process was killed: its row is still fresh (here it even keeps
+    // beating), but its lock is gone.
+    std::mem::forget(journal.join_rate_budget(1400000000, "a").unwrap().unwrap());
+    let other = journal.join_rate_budget(1400000000, "b").unwrap().unwrap();
+    assert_eq!(other.runners(), 2);
+    let _lock = journal.lock("a").unwrap();
+    let resumed = journal.join_rate_budget(1400000000, "a").unwrap().unwrap();
+    assert_eq!(resumed.runners(), 2, "itself and the runner of b");
+    assert_eq!(resumed.get(), 0.5);
+}
+
 fn wait_for(done: impl Fn() -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {

@@ -118,6 +118,7 @@ fn build_inner<'a>(
             locales: Vec::new(),
         },
         pending_prefixes: Vec::new(),
+        sends_chunk: (SENDS_CHUNK_ROWS, 0),
         sink,
         preview_index: HashMap::new(),
         stream_calls: 0,
@@ -212,6 +213,8 @@ struct Builder<'a> {
     window_gates: HashMap<String, crate::schedule::Gate>,
     /// The latest instant a pending recipient's window opens, when some are closed now.
     latest_window_opening: Option<jiff::Timestamp>,
+    /// A sends-only pass's next chunk size, and the pending count when it was chosen.
+    sends_chunk: (usize, u64),
     /// The campaign's variants and translations, as the assignment numbers them.
     variant_names: Vec<String>,
     locale_names: Vec<String>,
@@ -220,6 +223,8 @@ struct Builder<'a> {
 /// Rows per chunk in a sends-only pass: what the pipeline holds ahead of the executor is a few
 /// chunks, so smaller ones keep apply's window of rendered messages small.
 const SENDS_CHUNK_ROWS: usize = 512;
+/// The most rows per chunk of a sends-only pass (while nothing is being sent).
+const SENDS_CHUNK_ROWS_SETTLED: usize = 2048;
 
 /// Most problems listed in a plan; the rest are counted.
 pub(super) const MAX_PROBLEMS: usize = 20;
@@ -354,7 +359,7 @@ impl Builder<'_> {
         chunk: &mut Vec<RecipientRow>,
     ) -> Result<bool, PlanError> {
         let rows = if self.sends_only {
-            SENDS_CHUNK_ROWS
+            self.next_sends_chunk()
         } else {
             CHUNK_ROWS
         };
@@ -382,6 +387,21 @@ impl Builder<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// Small chunks while recipients are being sent; while none were since the last chunk (a
+    /// resumed run going over those already sent, who are not rendered), twice as many rows
+    /// each time, up to [`SENDS_CHUNK_ROWS_SETTLED`]: a store over a network answers each chunk
+    /// in one round trip. (The chunks read ahead when sends begin are rendered in full.)
+    fn next_sends_chunk(&mut self) -> usize {
+        let (rows, pending_then) = self.sends_chunk;
+        let rows = if self.plan.pending > pending_then {
+            SENDS_CHUNK_ROWS
+        } else {
+            (rows * 2).min(SENDS_CHUNK_ROWS_SETTLED)
+        };
+        self.sends_chunk = (rows, self.plan.pending);
+        rows
     }
 
     fn problem(&mut self, row: Option<u64>, user_id: Option<String>, message: String) {

@@ -24,6 +24,7 @@ const EXPIRY_SECONDS: f64 = 3.0;
 const WINDOW: Duration = Duration::from_secs(1);
 
 /// Registers this runner for `sdkappid` and keeps its share current until the share is dropped.
+/// The caller holds `campaign`'s lock.
 pub(crate) fn join(
     target: &PgTarget,
     sdkappid: u64,
@@ -58,6 +59,14 @@ pub(crate) fn join(
                 client
                     .batch_execute(&search_path)
                     .and_then(|()| {
+                        // Joined under the campaign's lock: a runner of this campaign still
+                        // registered died (it would hold the lock), so it takes no share.
+                        client.execute(
+                            "DELETE FROM runners WHERE sdkappid = $1 AND campaign = $2",
+                            &[&app, &campaign],
+                        )
+                    })
+                    .and_then(|_| {
                         client.execute(
                             "INSERT INTO runners (runner_id, sdkappid, campaign, host)
                              VALUES ($1, $2, $3, $4)",
