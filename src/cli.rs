@@ -141,6 +141,9 @@ pub(crate) enum Command {
     State(commands::state::StateArgs),
     /// Print exactly what one recipient would receive: the rendered text and the API request.
     ///
+    /// It notes when the recipient would not be sent to: suppressed, in the holdout, or capped
+    /// by the campaign's `frequency_cap` (counted in the journal that --state names).
+    ///
     /// Example: timcast preview campaigns/welcome.yaml --recipient u1001
     Preview(commands::preview::PreviewArgs),
     /// Print the JSON Schema of the campaign file (for editors: yaml-language-server, VS Code).

@@ -21,6 +21,9 @@ pub(crate) struct PreviewArgs {
     /// Print only the API request as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The journal a `frequency_cap` counts in.
+    #[command(flatten)]
+    pub state: super::plan::StateArgs,
 }
 
 /// `timcast preview`: exactly what one recipient would receive.
@@ -75,6 +78,19 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
              them; this is what they would receive otherwise"
         )
     });
+    let capped = match (&loaded.campaign.frequency_cap, &official) {
+        (Some(cap), None) => capped(args, &loaded, cap, &recipient)?.map(|why| {
+            format!(
+                "note: {recipient} is capped ({why}): apply does not send to them now; this is \
+                 what they would receive otherwise"
+            )
+        }),
+        _ => None,
+    };
+    let held_out = held_out
+        .into_iter()
+        .chain(capped)
+        .reduce(|a, b| format!("{a}\n{b}"));
     let flavor: Vec<String> = [
         flavors
             .variant_name(&assignment)
@@ -116,4 +132,26 @@ pub(crate) async fn run(args: &PreviewArgs) -> Result {
         written(out.write_all(text.as_bytes()))?;
     }
     Ok(Exit::Ok)
+}
+
+/// Why the campaign's frequency cap keeps `recipient` back now, if it does.
+fn capped(
+    args: &PreviewArgs,
+    loaded: &crate::campaign::LoadedCampaign,
+    cap: &crate::campaign::model::FrequencyCap,
+    recipient: &str,
+) -> Result<Option<String>> {
+    let state = super::journal_of(
+        args.state.path.as_deref(),
+        args.state.sandbox,
+        &args.campaign,
+        &loaded.campaign.name,
+    )?;
+    let Some(journal) = state.open_existing()? else {
+        return Ok(None);
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    let check = crate::plan::caps::CapCheck::new(cap, &loaded.campaign.name, now);
+    let counts = check.counts(journal.as_ref(), &[recipient])?;
+    Ok(counts.first().and_then(|n| check.verdict(*n)))
 }

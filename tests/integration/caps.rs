@@ -136,6 +136,20 @@ async fn a_capped_campaign_after_one_that_reached_half_the_audience_sends_to_the
         news.sort();
         assert_eq!(news, ids(0..100));
 
+        // `preview` says who is capped now.
+        let mut notes = Vec::new();
+        for who in ["u000", "u150"] {
+            let args = ["preview", "spring.yaml", "--recipient", who];
+            notes.push(timcast(dir.path(), &sandbox, &state, &args).await.stdout);
+        }
+        let why = "1 message from other campaigns in the last 7d (cap 1 per 7d)";
+        assert!(
+            notes[0].contains(&format!("note: u000 is capped ({why})")),
+            "{}",
+            notes[0]
+        );
+        assert!(!notes[1].contains("capped"), "{}", notes[1]);
+
         let plan = timcast(
             dir.path(),
             &sandbox,
