@@ -10,6 +10,7 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::dispatch::{Dispatcher, Held, admit, defer};
 use super::journal_writer::JournalWriter;
 use super::limiter::Limits;
 use super::progress::Counters;
@@ -30,78 +31,6 @@ use crate::plan::{self, DiffState, Plan, PlannedSend};
 use crate::render::RenderedMessage;
 use crate::schedule::WaitReason;
 
-/// Starts sends: a concurrency permit, the limiters, the intent, then the call task.
-struct Dispatcher {
-    ctx: Arc<Ctx>,
-    semaphore: Arc<Semaphore>,
-    limits: Arc<Limits>,
-    stop: Stop,
-    writer: JournalWriter,
-    cap: Option<Arc<SendTimeCap>>,
-    counters: Arc<Counters>,
-}
-
-impl Dispatcher {
-    /// Starts `job`; false when the run stopped before it could start.
-    async fn dispatch(&self, job: Job, tasks: &mut JoinSet<()>) -> bool {
-        let permit = tokio::select! {
-            p = self.semaphore.clone().acquire_owned() => p.ok(),
-            _ = self.stop.stopped() => None,
-        };
-        let Some(permit) = permit else {
-            return false;
-        };
-        // Every long wait comes before the intent, so a stop while waiting leaves no trace.
-        let Some(slot) = self
-            .limits
-            .reserve(job.endpoint(), job.recipients(), &self.stop)
-            .await
-        else {
-            return false;
-        };
-        let mut job = job;
-        if let Some(cap) = self.cap.as_ref().filter(|_| !job.resends_interrupted()) {
-            match cap.keep_back(&mut job.to, &self.writer) {
-                Ok(0) => {}
-                Ok(n) => {
-                    let _ = self.counters.total.fetch_update(
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                        |t| Some(t.saturating_sub(n)),
-                    );
-                    if job.to.is_empty() {
-                        drop(slot);
-                        return true;
-                    }
-                }
-                Err(e) => {
-                    self.stop
-                        .fatal_for_app(format!("the journal cannot be read: {e}"));
-                    return false;
-                }
-            }
-        }
-        let intents = self.ctx.intents(&job, now_ms());
-        // The call waits for this commit: an intent is durable before its call goes out. It is
-        // committed during the last moments before the call's slot, so that it does not make
-        // the call late: a late call bunches with the next, which a strict server refuses.
-        let committed = self.writer.write_durable(intents.clone());
-        slot.wait().await;
-        let ctx = self.ctx.clone();
-        // In the run's span, so that a call's log lines name the campaign.
-        tasks.spawn(tracing::Instrument::in_current_span(async move {
-            let _permit = permit;
-            match committed.await {
-                Ok(()) => ctx.run(job, intents).await,
-                Err(e) => ctx
-                    .stop
-                    .fatal_for_app(format!("the journal cannot be written: {e}")),
-            }
-        }));
-        true
-    }
-}
-
 /// Pending sends grouped by identical content (and, with per-recipient windows, by time zone,
 /// so that one batch opens and closes with one window), flushed as batches of up to 500.
 struct Buckets {
@@ -115,69 +44,6 @@ struct Bucket {
     message: RenderedMessage,
     to: Vec<String>,
     zone: jiff::tz::TimeZone,
-}
-
-/// A send whose window is closed, kept until it opens.
-struct Held {
-    until: jiff::Timestamp,
-    zone: jiff::tz::TimeZone,
-    job: Job,
-}
-
-/// Puts a job past the schedule: `Some(job)` to start it now; `None` when it waits in `held`
-/// (per-recipient windows), was left for a later run, may not be sent any more, or the run
-/// stopped while waiting.
-async fn admit(
-    timing: &Timing,
-    job: Job,
-    zone: jiff::tz::TimeZone,
-    stop: &Stop,
-    summary: &mut RunSummary,
-    held: &mut Vec<Held>,
-) -> Option<Job> {
-    let n = u64::from(job.recipients());
-    let mut verdict = timing.admit(&zone);
-    loop {
-        match verdict {
-            Admit::Go => return Some(job),
-            // A resend of an interrupted send is safe only inside the server's duplicate
-            // window, which a wait for the schedule outlasts: it stays uncertain instead.
-            Admit::Later(_) if job.resends_interrupted() => {
-                summary.resent_in_window = summary.resent_in_window.saturating_sub(1);
-                summary.skipped_uncertain += n;
-                return None;
-            }
-            Admit::Never(reason) => {
-                summary.not_started += n;
-                summary
-                    .held_back
-                    .get_or_insert_with(|| format!("{reason}; the rest was not sent"));
-                return None;
-            }
-            // Others go on while these wait for their own window.
-            Admit::Later(until) if timing.per_recipient => {
-                held.push(Held { until, zone, job });
-                return None;
-            }
-            Admit::Later(until) if timing.wait => {
-                if !timing.sleep_until(until, WaitReason::Window, stop).await {
-                    summary.not_started += n;
-                    return None;
-                }
-                verdict = timing.admit(&zone);
-            }
-            Admit::Later(until) => {
-                defer(summary, n, until);
-                return None;
-            }
-        }
-    }
-}
-
-fn defer(summary: &mut RunSummary, n: u64, until: jiff::Timestamp) {
-    summary.not_started += n;
-    summary.deferred += n;
-    summary.deferred_until = Some(summary.deferred_until.map_or(until, |u| u.min(until)));
 }
 
 /// Runs the campaign: streams the plan and sends every pending recipient. `plan` is the
@@ -312,11 +178,7 @@ pub async fn execute(
                     capped_seen += 1;
                     planner_capped.fetch_add(1, Ordering::Relaxed);
                     if capped_seen > capped_before {
-                        let _ = planner_counters.total.fetch_update(
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                            |t| Some(t.saturating_sub(1)),
-                        );
+                        planner_counters.not_sending(1);
                     }
                     if let Some(why) = send.capped {
                         unsent.capped(&send.user_id, why);

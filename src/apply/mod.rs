@@ -12,6 +12,7 @@
 //! while the endpoint's duplicate window (sendmsg 120 s, official accounts 5 min) is open,
 //! because the resend is byte-identical and the server drops it; a resumed run does that.
 
+mod dispatch;
 mod executor;
 mod journal_writer;
 pub mod limiter;

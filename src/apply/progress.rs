@@ -38,6 +38,15 @@ impl Counters {
         Arc::new(Counters::default())
     }
 
+    /// `n` of the sends counted in `total` will not be made after all (a frequency cap).
+    pub(crate) fn not_sending(&self, n: u64) {
+        let _ = self
+            .total
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                Some(t.saturating_sub(n))
+            });
+    }
+
     fn waiting(&self) -> Option<String> {
         // The schedule first: while it holds the run, no limiter is in play.
         if let Ok(slot) = self.schedule.lock()
