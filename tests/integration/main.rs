@@ -18,7 +18,6 @@ mod hostile;
 mod logging;
 mod notify;
 mod outputs;
-mod pacing;
 mod plan;
 mod postgres;
 mod project;

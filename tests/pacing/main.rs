@@ -1,13 +1,22 @@
 //! Pacing against a strict server: the sandbox counts calls in a sliding one-second window and
 //! refuses the one that would be the limit's + 1st, with latency that varies from call to call
 //! (so calls sent evenly arrive unevenly), as the independent emulator of issue 11 did.
+//!
+//! A test binary of its own: cargo runs test binaries one after another, so these runs, bound
+//! to the wall clock, do not share the cores with the integration suite's processes (under
+//! that load a call delayed by a stalled thread arrives next to the following one).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+#[path = "../integration/common.rs"]
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use timcast::sandbox::{LimitModel, Limits, SandboxHandle};
 
-use crate::common::{self, CampaignWriter, Session};
+use common::{CampaignWriter, Session};
 
 const PERSONAL: &str = "Hi {{first_name}}, 30% off until Sunday";
 
