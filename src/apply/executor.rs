@@ -90,7 +90,6 @@ pub async fn execute(
     let send_time_cap = match &campaign.frequency_cap {
         Some(cap) => options.state.open_existing()?.map(|reader| {
             Arc::new(SendTimeCap::new(
-                &campaign.name,
                 crate::plan::caps::CapCheck::new(cap, &campaign.name, now_ms()),
                 reader,
                 capped.clone(),

@@ -102,7 +102,7 @@ impl Drop for UnsentWriter {
 /// reached its recipients since the planner looked. (Two runs that check one recipient in the
 /// same few milliseconds, before either's intent is committed, can both send.)
 pub(super) struct SendTimeCap {
-    campaign: String,
+    /// The cap; its query names the campaign, which it does not count.
     check: CapCheck,
     /// A read connection of the run's own, beside the journal writer's.
     journal: std::sync::Mutex<Box<dyn JournalStore>>,
@@ -115,13 +115,11 @@ pub(super) struct SendTimeCap {
 
 impl SendTimeCap {
     pub(super) fn new(
-        campaign: &str,
         check: CapCheck,
         journal: Box<dyn JournalStore>,
         capped: Arc<AtomicU64>,
     ) -> SendTimeCap {
         SendTimeCap {
-            campaign: campaign.to_owned(),
             check,
             journal: std::sync::Mutex::new(journal),
             capped,
@@ -159,7 +157,7 @@ impl SendTimeCap {
                     n += 1;
                     if !sent_before {
                         records.push(unsent_record(
-                            &self.campaign,
+                            &self.check.query.except_campaign,
                             user_id,
                             SendState::Capped,
                             Some(why),
