@@ -39,7 +39,11 @@ impl Session {
         options: ApplyOptions,
     ) -> Result<Session, ApplyError> {
         let lock = options.state.open()?.lock(&loaded.campaign.name)?;
-        let plan = plan::build(&loaded, &options.plan_options(&loaded))?;
+        tracing::debug!(
+            "took the lock of campaign {}; counting",
+            loaded.campaign.name
+        );
+        let plan = plan::build_counts(&loaded, &options.plan_options(&loaded))?;
         let resendable_in_window = apply::count_resendable_in_window(&loaded, &options)?;
         let settleable = match options.state.open_existing()? {
             Some(journal) if options.settle_uncertain => settle::count(
@@ -49,6 +53,7 @@ impl Session {
             )?,
             _ => 0,
         };
+        tracing::debug!("counted: {} pending", plan.pending);
         Ok(Session {
             loaded,
             options,
@@ -79,7 +84,8 @@ impl Session {
             )
             .await?;
             if summary.changed() {
-                self.plan = plan::build(&self.loaded, &self.options.plan_options(&self.loaded))?;
+                self.plan =
+                    plan::build_counts(&self.loaded, &self.options.plan_options(&self.loaded))?;
                 self.resendable_in_window =
                     apply::count_resendable_in_window(&self.loaded, &self.options)?;
             }
@@ -161,7 +167,7 @@ impl Session {
         if !settled.changed() {
             return Ok(None);
         }
-        self.plan = plan::build(&self.loaded, &self.options.plan_options(&self.loaded))?;
+        self.plan = plan::build_counts(&self.loaded, &self.options.plan_options(&self.loaded))?;
         self.resendable_in_window = apply::count_resendable_in_window(&self.loaded, &self.options)?;
         // Only what did not arrive is worth another round (it also retries what failed with a
         // retryable error, as the next apply would).

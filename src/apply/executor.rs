@@ -162,6 +162,13 @@ pub async fn execute(
     let held_out = unsent.held_out.clone();
     // The first pass counted these as not pending already; any more are off the total.
     let capped_before = plan.states.get(&DiffState::Capped).copied().unwrap_or(0);
+    // Nothing before it to send: the first pass found every earlier row settled.
+    let from_row = plan.first_unsettled_row.unwrap_or(u64::MAX);
+    if let Some(row) = plan.first_unsettled_row.filter(|row| *row > 2) {
+        tracing::debug!(
+            "the rows before {row} are all settled: the sending pass starts at row {row}"
+        );
+    }
     let (planner_capped, planner_counters) = (capped.clone(), counters.clone());
     let planner = std::thread::spawn(move || {
         let (mut unsent, tx) = (unsent, tx);
@@ -186,7 +193,7 @@ pub async fn execute(
                     let _ = tx.blocking_send(send);
                 }
             };
-            plan::build_sends(&planner_loaded, &plan_options, &mut sink).map(drop)
+            plan::build_sends(&planner_loaded, &plan_options, from_row, &mut sink).map(drop)
         };
         // Before `tx` goes: the executor closes the journal writer once the planner is done.
         unsent.flush();

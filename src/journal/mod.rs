@@ -25,7 +25,7 @@ pub use sqlite::SqliteJournal;
 pub use state::State;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// [`JournalStore::fingerprint`] of a campaign with no records.
 pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
@@ -74,6 +74,9 @@ impl<'a> BatchOrder<'a> {
         }
     }
 }
+
+/// Records streamed from a store, in its order ([`JournalStore::records_in_written_order`]).
+pub type RecordStream = Box<dyn Iterator<Item = Result<SendRecord, JournalError>> + Send>;
 
 /// How both stores' upserts keep the latest record per recipient (the SQL both dialects share).
 pub(crate) const ON_CONFLICT_KEEP_LATEST: &str = "ON CONFLICT (campaign, recipient) DO UPDATE SET
@@ -400,6 +403,20 @@ pub trait JournalStore: Send + std::fmt::Debug {
         recipients: &[&str],
         each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError>;
+
+    /// Every record of `campaign` in the order they were first written, which follows the
+    /// audience's (PostgreSQL streams them by intent time from an index); `None` when the
+    /// store cannot stream that order cheaply (SQLite keeps a campaign's records in
+    /// recipient order). The planner merges the stream with the audience as it reads it
+    /// ([`crate::plan`]'s ordered join) instead of looking every recipient up. The records
+    /// carry what a plan reads (recipient, content hash, state, endpoint, error and intent
+    /// time); their other fields are empty.
+    fn records_in_written_order(
+        &self,
+        _campaign: &str,
+    ) -> Result<Option<RecordStream>, JournalError> {
+        Ok(None)
+    }
 
     /// The state of each of `recipients` in `campaign`: `each(index, state)` for those the
     /// journal has, in any order ([`JournalStore::records_of`], states only).

@@ -83,6 +83,9 @@ CREATE TABLE campaign_tags (
     PRIMARY KEY (campaign, tag)
 ) WITHOUT ROWID;
 "#,
+    // Version 3 indexes PostgreSQL's records by intent time, for the planner's ordered join.
+    // SQLite keeps a campaign's records in recipient order and looks them up by key instead.
+    "",
 ];
 
 /// The SQLite journal.

@@ -9,6 +9,7 @@ mod gates;
 use super::assign::Flavors;
 use super::caps::CapCheck;
 use super::gone;
+use super::ordered::OrderedJoin;
 use super::pipeline::{Join, render_pipeline};
 use super::prior::Prior;
 use super::quota::{self, HourQuota};
@@ -26,27 +27,52 @@ pub fn build_with<'a>(
     options: &'a PlanOptions,
     sink: Option<&'a mut dyn FnMut(PlannedSend)>,
 ) -> Result<Plan, PlanError> {
-    build_inner(loaded, options, sink, false)
+    build_inner(loaded, options, sink, Pass::Full)
+}
+
+/// The pass `apply` counts from before it sends: the plan [`build`] makes, except that the
+/// recipients the journal settles whatever their message (sent, recalled, failed for good)
+/// are counted by their record and not rendered, but for one per chunk, so that a message
+/// changed since it was sent is still noticed (`timcast plan` counts those exactly).
+pub fn build_counts(loaded: &LoadedCampaign, options: &PlanOptions) -> Result<Plan, PlanError> {
+    build_inner(loaded, options, None, Pass::Counts)
+}
+
+/// Which pass over the audience a plan is built by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Every recipient rendered and counted (`timcast plan`).
+    Full,
+    /// [`build_counts`].
+    Counts,
+    /// [`build_sends`], from this row on.
+    Sends { from_row: u64 },
 }
 
 /// The pass `apply` sends from: hands `sink` the recipients it sends to and those whose sends
 /// are uncertain, in row order, and nothing else. Recipients the journal settles whatever
 /// their message (sent, recalled, failed for good) are not rendered, so a resumed run reaches
 /// its first pending recipient fast; the counts are not kept (the returned plan's are partial).
+///
+/// Rows before `from_row` (the first pass's [`Plan::first_unsettled_row`]) are read but not
+/// looked up: the first pass found nothing to send there. (Should the audience file change
+/// between the passes, a recipient added there is left for the next run, never sent twice.)
 pub fn build_sends<'a>(
     loaded: &'a LoadedCampaign,
     options: &'a PlanOptions,
+    from_row: u64,
     sink: &'a mut dyn FnMut(PlannedSend),
 ) -> Result<Plan, PlanError> {
-    build_inner(loaded, options, Some(sink), true)
+    build_inner(loaded, options, Some(sink), Pass::Sends { from_row })
 }
 
 fn build_inner<'a>(
     loaded: &'a LoadedCampaign,
     options: &'a PlanOptions,
     sink: Option<&'a mut dyn FnMut(PlannedSend)>,
-    sends_only: bool,
+    pass: Pass,
 ) -> Result<Plan, PlanError> {
+    let sends_only = matches!(pass, Pass::Sends { .. });
     let campaign = &loaded.campaign;
     let journal = options.state.open_existing()?;
     let mut read = JournalRead {
@@ -80,6 +106,11 @@ fn build_inner<'a>(
         journal,
         matched: 0,
         sends_only,
+        skip_before_row: match pass {
+            Pass::Sends { from_row } => from_row,
+            Pass::Full | Pass::Counts => 0,
+        },
+        by_record: pass == Pass::Counts,
         plan: Plan {
             campaign: campaign.name.clone(),
             description: campaign.description.clone(),
@@ -111,6 +142,8 @@ fn build_inner<'a>(
             samples: BTreeMap::new(),
             previews: Vec::new(),
             shared: SharedContent::default(),
+            first_unsettled_row: None,
+            counted_by_record: 0,
             changes: None,
             unknown_codes: BTreeMap::new(),
             online: Vec::new(),
@@ -200,6 +233,10 @@ struct Builder<'a> {
     matched: u64,
     /// [`build_sends`]: only the sends matter.
     sends_only: bool,
+    /// [`build_sends`]'s `from_row`: recipients of earlier rows are passed over.
+    skip_before_row: u64,
+    /// [`build_counts`]: settled recipients are counted by their record.
+    by_record: bool,
     plan: Plan,
     /// Hash prefix of every pending send: recipients with identical requests can share a batch.
     pending_prefixes: Vec<u64>,
@@ -285,11 +322,18 @@ impl Builder<'_> {
             campaign: &self.loaded.campaign.name,
             records: self.joined,
             cap: cap.as_ref(),
-            settled: self
-                .sends_only
+            settled: (self.sends_only || self.by_record)
                 .then_some(&settled as &(dyn Fn(&Prior) -> bool + Sync)),
+            render_first_settled: self.by_record,
         };
         let join = (self.joined || cap.is_some()).then_some(&join);
+        // The sending pass keeps to keyed lookups: it reads at the pace of the sends.
+        let mut ordered = match &self.journal {
+            Some(journal) if self.joined && !self.sends_only => journal
+                .records_in_written_order(&self.loaded.campaign.name)?
+                .map(OrderedJoin::new),
+            _ => None,
+        };
         let this = std::cell::RefCell::new(&mut *self);
         render_pipeline(
             &flavors,
@@ -298,6 +342,7 @@ impl Builder<'_> {
             threads,
             &keep_messages,
             join,
+            ordered.as_mut(),
             |chunk| this.borrow_mut().read_chunk(&mut reader, chunk),
             |item| {
                 let mut builder = this.borrow_mut();
@@ -310,6 +355,9 @@ impl Builder<'_> {
                 }
             },
         )?;
+        if let Some(ordered) = &ordered {
+            tracing::debug!("{}", ordered.summary());
+        }
         // Only the translations some recipient got.
         self.plan.locales.retain(|l| l.recipients > 0);
         if !self.sends_only {
@@ -371,6 +419,7 @@ impl Builder<'_> {
             };
             self.plan.audience.rows += 1;
             match outcome? {
+                RowOutcome::Recipient(row) if row.row < self.skip_before_row => {}
                 RowOutcome::Recipient(row) => chunk.push(row),
                 RowOutcome::Bad(bad) => {
                     self.plan.audience.bad_rows += 1;

@@ -11,6 +11,7 @@ pub(crate) mod assign;
 mod builder;
 pub mod caps;
 mod gone;
+mod ordered;
 mod pipeline;
 mod prior;
 
@@ -22,7 +23,7 @@ pub mod saved;
 
 pub(crate) use assign::holds_out;
 pub use assign::{LocaleCount, VariantCount};
-pub use builder::{build, build_sends, build_with};
+pub use builder::{build, build_counts, build_sends, build_with};
 pub use quota::OFFICIAL_ACCOUNT_BROADCASTS_PER_HOUR;
 
 use std::collections::{BTreeMap, HashMap};
@@ -333,6 +334,13 @@ pub struct Plan {
     /// Which pending recipients share a message (for batching).
     #[serde(skip)]
     pub shared: SharedContent,
+    /// The row of the first recipient the journal does not settle whatever their message
+    /// ([`build_sends`] starts there: the rows before it have nothing to send).
+    #[serde(skip)]
+    pub first_unsettled_row: Option<u64>,
+    /// Recipients [`build_counts`] counted by their record alone (not rendered).
+    #[serde(skip)]
+    pub counted_by_record: u64,
     /// With `--against` / `--against-git`: what changed since that version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<against::CampaignChanges>,

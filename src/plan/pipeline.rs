@@ -3,10 +3,12 @@
 //!
 //! The join is a keyed lookup per chunk ([`JournalStore::records_of`]) on each thread's own
 //! connection, so it runs beside the rendering and neither the audience nor the journal is
-//! held in memory.
+//! held in memory; where the store streams its records in the audience's order, the
+//! [`OrderedJoin`] answers most recipients first and only the rest are looked up.
 
 use super::assign::{Assignment, Flavors};
 use super::caps::CapCheck;
+use super::ordered::{Known, OrderedJoin};
 use super::prior::{Prior, prior_of};
 use super::*;
 
@@ -38,6 +40,8 @@ pub(super) struct Join<'a> {
     /// For a pass that only wants the sends (apply's): whether a record settles its
     /// recipient whatever the message renders to, so that rendering it can be skipped.
     pub(super) settled: Option<&'a (dyn Fn(&Prior) -> bool + Sync)>,
+    /// Render the first recipient of each chunk that `settled` passes over all the same.
+    pub(super) render_first_settled: bool,
 }
 
 impl Join<'_> {
@@ -47,6 +51,7 @@ impl Join<'_> {
         &self,
         journal: &mut Option<Box<dyn JournalStore>>,
         rows: Vec<RecipientRow>,
+        known: Option<Vec<Known>>,
         render_one: &(dyn Fn(RecipientRow, Option<Prior>) -> Rendered + Sync),
     ) -> Result<Vec<Rendered>, PlanError> {
         if journal.is_none() {
@@ -54,12 +59,24 @@ impl Join<'_> {
         }
         let mut priors: Vec<Option<Prior>> = Vec::new();
         priors.resize_with(rows.len(), || None);
+        // The rows the ordered join could not tell about, by index.
+        let mut unknown: Vec<usize> = (0..rows.len()).collect();
+        if let Some(known) = known {
+            unknown.clear();
+            for (i, (slot, known)) in priors.iter_mut().zip(known).enumerate() {
+                match known {
+                    Some(prior) => *slot = prior,
+                    None => unknown.push(i),
+                }
+            }
+        }
         let mut recent = vec![0; rows.len()];
         if let Some(journal) = journal {
             let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
-            if self.records {
-                journal.records_of(self.campaign, &ids, &mut |i, record| {
-                    if let Some(slot) = priors.get_mut(i) {
+            if self.records && !unknown.is_empty() {
+                let asked: Vec<&str> = unknown.iter().map(|&i| ids[i]).collect();
+                journal.records_of(self.campaign, &asked, &mut |i, record| {
+                    if let Some(slot) = unknown.get(i).and_then(|&row| priors.get_mut(row)) {
                         *slot = Some(prior_of(record).1);
                     }
                 })?;
@@ -68,18 +85,21 @@ impl Join<'_> {
                 recent = cap.counts(journal.as_ref(), &ids)?;
             }
         }
+        let mut sample = self.render_first_settled;
         Ok(rows
             .into_iter()
             .zip(priors)
             .zip(recent)
             .map(|((row, prior), recent)| match (self.settled, &prior) {
-                (Some(settled), Some(p)) if settled(p) => Rendered {
-                    row,
-                    prior,
-                    outcome: None,
-                    assignment: Assignment::default(),
-                    recent,
-                },
+                (Some(settled), Some(p)) if settled(p) && !std::mem::take(&mut sample) => {
+                    Rendered {
+                        row,
+                        prior,
+                        outcome: None,
+                        assignment: Assignment::default(),
+                        recent,
+                    }
+                }
                 _ => Rendered {
                     recent,
                     ..render_one(row, prior)
@@ -102,6 +122,7 @@ pub(super) fn render_pipeline(
     threads: usize,
     keep_messages: &std::sync::atomic::AtomicBool,
     join: Option<&Join<'_>>,
+    mut ordered: Option<&mut OrderedJoin>,
     mut read: impl FnMut(&mut Vec<RecipientRow>) -> Result<bool, PlanError>,
     mut fold: impl FnMut(Rendered),
 ) -> Result<(), PlanError> {
@@ -144,7 +165,8 @@ pub(super) fn render_pipeline(
         }
     };
     type Done = (usize, Result<Vec<Rendered>, PlanError>);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<RecipientRow>)>(threads * 2);
+    type Work = (usize, Vec<RecipientRow>, Option<Vec<Known>>);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Work>(threads * 2);
     let work_rx = std::sync::Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 2);
     std::thread::scope(|scope| {
@@ -159,9 +181,11 @@ pub(super) fn render_pipeline(
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok((index, rows)) = next else { return };
+                    let Ok((index, rows, known)) = next else {
+                        return;
+                    };
                     let rendered = match join {
-                        Some(join) => join.chunk(&mut journal, rows, render_one),
+                        Some(join) => join.chunk(&mut journal, rows, known, render_one),
                         None => Ok(rows.into_iter().map(|r| render_one(r, None)).collect()),
                     };
                     if done_tx.send((index, rendered)).is_err() {
@@ -189,7 +213,22 @@ pub(super) fn render_pipeline(
                 if chunk.is_empty() {
                     continue;
                 }
-                if work_tx.send((sent, chunk)).is_err() {
+                // In row order, here: the stream is merged with the audience as it is read.
+                let known = match ordered.as_mut().map(|o| {
+                    chunk
+                        .iter()
+                        .map(|row| o.find(&row.user_id))
+                        .collect::<Result<Vec<Known>, _>>()
+                }) {
+                    Some(Err(e)) => {
+                        result = Err(e.into());
+                        more = false;
+                        continue;
+                    }
+                    Some(Ok(known)) => Some(known),
+                    None => None,
+                };
+                if work_tx.send((sent, chunk, known)).is_err() {
                     more = false;
                     break;
                 }

@@ -31,6 +31,7 @@ mod regression_validate;
 mod regression_windows;
 mod report;
 mod report_browser;
+mod resume_passes;
 mod run_due;
 mod sandbox_faults;
 mod sandbox_rules;

@@ -348,3 +348,53 @@ async fn state_migrate_round_trips_100000_records_between_sqlite_and_postgres_ex
         again.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_reads_the_postgres_journal_in_one_stream_whatever_the_audiences_order_now() {
+    let Some(url) = postgres_url("ordered") else {
+        return;
+    };
+    let sandbox = sandbox(Faults::none(), Limits::off()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = CampaignWriter::new(dir.path(), "spring")
+        .recipients(300)
+        .text("Hello {{first_name}}")
+        .write();
+    let timcast = |args: &[&str]| {
+        Session::new()
+            .current_dir(dir.path())
+            .sandbox(&sandbox)
+            .env("TIMCAST_STATE", &url)
+            .args(args.iter().copied())
+            .arg(&path)
+    };
+    timcast(&["apply", "--yes"])
+        .run_async()
+        .await
+        .expect_code(0);
+    // The audience now: 20 new recipients first, then the 300 sent, in the reverse order.
+    let mut csv = String::from("user_id,first_name\n");
+    for i in 0..20 {
+        csv.push_str(&format!("new-u{i},New{i}\n"));
+    }
+    for i in (0..300).rev() {
+        csv.push_str(&format!("spring-u{i},Name{i}\n"));
+    }
+    std::fs::write(dir.path().join("spring.csv"), csv).unwrap();
+    let plan = timcast(&["-v", "plan", "--format", "json"])
+        .run_async()
+        .await
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["pending"], 20, "{}", plan.stdout);
+    assert_eq!(json["states"]["unchanged"], 300, "{}", plan.stdout);
+    assert_eq!(json["states"]["new"], 20, "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains(
+            "ordered join: 320 recipients answered by the journal's stream, 0 looked up by key"
+        ),
+        "{}",
+        plan.stderr
+    );
+    assert_no_password("the plan's log", &plan.stderr);
+}

@@ -11,6 +11,7 @@ mod caps;
 mod connection;
 pub(crate) mod schema;
 mod target;
+mod written;
 
 use std::collections::HashSet;
 use std::sync::mpsc;
@@ -28,6 +29,9 @@ pub use target::PgTarget;
 
 /// Records streamed from the server to the caller in chunks of this many.
 const CHUNK: usize = 1024;
+
+/// Chunks of records streamed from the connection's thread.
+type Chunks = mpsc::Receiver<Result<Vec<SendRecord>, JournalError>>;
 
 /// A journal in PostgreSQL.
 #[derive(Debug)]
@@ -92,6 +96,22 @@ impl PgJournal {
         states: Option<Vec<&'static str>>,
         each: &mut dyn FnMut(SendRecord),
     ) -> Result<(), JournalError> {
+        for chunk in self.stream_chunks(query, campaign, states)? {
+            for record in chunk? {
+                each(record);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `query` on the connection's thread, which sends its records back in chunks, a
+    /// few ahead of the reader; dropping the receiver stops it.
+    fn stream_chunks(
+        &self,
+        query: String,
+        campaign: &str,
+        states: Option<Vec<&'static str>>,
+    ) -> Result<Chunks, JournalError> {
         let (chunks, received) = mpsc::sync_channel::<Result<Vec<SendRecord>, JournalError>>(4);
         let campaign = campaign.to_owned();
         let location = self.target.redacted();
@@ -127,12 +147,7 @@ impl PgJournal {
                 let _ = chunks.send(Err(e));
             }
         })?;
-        for chunk in received {
-            for record in chunk? {
-                each(record);
-            }
-        }
-        Ok(())
+        Ok(received)
     }
 
     /// The records of `recipients` (by index) in `campaign`, one round trip per call.
@@ -189,6 +204,13 @@ impl JournalStore for PgJournal {
         each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError> {
         self.lookup(campaign, recipients, each)
+    }
+
+    fn records_in_written_order(
+        &self,
+        campaign: &str,
+    ) -> Result<Option<super::RecordStream>, JournalError> {
+        written::stream(self, campaign)
     }
 
     fn count(&self, campaign: &str) -> Result<u64, JournalError> {

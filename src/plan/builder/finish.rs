@@ -89,6 +89,9 @@ impl Builder<'_> {
         if changed > 0 {
             self.plan.warnings.push(if self.options.resend_changed {
                 format!("this plan resends to {changed} recipients whose message changed since it was sent")
+            } else if self.plan.counted_by_record > 0 {
+                // Only a sample of those already sent was rendered.
+                format!("recipients already sent got an earlier version of this message ({changed} of those checked); it is not resent (use --resend-changed; `timcast plan` counts them)")
             } else {
                 format!("{changed} recipients got an earlier version of this message; it is not resent (use --resend-changed)")
             });

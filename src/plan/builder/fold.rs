@@ -21,14 +21,27 @@ impl Builder<'_> {
         if prior.is_some() {
             self.matched += 1;
         }
+        let (resend_changed, retry_unknown) =
+            (self.options.resend_changed, self.options.retry_unknown);
+        if self.plan.first_unsettled_row.is_none()
+            && !prior
+                .as_ref()
+                .is_some_and(|p| p.settles(resend_changed, retry_unknown))
+        {
+            self.plan.first_unsettled_row = Some(item.row.row);
+        }
         if assignment.held_out
             && item.outcome.is_none()
             && holds_out(prior.as_ref().map(|p| p.state))
         {
             return self.held_out(row, user_id, prior.as_ref(), timezone);
         }
-        // Not rendered: settled by its record whatever the message (a sends-only pass).
+        // Not rendered: settled by its record whatever the message (a sends-only pass, or
+        // counted by that record).
         let Some(outcome) = item.outcome else {
+            if let Some(prior) = prior.filter(|_| self.by_record) {
+                self.count_by_record(row, &user_id, &prior);
+            }
             return;
         };
         let unsendable = |this: &mut Self, user_id: String, why: String| {
@@ -167,6 +180,24 @@ impl Builder<'_> {
                 capped,
             });
         }
+    }
+
+    /// A recipient [`super::build_counts`] did not render: its record settles it, so nothing
+    /// is sent, and its state is read off the record (a sent one counts as unchanged).
+    fn count_by_record(&mut self, row: Option<u64>, user_id: &str, prior: &super::prior::Prior) {
+        let (state, detail) = match prior.state {
+            SendState::Recalled => (DiffState::Recalled, None),
+            SendState::Failed => {
+                if let Some(code) = prior.unknown_code {
+                    *self.plan.unknown_codes.entry(code).or_default() += 1;
+                }
+                (DiffState::Failed, prior.error.clone())
+            }
+            _ => (DiffState::Unchanged, None),
+        };
+        self.plan.audience.recipients += 1;
+        self.plan.counted_by_record += 1;
+        self.count_state(state, row, user_id, detail);
     }
 
     /// A recipient of the holdout that nothing was sent to: counted, and handed to `apply`

@@ -195,10 +195,11 @@ pub fn summary_line(plan: &Plan) -> String {
         );
     }
     if plan.sends() == 0 {
+        // Those whose message changed since were sent all the same.
         return format!(
             "{}: nothing to send ({} already sent)",
             plan.campaign,
-            plan.count(DiffState::Unchanged)
+            plan.count(DiffState::Unchanged) + plan.count(DiffState::Changed)
         );
     }
     let resends = match plan.resends_in_window {

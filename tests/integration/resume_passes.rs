@@ -1,0 +1,91 @@
+//! A run that picks up where an earlier one stopped (issue 10): its counting pass takes the
+//! recipients already sent from their records instead of rendering them again, and its
+//! sending pass starts at the first row with something to send.
+
+use std::path::Path;
+
+use crate::common::{CampaignWriter, Outcome, Session};
+
+fn timcast(cwd: &Path, args: &[&str]) -> Outcome {
+    Session::new()
+        .current_dir(cwd)
+        .args(args.iter().copied())
+        .run()
+}
+
+#[test]
+fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "spring")
+        .recipients(10)
+        .text("Hello {{first_name}}")
+        .write();
+    let canary = timcast(
+        dir.path(),
+        &["apply", "--sandbox", "spring.yaml", "--limit", "4"],
+    )
+    .expect_code(0);
+    assert!(canary.stdout.contains("sent 4,"), "{}", canary.text());
+    // Rows 2 to 5 were sent; the header is row 1.
+    let rest = timcast(dir.path(), &["-v", "apply", "--sandbox", "spring.yaml"]).expect_code(0);
+    assert!(
+        rest.stderr.contains("spring: 6 to send in 6 API calls"),
+        "{}",
+        rest.text()
+    );
+    assert!(
+        rest.stderr.contains("sending pass starts at row 6"),
+        "{}",
+        rest.text()
+    );
+    assert!(rest.stdout.contains("sent 6,"), "{}", rest.text());
+    let report = timcast(
+        dir.path(),
+        &["report", "--sandbox", "spring.yaml", "--format", "csv"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        report.stdout.matches(",sent,").count(),
+        10,
+        "{}",
+        report.stdout
+    );
+}
+
+#[test]
+fn apply_notices_a_message_changed_since_it_was_sent_without_rendering_everyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = CampaignWriter::new(dir.path(), "spring").recipients(10);
+    campaign.text("Hello {{first_name}}").write();
+    timcast(dir.path(), &["apply", "--sandbox", "spring.yaml"]).expect_code(0);
+    CampaignWriter::new(dir.path(), "spring")
+        .recipients(10)
+        .text("Hi again {{first_name}}")
+        .write();
+    let again = timcast(dir.path(), &["apply", "--sandbox", "spring.yaml"]).expect_code(0);
+    assert!(
+        again.stdout.contains("spring: nothing to send"),
+        "{}",
+        again.text()
+    );
+    assert!(
+        again.stderr.contains(
+            "recipients already sent got an earlier version of this message (1 of those checked); it is not resent (use --resend-changed"
+        ),
+        "{}",
+        again.text()
+    );
+    // The plan renders every one of them and counts them all.
+    let plan = timcast(dir.path(), &["plan", "--sandbox", "spring.yaml"]).expect_code(0);
+    assert!(
+        plan.stdout
+            .contains("10 recipients got an earlier version of this message"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("nothing to send (10 already sent)"),
+        "{}",
+        plan.stdout
+    );
+}
