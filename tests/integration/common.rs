@@ -565,3 +565,11 @@ pub(crate) fn git(dir: &Path, args: &[&str]) {
         .unwrap();
     assert!(status.success(), "git {args:?}");
 }
+
+/// `timcast ARGS` run in `cwd`, to the end.
+pub(crate) fn timcast(cwd: &Path, args: &[&str]) -> Outcome {
+    Session::new()
+        .current_dir(cwd)
+        .args(args.iter().copied())
+        .run()
+}

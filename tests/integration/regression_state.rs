@@ -2,16 +2,7 @@
 //! (the directory of timcast.toml, else the Git work tree's root, else the campaign's
 //! directory), never the working directory's, and `plan` says which journal it read.
 
-use std::path::Path;
-
-use crate::common::{CampaignWriter, Outcome, Session, workspace};
-
-fn timcast(cwd: &Path, args: &[&str]) -> Outcome {
-    Session::new()
-        .current_dir(cwd)
-        .args(args.iter().copied())
-        .run()
-}
+use crate::common::{CampaignWriter, timcast, workspace};
 
 #[test]
 fn the_default_journal_is_the_projects_whatever_the_working_directory() {

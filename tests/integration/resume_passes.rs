@@ -2,16 +2,7 @@
 //! recipients already sent from their records instead of rendering them again, and its
 //! sending pass starts at the first row with something to send.
 
-use std::path::Path;
-
-use crate::common::{CampaignWriter, Outcome, Session};
-
-fn timcast(cwd: &Path, args: &[&str]) -> Outcome {
-    Session::new()
-        .current_dir(cwd)
-        .args(args.iter().copied())
-        .run()
-}
+use crate::common::{CampaignWriter, timcast};
 
 #[test]
 fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {

@@ -33,6 +33,44 @@ const CHUNK: usize = 1024;
 /// Chunks of records streamed from the connection's thread.
 type Chunks = mpsc::Receiver<Result<Vec<SendRecord>, JournalError>>;
 
+/// The connection thread's end of [`Chunks`]: records go to the reader [`CHUNK`] at a time,
+/// a few chunks ahead of it.
+struct ChunkSender {
+    chunks: mpsc::SyncSender<Result<Vec<SendRecord>, JournalError>>,
+    chunk: Vec<SendRecord>,
+}
+
+impl ChunkSender {
+    fn channel() -> (ChunkSender, Chunks) {
+        let (chunks, received) = mpsc::sync_channel(4);
+        let sender = ChunkSender {
+            chunks,
+            chunk: Vec::with_capacity(CHUNK),
+        };
+        (sender, received)
+    }
+
+    /// False once the reader stopped reading (it dropped its end): stop streaming then.
+    fn push(&mut self, record: SendRecord) -> bool {
+        self.chunk.push(record);
+        self.chunk.len() < CHUNK
+            || self
+                .chunks
+                .send(Ok(std::mem::take(&mut self.chunk)))
+                .is_ok()
+    }
+
+    /// Sends what is left, or the error that ended the stream.
+    fn finish(self, streamed: Result<(), JournalError>) {
+        let last = match streamed {
+            Ok(()) if self.chunk.is_empty() => return,
+            Ok(()) => Ok(self.chunk),
+            Err(e) => Err(e),
+        };
+        let _ = self.chunks.send(last);
+    }
+}
+
 /// A journal in PostgreSQL.
 #[derive(Debug)]
 pub struct PgJournal {
@@ -112,7 +150,7 @@ impl PgJournal {
         campaign: &str,
         states: Option<Vec<&'static str>>,
     ) -> Result<Chunks, JournalError> {
-        let (chunks, received) = mpsc::sync_channel::<Result<Vec<SendRecord>, JournalError>>(4);
+        let (mut sender, received) = ChunkSender::channel();
         let campaign = campaign.to_owned();
         let location = self.target.redacted();
         self.conn.submit(move |client| {
@@ -129,23 +167,14 @@ impl PgJournal {
                     None => client.query_raw(query.as_str(), [&campaign]),
                 }
                 .map_err(failed)?;
-                let mut chunk = Vec::with_capacity(CHUNK);
                 while let Some(row) = rows.next().map_err(failed)? {
-                    chunk.push(decode(&row, &location)?);
-                    // A caller that stopped reading drops its end: stop streaming.
-                    if chunk.len() == CHUNK && chunks.send(Ok(std::mem::take(&mut chunk))).is_err()
-                    {
-                        return Ok(());
+                    if !sender.push(decode(&row, &location)?) {
+                        break;
                     }
-                }
-                if !chunk.is_empty() {
-                    let _ = chunks.send(Ok(chunk));
                 }
                 Ok(())
             })();
-            if let Err(e) = streamed {
-                let _ = chunks.send(Err(e));
-            }
+            sender.finish(streamed);
         })?;
         Ok(received)
     }

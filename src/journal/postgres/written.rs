@@ -6,9 +6,7 @@
 //! COPY's CSV, parsed by the csv crate into reused buffers, costs far less per record than the
 //! row protocol, and a plan reads every record of the campaign this way.
 
-use std::sync::mpsc;
-
-use super::{CHUNK, Chunks, PgJournal};
+use super::{ChunkSender, PgJournal};
 use crate::im::{Endpoint, ErrorClass};
 use crate::journal::{JournalError, RecordStream, SendRecord, SendState};
 
@@ -33,7 +31,7 @@ pub(super) fn stream(
          error_class, intent_at_ms FROM sends WHERE campaign = '{campaign}' \
          ORDER BY intent_at_ms) TO STDOUT (FORMAT csv)"
     );
-    let (chunks, received) = mpsc::sync_channel(4);
+    let (mut sender, received) = ChunkSender::channel();
     let location = journal.target().redacted();
     reader.conn.submit(move |client| {
         let streamed = (|| -> Result<(), JournalError> {
@@ -47,7 +45,6 @@ pub(super) fn stream(
                 .has_headers(false)
                 .from_reader(copy);
             let mut row = csv::ByteRecord::new();
-            let mut chunk = Vec::with_capacity(CHUNK);
             let gone = |message: String| JournalError::PgGone {
                 location: location.clone(),
                 message,
@@ -56,20 +53,13 @@ pub(super) fn stream(
                 .read_byte_record(&mut row)
                 .map_err(|e| gone(format!("reading the campaign's records: {e}")))?
             {
-                chunk.push(record_of(&row, &location)?);
-                // A reader that stopped reading dropped its end: stop streaming.
-                if chunk.len() == CHUNK && chunks.send(Ok(std::mem::take(&mut chunk))).is_err() {
-                    return Ok(());
+                if !sender.push(record_of(&row, &location)?) {
+                    break;
                 }
-            }
-            if !chunk.is_empty() {
-                let _ = chunks.send(Ok(chunk));
             }
             Ok(())
         })();
-        if let Err(e) = streamed {
-            let _ = chunks.send(Err(e));
-        }
+        sender.finish(streamed);
     })?;
     Ok(Some(Box::new(WrittenOrder {
         received,
@@ -148,7 +138,7 @@ fn record_of(row: &csv::ByteRecord, location: &str) -> Result<SendRecord, Journa
 struct WrittenOrder {
     // Dropped first: the streaming job sees the receiver gone and ends, then the connection
     // closes.
-    received: Chunks,
+    received: super::Chunks,
     chunk: std::vec::IntoIter<SendRecord>,
     _reader: PgJournal,
 }
