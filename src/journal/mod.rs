@@ -418,6 +418,16 @@ pub trait JournalStore: Send + std::fmt::Debug {
         Ok(None)
     }
 
+    /// Every recipient `campaign` has a record of, in any order. The default reads whole
+    /// records; SQLite reads the key alone.
+    fn for_each_recipient(
+        &self,
+        campaign: &str,
+        each: &mut dyn FnMut(&str),
+    ) -> Result<(), JournalError> {
+        self.for_each_record(campaign, &mut |record| each(&record.recipient))
+    }
+
     /// The state of each of `recipients` in `campaign`: `each(index, state)` for those the
     /// journal has, in any order ([`JournalStore::records_of`], states only).
     fn states_of(

@@ -281,6 +281,14 @@ impl JournalStore for SqliteJournal {
         self.lookup(campaign, recipients, each)
     }
 
+    fn for_each_recipient(
+        &self,
+        campaign: &str,
+        each: &mut dyn FnMut(&str),
+    ) -> Result<(), JournalError> {
+        self.recipients(campaign, each)
+    }
+
     fn count(&self, campaign: &str) -> Result<u64, JournalError> {
         self.count_records(campaign)
     }

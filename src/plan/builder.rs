@@ -11,6 +11,7 @@ use super::caps::CapCheck;
 use super::gone;
 use super::ordered::OrderedJoin;
 use super::pipeline::{Join, render_pipeline};
+use super::present::Present;
 use super::prior::Prior;
 use super::quota::{self, HourQuota};
 use super::*;
@@ -317,6 +318,21 @@ impl Builder<'_> {
             (self.options.resend_changed, self.options.retry_unknown);
         let settled = move |prior: &Prior| prior.settles(resend_changed, retry_unknown);
         let cap = self.cap.clone();
+        // The sending pass keeps to keyed lookups: it reads at the pace of the sends.
+        let mut ordered = match &self.journal {
+            Some(journal) if self.joined && !self.sends_only => journal
+                .records_in_written_order(&self.loaded.campaign.name)?
+                .map(OrderedJoin::new),
+            _ => None,
+        };
+        // Without a stream, and with far fewer records than rows (a resumed run), a filter of
+        // the journal's recipients spares the lookups of those it has no record of.
+        let present = match (&self.journal, &ordered) {
+            (Some(journal), None) if self.joined && !self.sends_only => {
+                self.present_filter(journal.as_ref())?
+            }
+            _ => None,
+        };
         let join = Join {
             state: &self.options.state,
             campaign: &self.loaded.campaign.name,
@@ -325,15 +341,9 @@ impl Builder<'_> {
             settled: (self.sends_only || self.by_record)
                 .then_some(&settled as &(dyn Fn(&Prior) -> bool + Sync)),
             render_first_settled: self.by_record,
+            present: present.as_ref(),
         };
         let join = (self.joined || cap.is_some()).then_some(&join);
-        // The sending pass keeps to keyed lookups: it reads at the pace of the sends.
-        let mut ordered = match &self.journal {
-            Some(journal) if self.joined && !self.sends_only => journal
-                .records_in_written_order(&self.loaded.campaign.name)?
-                .map(OrderedJoin::new),
-            _ => None,
-        };
         let this = std::cell::RefCell::new(&mut *self);
         render_pipeline(
             &flavors,
@@ -395,6 +405,28 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+
+    /// [`Present`] of the campaign, when the journal holds under three quarters as many
+    /// records as the audience has rows.
+    fn present_filter(&self, journal: &dyn JournalStore) -> Result<Option<Present>, PlanError> {
+        let AudienceKind::Csv { path } = &self.plan.audience.kind else {
+            return Ok(None);
+        };
+        let records = self.plan.journal.records;
+        match count_lines(path) {
+            Some(rows) if records.saturating_mul(4) < rows.saturating_mul(3) => {
+                tracing::debug!(
+                    "the journal holds {records} records for {rows} lines of audience: only the recipients a filter of its {records} may hold are looked up"
+                );
+                Ok(Some(Present::of(
+                    journal,
+                    &self.loaded.campaign.name,
+                    records,
+                )?))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn stream_chunk_chars(&self) -> Option<u32> {

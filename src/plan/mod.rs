@@ -13,6 +13,7 @@ pub mod caps;
 mod gone;
 mod ordered;
 mod pipeline;
+mod present;
 mod prior;
 
 pub mod online;

@@ -9,6 +9,7 @@
 use super::assign::{Assignment, Flavors};
 use super::caps::CapCheck;
 use super::ordered::{Known, OrderedJoin};
+use super::present::Present;
 use super::prior::{Prior, prior_of};
 use super::*;
 
@@ -42,6 +43,8 @@ pub(super) struct Join<'a> {
     pub(super) settled: Option<&'a (dyn Fn(&Prior) -> bool + Sync)>,
     /// Render the first recipient of each chunk that `settled` passes over all the same.
     pub(super) render_first_settled: bool,
+    /// The recipients the journal may have records of: the others are not looked up.
+    pub(super) present: Option<&'a Present>,
 }
 
 impl Join<'_> {
@@ -69,6 +72,9 @@ impl Join<'_> {
                     None => unknown.push(i),
                 }
             }
+        }
+        if let Some(present) = self.present {
+            unknown.retain(|&i| rows.get(i).is_some_and(|r| present.may_contain(r.print)));
         }
         let mut recent = vec![0; rows.len()];
         if let Some(journal) = journal {

@@ -80,3 +80,35 @@ fn apply_notices_a_message_changed_since_it_was_sent_without_rendering_everyone(
         plan.stdout
     );
 }
+
+#[test]
+fn a_plan_of_a_journal_with_few_of_the_audience_looks_up_only_those_it_may_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "spring")
+        .recipients(40)
+        .text("Hello {{first_name}}")
+        .write();
+    timcast(
+        dir.path(),
+        &["apply", "--sandbox", "spring.yaml", "--limit", "10"],
+    )
+    .expect_code(0);
+    let plan = timcast(
+        dir.path(),
+        &["-v", "plan", "--sandbox", "spring.yaml", "--format", "json"],
+    )
+    .expect_code(0);
+    assert!(
+        plan.stderr
+            .contains("the journal holds 10 records for 41 lines of audience"),
+        "{}",
+        plan.stderr
+    );
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["pending"], 30, "{}", plan.stdout);
+    assert_eq!(json["states"]["unchanged"], 10, "{}", plan.stdout);
+    assert_eq!(json["states"]["new"], 30, "{}", plan.stdout);
+    // The apply that sends the rest counts the same.
+    let rest = timcast(dir.path(), &["apply", "--sandbox", "spring.yaml"]).expect_code(0);
+    assert!(rest.stdout.contains("sent 30,"), "{}", rest.text());
+}

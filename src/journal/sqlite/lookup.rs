@@ -49,6 +49,28 @@ impl SqliteJournal {
         Ok(())
     }
 
+    /// [`crate::journal::JournalStore::for_each_recipient`]: the primary key's range of the
+    /// campaign, the recipient read in place.
+    pub(super) fn recipients(
+        &self,
+        campaign: &str,
+        each: &mut dyn FnMut(&str),
+    ) -> Result<(), JournalError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT recipient FROM sends WHERE campaign = ?1")
+            .map_err(self.sql())?;
+        let mut rows = statement.query([campaign]).map_err(self.sql())?;
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            let recipient = row.get_ref(0).map_err(self.sql())?;
+            let recipient = recipient
+                .as_str()
+                .map_err(|e| self.sql()(rusqlite::Error::from(e)))?;
+            each(recipient);
+        }
+        Ok(())
+    }
+
     /// [`crate::journal::JournalStore::count`]: SQLite counts through the smallest index
     /// that covers the campaign.
     pub(super) fn count_records(&self, campaign: &str) -> Result<u64, JournalError> {
