@@ -236,7 +236,13 @@ impl SqliteJournal {
             });
         }
         while version < SCHEMA_VERSION {
-            let step = MIGRATIONS[version as usize];
+            // A version below 0 is no journal timcast wrote (the file's header says so).
+            let Some(step) = usize::try_from(version)
+                .ok()
+                .and_then(|v| MIGRATIONS.get(v))
+            else {
+                return Err(self.bad("schema version", &version.to_string()));
+            };
             let next = version + 1;
             let sql = format!("BEGIN; {step}; PRAGMA user_version = {next}; COMMIT;");
             self.conn.execute_batch(&sql).map_err(self.sql())?;

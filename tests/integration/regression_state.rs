@@ -119,3 +119,29 @@ fn a_journal_at_the_former_default_under_the_working_directory_is_not_ignored() 
     // Nothing was sent twice: the project's journal was never created.
     assert!(!dir.path().join(".timcast/sandbox.db").exists());
 }
+
+#[test]
+fn a_journal_with_a_schema_version_below_zero_is_refused_with_its_path_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "hello")
+        .recipients(2)
+        .text("Hello {{first_name}}")
+        .write();
+    let journal = dir.path().join("odd.db");
+    rusqlite::Connection::open(&journal)
+        .unwrap()
+        .pragma_update(None, "user_version", -1)
+        .unwrap();
+    let out = timcast(
+        dir.path(),
+        &["plan", "hello.yaml", "--state", journal.to_str().unwrap()],
+    );
+    assert_ne!(out.code, 0, "{}", out.text());
+    assert!(!out.stderr.contains("panicked"), "{}", out.text());
+    assert!(
+        out.stderr
+            .contains("odd.db holds an unknown schema version `-1`"),
+        "{}",
+        out.text()
+    );
+}
