@@ -84,15 +84,19 @@ impl Session {
             )
             .await?;
             if summary.changed() {
-                self.plan =
-                    plan::build_counts(&self.loaded, &self.options.plan_options(&self.loaded))?;
-                self.resendable_in_window =
-                    apply::count_resendable_in_window(&self.loaded, &self.options)?;
+                self.recount()?;
             }
             self.settleable = 0;
             self.settled = Some(summary);
         }
         Ok(self.settled.as_ref())
+    }
+
+    /// Counts again after settling changed the journal.
+    fn recount(&mut self) -> Result<(), ApplyError> {
+        self.plan = plan::build_counts(&self.loaded, &self.options.plan_options(&self.loaded))?;
+        self.resendable_in_window = apply::count_resendable_in_window(&self.loaded, &self.options)?;
+        Ok(())
     }
 
     /// Validates the campaign file and opens a session on it (the library's one-call path).
@@ -167,8 +171,7 @@ impl Session {
         if !settled.changed() {
             return Ok(None);
         }
-        self.plan = plan::build_counts(&self.loaded, &self.options.plan_options(&self.loaded))?;
-        self.resendable_in_window = apply::count_resendable_in_window(&self.loaded, &self.options)?;
+        self.recount()?;
         // Only what did not arrive is worth another round (it also retries what failed with a
         // retryable error, as the next apply would).
         if settled.not_sent() == 0 && self.resendable_in_window == 0 {

@@ -106,12 +106,8 @@ fn build_inner<'a>(
         joined: read.records > 0,
         journal,
         matched: 0,
-        sends_only,
-        skip_before_row: match pass {
-            Pass::Sends { from_row } => from_row,
-            Pass::Full | Pass::Counts => 0,
-        },
-        by_record: pass == Pass::Counts,
+        pass,
+        audience_lines: None,
         plan: Plan {
             campaign: campaign.name.clone(),
             description: campaign.description.clone(),
@@ -232,12 +228,9 @@ struct Builder<'a> {
     cap: Option<CapCheck>,
     /// Recipients of the audience the journal has a record of.
     matched: u64,
-    /// [`build_sends`]: only the sends matter.
-    sends_only: bool,
-    /// [`build_sends`]'s `from_row`: recipients of earlier rows are passed over.
-    skip_before_row: u64,
-    /// [`build_counts`]: settled recipients are counted by their record.
-    by_record: bool,
+    pass: Pass,
+    /// Lines of the audience CSV, once counted.
+    audience_lines: Option<u64>,
     plan: Plan,
     /// Hash prefix of every pending send: recipients with identical requests can share a batch.
     pending_prefixes: Vec<u64>,
@@ -320,16 +313,20 @@ impl Builder<'_> {
         let cap = self.cap.clone();
         // The sending pass keeps to keyed lookups: it reads at the pace of the sends.
         let mut ordered = match &self.journal {
-            Some(journal) if self.joined && !self.sends_only => journal
+            Some(journal) if self.joined && !self.sends_only() => journal
                 .records_in_written_order(&self.loaded.campaign.name)?
                 .map(OrderedJoin::new),
             _ => None,
         };
         // Without a stream, and with far fewer records than rows (a resumed run), a filter of
         // the journal's recipients spares the lookups of those it has no record of.
-        let present = match (&self.journal, &ordered) {
-            (Some(journal), None) if self.joined && !self.sends_only => {
-                self.present_filter(journal.as_ref())?
+        let present = match (&ordered, self.joined && !self.sends_only()) {
+            (None, true) => {
+                let lines = self.audience_lines();
+                match &self.journal {
+                    Some(journal) => self.present_filter(journal.as_ref(), lines)?,
+                    None => None,
+                }
             }
             _ => None,
         };
@@ -338,9 +335,9 @@ impl Builder<'_> {
             campaign: &self.loaded.campaign.name,
             records: self.joined,
             cap: cap.as_ref(),
-            settled: (self.sends_only || self.by_record)
+            settled: (self.sends_only() || self.by_record())
                 .then_some(&settled as &(dyn Fn(&Prior) -> bool + Sync)),
-            render_first_settled: self.by_record,
+            render_first_settled: self.by_record(),
             present: present.as_ref(),
         };
         let join = (self.joined || cap.is_some()).then_some(&join);
@@ -370,7 +367,7 @@ impl Builder<'_> {
         }
         // Only the translations some recipient got.
         self.plan.locales.retain(|l| l.recipients > 0);
-        if !self.sends_only {
+        if !self.sends_only() {
             self.gone_from_the_audience(&reader)?;
         }
         Ok(())
@@ -407,14 +404,36 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// [`build_sends`]: only the sends matter.
+    fn sends_only(&self) -> bool {
+        matches!(self.pass, Pass::Sends { .. })
+    }
+
+    /// [`build_counts`]: settled recipients are counted by their record.
+    fn by_record(&self) -> bool {
+        self.pass == Pass::Counts
+    }
+
+    /// Lines of the audience CSV (the header included), read once for the filter and the
+    /// line-count check.
+    fn audience_lines(&mut self) -> Option<u64> {
+        if self.audience_lines.is_none()
+            && let AudienceKind::Csv { path } = &self.plan.audience.kind
+        {
+            self.audience_lines = count_lines(path);
+        }
+        self.audience_lines
+    }
+
     /// [`Present`] of the campaign, when the journal holds under three quarters as many
-    /// records as the audience has rows.
-    fn present_filter(&self, journal: &dyn JournalStore) -> Result<Option<Present>, PlanError> {
-        let AudienceKind::Csv { path } = &self.plan.audience.kind else {
-            return Ok(None);
-        };
+    /// records as the audience (`lines`) has rows.
+    fn present_filter(
+        &self,
+        journal: &dyn JournalStore,
+        lines: Option<u64>,
+    ) -> Result<Option<Present>, PlanError> {
         let records = self.plan.journal.records;
-        match count_lines(path) {
+        match lines {
             Some(rows) if records.saturating_mul(4) < rows.saturating_mul(3) => {
                 tracing::debug!(
                     "the journal holds {records} records for {rows} lines of audience: only the recipients a filter of its {records} may hold are looked up"
@@ -439,10 +458,15 @@ impl Builder<'_> {
         reader: &mut Recipients,
         chunk: &mut Vec<RecipientRow>,
     ) -> Result<bool, PlanError> {
-        let rows = if self.sends_only {
+        let rows = if self.sends_only() {
             self.next_sends_chunk()
         } else {
             CHUNK_ROWS
+        };
+        // [`build_sends`]'s `from_row`: recipients of earlier rows are passed over.
+        let skip_before_row = match self.pass {
+            Pass::Sends { from_row } => from_row,
+            Pass::Full | Pass::Counts => 0,
         };
         chunk.reserve(rows);
         while chunk.len() < rows {
@@ -451,7 +475,7 @@ impl Builder<'_> {
             };
             self.plan.audience.rows += 1;
             match outcome? {
-                RowOutcome::Recipient(row) if row.row < self.skip_before_row => {}
+                RowOutcome::Recipient(row) if row.row < skip_before_row => {}
                 RowOutcome::Recipient(row) => chunk.push(row),
                 RowOutcome::Bad(bad) => {
                     self.plan.audience.bad_rows += 1;

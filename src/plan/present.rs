@@ -39,18 +39,8 @@ impl Present {
         }
     }
 
-    /// Double hashing over the fingerprint's two halves (already independent hashes).
-    fn positions(&self, print: u128) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let (a, b) = ((print >> 64) as u64, (print as u64) | 1);
-        (0..HASHES).map(move |i| {
-            let bit = a.wrapping_add(b.wrapping_mul(i)) & self.mask;
-            (usize::try_from(bit / 64).unwrap_or(0), 1 << (bit % 64))
-        })
-    }
-
     fn insert(&mut self, print: u128) {
-        let positions: Vec<_> = self.positions(print).collect();
-        for (word, bit) in positions {
+        for (word, bit) in positions(self.mask, print) {
             if let Some(w) = self.bits.get_mut(word) {
                 *w |= bit;
             }
@@ -59,9 +49,19 @@ impl Present {
 
     /// False only for a recipient the journal has no record of.
     pub(crate) fn may_contain(&self, print: u128) -> bool {
-        self.positions(print)
+        positions(self.mask, print)
             .all(|(word, bit)| self.bits.get(word).is_some_and(|w| w & bit != 0))
     }
+}
+
+/// The (word, bit) of each of a fingerprint's positions: double hashing over its two halves
+/// (already independent hashes).
+fn positions(mask: u64, print: u128) -> impl Iterator<Item = (usize, u64)> {
+    let (a, b) = ((print >> 64) as u64, (print as u64) | 1);
+    (0..HASHES).map(move |i| {
+        let bit = a.wrapping_add(b.wrapping_mul(i)) & mask;
+        (usize::try_from(bit / 64).unwrap_or(0), 1 << (bit % 64))
+    })
 }
 
 #[cfg(test)]

@@ -130,10 +130,10 @@ impl Builder<'_> {
     /// Warns when far fewer rows were read than the CSV has lines: quoted fields that span
     /// lines are legal, but many of them usually mean a stray quote ate part of the file.
     fn check_line_count(&mut self) {
-        let AudienceKind::Csv { path } = &self.plan.audience.kind else {
+        let Some(lines) = self.audience_lines() else {
             return;
         };
-        let Some(lines) = count_lines(path) else {
+        let AudienceKind::Csv { path } = &self.plan.audience.kind else {
             return;
         };
         // The header is a line but not a row.

@@ -39,7 +39,7 @@ impl Builder<'_> {
         // Not rendered: settled by its record whatever the message (a sends-only pass, or
         // counted by that record).
         let Some(outcome) = item.outcome else {
-            if let Some(prior) = prior.filter(|_| self.by_record) {
+            if let Some(prior) = prior.filter(|_| self.by_record()) {
                 self.count_by_record(row, &user_id, &prior);
             }
             return;
@@ -120,7 +120,7 @@ impl Builder<'_> {
         }
         if pending {
             self.plan.pending += 1;
-            if !self.sends_only {
+            if !self.sends_only() {
                 self.pending_prefixes.push(prefix_of(&facts.hash));
             }
             self.stream_calls += chunks;
