@@ -25,7 +25,7 @@ pub use sqlite::SqliteJournal;
 pub use state::State;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// [`JournalStore::fingerprint`] of a campaign with no records.
 pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
@@ -379,6 +379,20 @@ pub struct CapQuery {
     pub tags: Vec<String>,
 }
 
+/// What the last run that counted a campaign found: the digest of the inputs it checked
+/// (`on_bad_row` and all), and the row before which every recipient is settled. A resumed run
+/// over the same inputs sends from that row at once instead of counting first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// SHA-256 of the campaign's input files and of the options that decide what is settled.
+    pub digest: String,
+    /// Every recipient of an earlier row is settled (sent, recalled, failed for good).
+    pub settled_before_row: u64,
+    /// Which pending recipients shared a message at the check (`plan::SharedContent`).
+    pub shared: Vec<u8>,
+    pub checked_at_ms: i64,
+}
+
 /// What every journal store does. Writes come from one thread (the journal writer); reads
 /// may come from another connection at the same time.
 pub trait JournalStore: Send + std::fmt::Debug {
@@ -530,6 +544,20 @@ pub trait JournalStore: Send + std::fmt::Debug {
 
     /// The store's schema version.
     fn schema_version(&self) -> Result<i32, JournalError>;
+
+    /// The campaign's [`Checkpoint`], if a run saved one.
+    fn checkpoint(&self, campaign: &str) -> Result<Option<Checkpoint>, JournalError>;
+
+    /// Replaces the campaign's [`Checkpoint`].
+    fn save_checkpoint(&self, campaign: &str, checkpoint: &Checkpoint) -> Result<(), JournalError>;
+
+    /// Moves the checkpoint's row, if its inputs are still `digest`.
+    fn advance_checkpoint(
+        &self,
+        campaign: &str,
+        digest: &str,
+        row: u64,
+    ) -> Result<(), JournalError>;
 
     /// Every record of `campaign`.
     fn records(&self, campaign: &str) -> Result<Vec<SendRecord>, JournalError> {

@@ -3,6 +3,7 @@
 //! filtered reads are in [`lookup`].
 
 mod caps;
+mod checkpoint;
 mod lookup;
 
 use std::fs::File;
@@ -11,8 +12,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    COLUMNS, CampaignCounts, CampaignLock, CapQuery, DELIVERED_STATES, JournalError, JournalStore,
-    ON_CONFLICT_KEEP_LATEST, RecentSend, SCHEMA_VERSION, SendRecord, SendState,
+    COLUMNS, CampaignCounts, CampaignLock, CapQuery, Checkpoint, DELIVERED_STATES, JournalError,
+    JournalStore, ON_CONFLICT_KEEP_LATEST, RecentSend, SCHEMA_VERSION, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 
@@ -86,6 +87,16 @@ CREATE TABLE campaign_tags (
     // Version 3 indexes PostgreSQL's records by intent time, for the planner's ordered join.
     // SQLite keeps a campaign's records in recipient order and looks them up by key instead.
     "",
+    // Version 4: what a run checked of each campaign's inputs, for resumed runs.
+    r#"
+CREATE TABLE checkpoints (
+    campaign           TEXT    PRIMARY KEY,
+    digest             TEXT    NOT NULL,
+    settled_before_row INTEGER NOT NULL,
+    shared             BLOB    NOT NULL,
+    checked_at_ms      INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The SQLite journal.
@@ -443,6 +454,23 @@ impl JournalStore for SqliteJournal {
             )
             .map(drop)
             .map_err(self.sql())
+    }
+
+    fn checkpoint(&self, campaign: &str) -> Result<Option<Checkpoint>, JournalError> {
+        self.read_checkpoint(campaign)
+    }
+
+    fn save_checkpoint(&self, campaign: &str, checkpoint: &Checkpoint) -> Result<(), JournalError> {
+        self.write_checkpoint(campaign, checkpoint)
+    }
+
+    fn advance_checkpoint(
+        &self,
+        campaign: &str,
+        digest: &str,
+        row: u64,
+    ) -> Result<(), JournalError> {
+        self.move_checkpoint(campaign, digest, row)
     }
 
     fn lock(&self, campaign: &str) -> Result<CampaignLock, JournalError> {

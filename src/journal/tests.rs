@@ -476,3 +476,37 @@ fn a_version_1_journal_migrates_with_its_records() {
         assert_eq!(all[1..], [held, capped], "{name}");
     }
 }
+
+#[test]
+fn a_checkpoint_is_kept_per_campaign_and_moves_only_for_its_own_inputs() {
+    for (name, state, _dir) in stores("checkpoint") {
+        let journal = state.open().unwrap();
+        assert_eq!(journal.checkpoint("c").unwrap(), None, "{name}");
+        let checkpoint = Checkpoint {
+            digest: "d1".to_owned(),
+            settled_before_row: 2,
+            shared: vec![1, 2, 3],
+            checked_at_ms: 7,
+        };
+        journal.save_checkpoint("c", &checkpoint).unwrap();
+        journal.advance_checkpoint("c", "d1", 40).unwrap();
+        // Another digest is another set of inputs: its row says nothing of these.
+        journal.advance_checkpoint("c", "d2", 90).unwrap();
+        let kept = journal.checkpoint("c").unwrap().unwrap();
+        assert_eq!(kept.settled_before_row, 40, "{name}");
+        assert_eq!(kept.shared, [1, 2, 3], "{name}");
+        assert_eq!(journal.checkpoint("other").unwrap(), None, "{name}");
+        // A new check replaces it, and survives reopening.
+        let again = Checkpoint {
+            digest: "d2".to_owned(),
+            settled_before_row: u64::MAX,
+            ..checkpoint
+        };
+        journal.save_checkpoint("c", &again).unwrap();
+        drop(journal);
+        let reopened = state.open().unwrap().checkpoint("c").unwrap().unwrap();
+        assert_eq!(reopened.digest, "d2", "{name}");
+        // Kept as the largest row the store holds (i64::MAX): later than every row.
+        assert!(reopened.settled_before_row >= i64::MAX as u64, "{name}");
+    }
+}

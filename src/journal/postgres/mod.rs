@@ -8,6 +8,7 @@
 
 pub(crate) mod budget;
 mod caps;
+mod checkpoint;
 mod connection;
 pub(crate) mod schema;
 mod target;
@@ -20,8 +21,8 @@ use postgres::Row;
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::{
-    BatchOrder, COLUMNS, CampaignCounts, CampaignLock, CapQuery, DELIVERED_STATES, JournalError,
-    JournalStore, ON_CONFLICT_KEEP_LATEST, RecentSend, SendRecord, SendState,
+    BatchOrder, COLUMNS, CampaignCounts, CampaignLock, CapQuery, Checkpoint, DELIVERED_STATES,
+    JournalError, JournalStore, ON_CONFLICT_KEEP_LATEST, RecentSend, SendRecord, SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 pub(crate) use connection::Connection;
@@ -397,6 +398,23 @@ impl JournalStore for PgJournal {
             )
             .map(drop)
         })
+    }
+
+    fn checkpoint(&self, campaign: &str) -> Result<Option<Checkpoint>, JournalError> {
+        self.read_checkpoint(campaign)
+    }
+
+    fn save_checkpoint(&self, campaign: &str, checkpoint: &Checkpoint) -> Result<(), JournalError> {
+        self.write_checkpoint(campaign, checkpoint)
+    }
+
+    fn advance_checkpoint(
+        &self,
+        campaign: &str,
+        digest: &str,
+        row: u64,
+    ) -> Result<(), JournalError> {
+        self.move_checkpoint(campaign, digest, row)
     }
 
     /// An advisory lock on a connection of its own: held while the [`CampaignLock`] lives,

@@ -6,7 +6,7 @@ use super::connection::Connection;
 use super::target::PgTarget;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i32 = 3;
+pub(crate) const VERSION: i32 = crate::journal::SCHEMA_VERSION;
 
 /// Migrations, in order: entry `i` moves a schema from version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -61,6 +61,16 @@ CREATE TABLE campaign_tags (
     // A campaign's records in the order they were written, for the planner's ordered join.
     r#"
 CREATE INDEX IF NOT EXISTS sends_by_intent ON sends (campaign, intent_at_ms);
+"#,
+    // What a run checked of each campaign's inputs, for resumed runs.
+    r#"
+CREATE TABLE checkpoints (
+    campaign           TEXT   PRIMARY KEY,
+    digest             TEXT   NOT NULL,
+    settled_before_row BIGINT NOT NULL,
+    shared             BYTEA  NOT NULL,
+    checked_at_ms      BIGINT NOT NULL
+);
 "#,
 ];
 
