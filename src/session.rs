@@ -12,7 +12,7 @@ use crate::apply::settle::{self, Scope, SettleSummary};
 use crate::apply::{self, ApplyError, ApplyOptions, RunSummary, Stop};
 use crate::campaign::LoadedCampaign;
 use crate::im::ImClient;
-use crate::journal::CampaignLock;
+use crate::journal::{CampaignLock, Checkpoint};
 use crate::plan::{self, Plan};
 
 /// A campaign locked in its journal and planned, ready to execute.
@@ -27,6 +27,9 @@ pub(crate) struct Session {
     pub settleable: u64,
     /// What settling them did, once it ran.
     pub settled: Option<SettleSummary>,
+    /// When the run sends from the journal's checkpoint without counting first: the
+    /// checkpoint, whose inputs are the campaign's now.
+    pub resumed: Option<Checkpoint>,
     // Held until the session ends: no second apply of the campaign meanwhile.
     _lock: CampaignLock,
 }
@@ -36,14 +39,66 @@ impl Session {
     /// journal until the lock was ours).
     pub(crate) fn open(
         loaded: Arc<LoadedCampaign>,
-        options: ApplyOptions,
+        mut options: ApplyOptions,
     ) -> Result<Session, ApplyError> {
-        let lock = options.state.open()?.lock(&loaded.campaign.name)?;
-        tracing::debug!(
-            "took the lock of campaign {}; counting",
-            loaded.campaign.name
-        );
-        let plan = plan::build_counts(&loaded, &options.plan_options(&loaded))?;
+        let name = &loaded.campaign.name;
+        let journal = options.state.open()?;
+        let lock = journal.lock(name)?;
+        // Rows number the recipients of a CSV audience only; an unreadable input is the
+        // plan's to report.
+        options.inputs_digest = loaded
+            .campaign
+            .audience
+            .csv
+            .as_ref()
+            .and_then(|_| plan::saved::inputs_digest(&loaded, &options.settling()).ok());
+        // A cap is judged again on every run, and its verdicts are what the counts show.
+        let resumable = options.resume_at_checkpoint && loaded.campaign.frequency_cap.is_none();
+        let mut resumed = match &options.inputs_digest {
+            Some(digest) if resumable => journal
+                .checkpoint(name)?
+                .filter(|checkpoint| &checkpoint.digest == digest),
+            _ => None,
+        };
+        // With nothing left past the checkpoint, the counts say what was sent.
+        let fast = match &resumed {
+            Some(checkpoint) => Some(resumed_plan(
+                &loaded,
+                &options,
+                journal.as_ref(),
+                checkpoint,
+            )?)
+            .filter(|plan| plan.pending > 0),
+            None => None,
+        };
+        if fast.is_none() {
+            resumed = None;
+        }
+        let plan = match fast {
+            Some(plan) => {
+                tracing::debug!(
+                    "took the lock of campaign {name}; its inputs are unchanged since they were checked: sending from row {}",
+                    plan.first_unsettled_row.unwrap_or(0)
+                );
+                plan
+            }
+            None => {
+                tracing::debug!("took the lock of campaign {name}; counting");
+                let plan = plan::build_counts(&loaded, &options.plan_options(&loaded))?;
+                if let Some(digest) = options.inputs_digest.clone().filter(|_| !plan.blocked) {
+                    journal.save_checkpoint(
+                        name,
+                        &Checkpoint {
+                            digest,
+                            settled_before_row: plan.first_unsettled_row.unwrap_or(u64::MAX),
+                            shared: plan.shared.to_bytes(),
+                            checked_at_ms: jiff::Timestamp::now().as_millisecond(),
+                        },
+                    )?;
+                }
+                plan
+            }
+        };
         let resendable_in_window = apply::count_resendable_in_window(&loaded, &options)?;
         let settleable = match options.state.open_existing()? {
             Some(journal) if options.settle_uncertain => settle::count(
@@ -53,7 +108,9 @@ impl Session {
             )?,
             _ => 0,
         };
-        tracing::debug!("counted: {} pending", plan.pending);
+        if resumed.is_none() {
+            tracing::debug!("counted: {} pending", plan.pending);
+        }
         Ok(Session {
             loaded,
             options,
@@ -61,6 +118,7 @@ impl Session {
             resendable_in_window,
             settleable,
             settled: None,
+            resumed,
             _lock: lock,
         })
     }
@@ -83,8 +141,13 @@ impl Session {
                 stop,
             )
             .await?;
-            if summary.changed() {
+            if summary.changed() && self.resumed.is_none() {
                 self.recount()?;
+            } else if summary.changed() {
+                // Those settled as not sent are pending past the checkpoint's row: the sending
+                // pass finds them.
+                self.resendable_in_window =
+                    apply::count_resendable_in_window(&self.loaded, &self.options)?;
             }
             self.settleable = 0;
             self.settled = Some(summary);
@@ -202,6 +265,38 @@ impl Session {
             run: Some(run),
         }))
     }
+}
+
+/// The plan a run resumed at `checkpoint` sends from: its row, the messages its check found
+/// shared, and the audience's lines from that row as an estimate of the sends (the sending
+/// pass counts them exactly).
+fn resumed_plan(
+    loaded: &LoadedCampaign,
+    options: &ApplyOptions,
+    journal: &dyn crate::journal::JournalStore,
+    checkpoint: &Checkpoint,
+) -> Result<Plan, ApplyError> {
+    let read = plan::JournalRead {
+        path: options.state.shown(),
+        exists: true,
+        records: journal.count(&loaded.campaign.name)?,
+    };
+    let mut plan = Plan::empty(loaded, read);
+    let row = checkpoint.settled_before_row;
+    plan.first_unsettled_row = Some(row);
+    plan.shared = plan::SharedContent::from_bytes(&checkpoint.shared);
+    let lines = loaded
+        .campaign
+        .audience
+        .csv
+        .as_ref()
+        .and_then(|csv| loaded.resolve(csv).ok())
+        .and_then(|path| crate::audience::count_lines(&path))
+        .unwrap_or(0);
+    // Row n is line n of the file (the header is line 1).
+    plan.pending = (lines + 1).saturating_sub(row);
+    plan.pending_is_estimate = true;
+    Ok(plan)
 }
 
 /// Rounds of settling a run's own uncertain sends and sending what did not arrive.

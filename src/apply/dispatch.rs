@@ -48,9 +48,11 @@ impl Dispatcher {
         };
         let mut job = job;
         if let Some(cap) = self.cap.as_ref().filter(|_| !job.resends_interrupted()) {
+            let before = job.to.clone();
             match cap.keep_back(&mut job.to, &self.writer) {
                 Ok(0) => {}
                 Ok(n) => {
+                    job.rows_kept_of(&before, &self.ctx.watermark);
                     self.counters.not_sending(n);
                     if job.to.is_empty() {
                         drop(slot);

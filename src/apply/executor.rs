@@ -11,7 +11,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::dispatch::{Dispatcher, Held, admit, defer};
-use super::journal_writer::JournalWriter;
+use super::journal_writer::{Advance, JournalWriter};
 use super::limiter::Limits;
 use super::progress::Counters;
 use super::retry::RetryPolicy;
@@ -19,6 +19,7 @@ use super::send::{Ctx, Flavor, Job, SendTarget};
 use super::targets::{BatchSendMsg, OfficialAccount, SendMsg, Stream};
 use super::timing::{Admit, Timing};
 use super::unsent::{SendTimeCap, UnsentWriter};
+use super::watermark::Watermark;
 use super::{
     ApplyError, ApplyOptions, RunSummary, Stop, in_flight_sends, inside_dedup_window, now_ms,
 };
@@ -37,12 +38,16 @@ struct Buckets {
     open: HashMap<BucketKey, Bucket>,
 }
 
+/// Sends received between two moves of the journal's checkpoint.
+const ADVANCE_EVERY: u64 = 16;
+
 /// A bucket's content, time zone (with per-recipient windows) and variant and translation.
 type BucketKey = (ContentHash, Option<String>, Flavor);
 
 struct Bucket {
     message: RenderedMessage,
     to: Vec<String>,
+    rows: Vec<u64>,
     zone: jiff::tz::TimeZone,
 }
 
@@ -109,6 +114,18 @@ pub async fn execute(
     // Runners applying other campaigns of this app now split its limits with this one.
     let budget = journal.join_rate_budget(client.sdkappid(), &campaign.name)?;
     let writer = JournalWriter::start(journal);
+    // Nothing before it to send: the first pass found every earlier row settled.
+    let from_row = plan.first_unsettled_row.unwrap_or(u64::MAX);
+    let watermark = Arc::new(Watermark::new(from_row));
+    let advance = |row: u64| {
+        if let Some(digest) = &options.inputs_digest {
+            writer.advance(Advance {
+                campaign: campaign.name.clone(),
+                digest: digest.clone(),
+                row,
+            });
+        }
+    };
     let delivery = &campaign.delivery;
     let limits = Limits::new(delivery.rate, delivery.recipients_per_minute);
     if let Some(budget) = &budget {
@@ -147,6 +164,7 @@ pub async fn execute(
             .as_ref()
             .map(|s| (s.chunk_chars, s.interval_ms)),
         sender: campaign.sender.clone().unwrap_or_default(),
+        watermark: watermark.clone(),
     });
     *counters.limits.lock().unwrap_or_else(|p| p.into_inner()) = Some(limits.clone());
 
@@ -162,14 +180,14 @@ pub async fn execute(
     let held_out = unsent.held_out.clone();
     // The first pass counted these as not pending already; any more are off the total.
     let capped_before = plan.states.get(&DiffState::Capped).copied().unwrap_or(0);
-    // Nothing before it to send: the first pass found every earlier row settled.
-    let from_row = plan.first_unsettled_row.unwrap_or(u64::MAX);
     if let Some(row) = plan.first_unsettled_row.filter(|row| *row > 2) {
         tracing::debug!(
             "the rows before {row} are all settled: the sending pass starts at row {row}"
         );
     }
     let (planner_capped, planner_counters) = (capped.clone(), counters.clone());
+    let planner_watermark = watermark.clone();
+    let estimate = plan.pending_is_estimate.then_some(plan.pending);
     let planner = std::thread::spawn(move || {
         let (mut unsent, tx) = (unsent, tx);
         let mut capped_seen = 0u64;
@@ -189,11 +207,25 @@ pub async fn execute(
                     if let Some(why) = send.capped {
                         unsent.capped(&send.user_id, why);
                     }
+                    // The cap is judged again by every run: not settled.
+                    if let Some(row) = send.row {
+                        planner_watermark.stuck(row);
+                    }
                 } else if !send.held_out && (send.pending || send.state == DiffState::Uncertain) {
                     let _ = tx.blocking_send(send);
                 }
             };
-            plan::build_sends(&planner_loaded, &plan_options, from_row, &mut sink).map(drop)
+            plan::build_sends(&planner_loaded, &plan_options, from_row, &mut sink).map(|passed| {
+                // The pass counted what a resumed run only estimated.
+                if let Some(estimate) = estimate.filter(|_| !planner_stop.is_stopped()) {
+                    let total = &planner_counters.total;
+                    if passed.pending >= estimate {
+                        total.fetch_add(passed.pending - estimate, Ordering::Relaxed);
+                    } else {
+                        total.fetch_sub(estimate - passed.pending, Ordering::Relaxed);
+                    }
+                }
+            })
         };
         // Before `tx` goes: the executor closes the journal writer once the planner is done.
         unsent.flush();
@@ -255,7 +287,15 @@ pub async fn execute(
         });
         Some(())
     };
+    let mut received = 0u64;
     while let Some(send) = rx.recv().await {
+        if let Some(row) = send.row {
+            watermark.handed(row);
+        }
+        received += 1;
+        if received.is_multiple_of(ADVANCE_EVERY) {
+            advance(watermark.row());
+        }
         if stop.is_stopped() {
             break;
         }
@@ -301,6 +341,7 @@ pub async fn execute(
             cap.was_sent_before(&send.user_id);
         }
         let PlannedSend {
+            row,
             user_id,
             message,
             content_hash: hash,
@@ -326,18 +367,24 @@ pub async fn execute(
                 let entry = buckets.open.entry(key.clone()).or_insert_with(|| Bucket {
                     message,
                     to: Vec::new(),
+                    rows: Vec::new(),
                     zone: zone.clone(),
                 });
                 entry.to.push(user_id);
+                entry.rows.extend(row);
                 if entry.to.len() < batch.max_recipients() {
                     continue;
                 }
-                let Some(Bucket { message, to, .. }) = buckets.open.remove(&key) else {
+                let Some(Bucket {
+                    message, to, rows, ..
+                }) = buckets.open.remove(&key)
+                else {
                     continue;
                 };
                 Job {
                     target: batch.clone(),
                     to,
+                    rows,
                     message,
                     hash,
                     resend_of: None,
@@ -347,6 +394,7 @@ pub async fn execute(
             _ => Job {
                 target: single.clone(),
                 to: vec![user_id],
+                rows: row.into_iter().collect(),
                 message,
                 hash,
                 resend_of: intent_at_ms,
@@ -368,7 +416,16 @@ pub async fn execute(
     // which has a duplicate window).
     let mut rest: Vec<(BucketKey, Bucket)> = buckets.open.drain().collect();
     rest.sort_by(|a, b| a.0.cmp(&b.0));
-    for ((hash, _, flavor), Bucket { message, to, zone }) in rest {
+    for (
+        (hash, _, flavor),
+        Bucket {
+            message,
+            to,
+            rows,
+            zone,
+        },
+    ) in rest
+    {
         let n = to.len() as u64;
         if stop.is_stopped() || past_schedule(&mut summary).is_some() {
             summary.not_started += n;
@@ -381,6 +438,7 @@ pub async fn execute(
         let job = Job {
             target,
             to,
+            rows,
             message,
             hash,
             resend_of: None,
@@ -455,6 +513,7 @@ pub async fn execute(
     while tasks.join_next().await.is_some() {}
     drop(ctx);
     drop(dispatcher);
+    advance(watermark.row());
     let journal_result = writer.close().await;
     let planner_result = if stop.is_stopped() {
         // The planner may still be rendering the rest of a large audience: leave it.

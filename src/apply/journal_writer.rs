@@ -17,7 +17,17 @@ type Ack = oneshot::Sender<Result<(), String>>;
 
 enum Message {
     Records(Vec<SendRecord>, Option<Ack>),
+    /// The checkpoint's new row, written after the records queued before it.
+    Checkpoint(Advance),
     Close(Ack),
+}
+
+/// Moves a campaign's checkpoint ([`crate::journal::JournalStore::advance_checkpoint`]).
+#[derive(Debug, Clone)]
+pub(super) struct Advance {
+    pub(super) campaign: String,
+    pub(super) digest: String,
+    pub(super) row: u64,
 }
 
 /// A handle on the writer thread; clones share it.
@@ -30,6 +40,7 @@ impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Message::Records(r, _) => write!(f, "Records({})", r.len()),
+            Message::Checkpoint(a) => write!(f, "Checkpoint({})", a.row),
             Message::Close(_) => f.write_str("Close"),
         }
     }
@@ -64,6 +75,11 @@ impl JournalWriter {
         }
     }
 
+    /// Moves the checkpoint once the records queued so far are committed.
+    pub(super) fn advance(&self, advance: Advance) {
+        let _ = self.tx.send(Message::Checkpoint(advance));
+    }
+
     /// Commits everything queued so far and stops the writer; the first error, if any.
     pub(super) async fn close(self) -> Result<(), String> {
         let (ack, done) = oneshot::channel();
@@ -81,11 +97,17 @@ fn writer_loop(mut journal: Box<dyn JournalStore>, mut rx: mpsc::UnboundedReceiv
         let mut records = Vec::new();
         let mut acks = Vec::new();
         let mut close = None;
-        let take =
+        // Only the latest matters; it follows every record taken before it.
+        let mut advance = None;
+        let mut take =
             |message: Message, records: &mut Vec<SendRecord>, acks: &mut Vec<Ack>| match message {
                 Message::Records(r, ack) => {
                     records.extend(r);
                     acks.extend(ack);
+                    None
+                }
+                Message::Checkpoint(a) => {
+                    advance = Some(a);
                     None
                 }
                 Message::Close(ack) => Some(ack),
@@ -102,6 +124,12 @@ fn writer_loop(mut journal: Box<dyn JournalStore>, mut rx: mpsc::UnboundedReceiv
         } else {
             journal.upsert(&records).map_err(|e| e.to_string())
         };
+        let advanced = match (&result, advance) {
+            (Ok(()), Some(a)) => journal
+                .advance_checkpoint(&a.campaign, &a.digest, a.row)
+                .map_err(|e| e.to_string()),
+            _ => Ok(()),
+        };
         if let Err(e) = &result
             && first_error.is_none()
         {
@@ -109,6 +137,10 @@ fn writer_loop(mut journal: Box<dyn JournalStore>, mut rx: mpsc::UnboundedReceiv
         }
         for ack in acks {
             let _ = ack.send(result.clone());
+        }
+        // The records are committed either way; the run's result says the checkpoint failed.
+        if let Err(e) = advanced {
+            first_error.get_or_insert(e);
         }
         if let Some(ack) = close {
             let _ = ack.send(first_error.clone().map_or(Ok(()), Err));

@@ -25,6 +25,7 @@ mod stop;
 mod targets;
 pub mod timing;
 mod unsent;
+mod watermark;
 
 pub use executor::execute;
 pub use stop::Stop;
@@ -110,6 +111,12 @@ pub struct ApplyOptions {
     /// How long after a send's last journal write its absence from the history proves it was
     /// not sent ([`settle::SETTLE_GRACE`]).
     pub settle_grace: Duration,
+    /// The digest of the inputs the journal's checkpoint holds for this run
+    /// ([`crate::plan::saved::inputs_digest`]): the run moves its row as it settles rows.
+    pub inputs_digest: Option<String>,
+    /// When the inputs are those the journal's checkpoint was saved for, send from its row at
+    /// once instead of counting first (`apply --yes`: nobody reads the counts before the sends).
+    pub resume_at_checkpoint: bool,
 }
 
 impl ApplyOptions {
@@ -130,7 +137,18 @@ impl ApplyOptions {
             settle_uncertain: true,
             history_retention: settle::HISTORY_RETENTION,
             settle_grace: settle::SETTLE_GRACE,
+            inputs_digest: None,
+            resume_at_checkpoint: false,
         }
+    }
+
+    /// The options that decide who is settled, for [`crate::plan::saved::inputs_digest`].
+    pub(crate) fn settling(&self) -> [bool; 3] {
+        [
+            self.resend_changed,
+            self.resend_uncertain,
+            self.retry_unknown,
+        ]
     }
 
     /// How to settle uncertain sends in `scope` with these options.

@@ -142,6 +142,8 @@ pub(crate) struct Ctx {
     pub(crate) retry: RetryPolicy,
     pub(crate) stream: Option<(u32, u64)>,
     pub(crate) sender: String,
+    /// Which rows this run has settled, for the journal's checkpoint.
+    pub(crate) watermark: Arc<super::watermark::Watermark>,
 }
 
 /// One send to make: a target, its recipients and message.
@@ -149,6 +151,8 @@ pub(crate) struct Ctx {
 pub(crate) struct Job {
     pub(crate) target: Arc<dyn SendTarget>,
     pub(crate) to: Vec<String>,
+    /// The audience row of each recipient in `to` (none for an official account).
+    pub(crate) rows: Vec<u64>,
     pub(crate) message: RenderedMessage,
     pub(crate) hash: ContentHash,
     /// The first intent's time when this resends an interrupted send.
@@ -172,6 +176,25 @@ impl Job {
     /// Whether this resends a send that was in flight when a run died.
     pub(crate) fn resends_interrupted(&self) -> bool {
         self.resend_of.is_some()
+    }
+
+    /// After the cap kept some of `before` back: their rows stay open for the rest of the run.
+    pub(crate) fn rows_kept_of(
+        &mut self,
+        before: &[String],
+        watermark: &super::watermark::Watermark,
+    ) {
+        let mut kept = Vec::with_capacity(self.rows.len());
+        let mut to = self.to.iter().peekable();
+        for (user_id, row) in before.iter().zip(&self.rows) {
+            if to.peek() == Some(&user_id) {
+                to.next();
+                kept.push(*row);
+            } else {
+                watermark.stuck(*row);
+            }
+        }
+        self.rows = kept;
     }
 
     pub(crate) fn recipients(&self) -> u32 {
@@ -254,10 +277,12 @@ impl Ctx {
         let (outcomes, attempts) = job.target.send(&self, &call).await;
         let records = intents
             .into_iter()
-            .zip(outcomes)
-            .map(|(intent, outcome)| self.with_outcome(intent, &outcome, attempts))
+            .zip(&outcomes)
+            .map(|(intent, outcome)| self.with_outcome(intent, outcome, attempts))
             .collect();
         self.writer.write(records);
+        // Queued to the writer first: a checkpoint never runs ahead of the records.
+        self.watermark.settled(&job.rows, &outcomes);
     }
 
     /// Calls `call` until it succeeds, fails for good, runs out of attempts, or (after a lost

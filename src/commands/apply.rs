@@ -78,6 +78,24 @@ pub(crate) struct ApplyArgs {
     pub connection: ConnectionArgs,
 }
 
+/// What a run resumed at the journal's checkpoint says instead of the counts it did not make.
+fn resumed_line(
+    loaded: &LoadedCampaign,
+    plan: &plan::Plan,
+    checkpoint: &crate::journal::Checkpoint,
+) -> String {
+    let checked = jiff::Timestamp::from_millisecond(checkpoint.checked_at_ms).map_or_else(
+        |_| checkpoint.checked_at_ms.to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    format!(
+        "{}: resuming at row {} with about {} to send: the campaign's files are those a run checked at {checked}, so it sends without counting first (`timcast plan` counts)",
+        loaded.campaign.name,
+        plan.first_unsettled_row.unwrap_or(0),
+        plan.pending
+    )
+}
+
 /// `timcast apply`, in a `campaign` span that every log line of the run carries.
 pub(crate) async fn run(config: &Config, args: &ApplyArgs) -> Result {
     let span = tracing::info_span!("campaign", campaign = tracing::field::Empty);
@@ -127,6 +145,9 @@ async fn apply(config: &Config, args: &ApplyArgs, span: &tracing::Span) -> Resul
     options.wait_for_schedule = !args.no_wait;
     options.clock = config.clock.clone();
     options.history_retention = args.history_retention;
+    // Nobody reads the counts before a confirmed run's first send, nor needs them for a canary.
+    options.resume_at_checkpoint =
+        (args.yes || args.sandbox) && saved.is_none() && args.limit.is_none();
 
     // Resolve the connection before anything else, so a missing key fails fast.
     let connection = if args.sandbox {
@@ -179,7 +200,10 @@ async fn apply(config: &Config, args: &ApplyArgs, span: &tracing::Span) -> Resul
         client = Some(c);
     }
     let plan = &session.plan;
-    tracing::info!("{}", output::summary_line(plan));
+    match &session.resumed {
+        Some(checkpoint) => tracing::info!("{}", resumed_line(&loaded, plan, checkpoint)),
+        None => tracing::info!("{}", output::summary_line(plan)),
+    }
     for warning in &plan.warnings {
         tracing::warn!("warning: {warning}");
     }

@@ -108,46 +108,7 @@ fn build_inner<'a>(
         matched: 0,
         pass,
         audience_lines: None,
-        plan: Plan {
-            campaign: campaign.name.clone(),
-            description: campaign.description.clone(),
-            campaign_file: loaded.path.clone(),
-            schedule: campaign.schedule.as_ref().map(crate::schedule::describe),
-            message: MessageSettings::of(campaign),
-            journal: read,
-            audience: AudienceSummary {
-                kind: AudienceKind::Csv {
-                    path: PathBuf::new(),
-                },
-                rows: 0,
-                recipients: 0,
-                duplicates: 0,
-                excluded: 0,
-                suppressed: 0,
-                bad_rows: 0,
-                render_errors: 0,
-            },
-            states: BTreeMap::new(),
-            pending: 0,
-            resends_in_window: 0,
-            inside_window_now: None,
-            calls: BTreeMap::new(),
-            estimated_seconds: 0.0,
-            warnings: Vec::new(),
-            problems: Vec::new(),
-            blocked: false,
-            samples: BTreeMap::new(),
-            previews: Vec::new(),
-            shared: SharedContent::default(),
-            first_unsettled_row: None,
-            counted_by_record: 0,
-            changes: None,
-            unknown_codes: BTreeMap::new(),
-            online: Vec::new(),
-            closed: None,
-            variants: Vec::new(),
-            locales: Vec::new(),
-        },
+        plan: Plan::empty(loaded, read),
         pending_prefixes: Vec::new(),
         sends_chunk: (SENDS_CHUNK_ROWS, 0),
         sink,
@@ -187,6 +148,57 @@ fn build_inner<'a>(
         official_account_limits(&mut builder.plan, journal.as_ref(), account)?;
     }
     Ok(builder.plan)
+}
+
+impl Plan {
+    /// A plan of nothing yet, for `journal`, that a pass fills in.
+    pub(crate) fn empty(loaded: &LoadedCampaign, journal: JournalRead) -> Plan {
+        Plan {
+            campaign: loaded.campaign.name.clone(),
+            description: loaded.campaign.description.clone(),
+            campaign_file: loaded.path.clone(),
+            schedule: loaded
+                .campaign
+                .schedule
+                .as_ref()
+                .map(crate::schedule::describe),
+            message: MessageSettings::of(&loaded.campaign),
+            journal,
+            audience: AudienceSummary {
+                kind: AudienceKind::Csv {
+                    path: PathBuf::new(),
+                },
+                rows: 0,
+                recipients: 0,
+                duplicates: 0,
+                excluded: 0,
+                suppressed: 0,
+                bad_rows: 0,
+                render_errors: 0,
+            },
+            states: BTreeMap::new(),
+            pending: 0,
+            resends_in_window: 0,
+            inside_window_now: None,
+            calls: BTreeMap::new(),
+            estimated_seconds: 0.0,
+            warnings: Vec::new(),
+            problems: Vec::new(),
+            blocked: false,
+            samples: BTreeMap::new(),
+            previews: Vec::new(),
+            shared: SharedContent::default(),
+            first_unsettled_row: None,
+            counted_by_record: 0,
+            pending_is_estimate: false,
+            changes: None,
+            unknown_codes: BTreeMap::new(),
+            online: Vec::new(),
+            closed: None,
+            variants: Vec::new(),
+            locales: Vec::new(),
+        }
+    }
 }
 
 /// The account's documented limits, from what the journal says it sent lately.

@@ -342,6 +342,9 @@ pub struct Plan {
     /// Recipients [`build_counts`] counted by their record alone (not rendered).
     #[serde(skip)]
     pub counted_by_record: u64,
+    /// Whether `pending` is an estimate (a run resumed at the journal's checkpoint).
+    #[serde(skip)]
+    pub pending_is_estimate: bool,
     /// With `--against` / `--against-git`: what changed since that version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<against::CampaignChanges>,
@@ -450,6 +453,25 @@ impl SharedContent {
         self.shared
             .binary_search_by_key(&prefix, |(p, _)| *p)
             .map_or(1, |i| self.shared[i].1)
+    }
+
+    /// Sixteen bytes per shared message, for a journal's checkpoint.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        self.shared
+            .iter()
+            .flat_map(|(prefix, n)| prefix.to_le_bytes().into_iter().chain(n.to_le_bytes()))
+            .collect()
+    }
+
+    /// What [`SharedContent::to_bytes`] wrote (a torn tail is left out).
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Self {
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        SharedContent {
+            shared: bytes
+                .chunks_exact(16)
+                .map(|pair| (word(&pair[..8]), word(&pair[8..])))
+                .collect(),
+        }
     }
 
     fn sizes(&self) -> impl Iterator<Item = u64> + '_ {
@@ -571,6 +593,11 @@ mod tests {
         let mut sizes: Vec<u64> = shared.sizes().collect();
         sizes.sort_unstable();
         assert_eq!(sizes, [2, 3]);
+        // As a checkpoint keeps it.
+        let kept = SharedContent::from_bytes(&shared.to_bytes());
+        assert_eq!(kept.recipients_with(&hash(1)), 3);
+        assert_eq!(kept.recipients_with(&hash(2)), 2);
+        assert_eq!(kept.recipients_with(&hash(3)), 1);
     }
 
     #[test]

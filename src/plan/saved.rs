@@ -149,6 +149,27 @@ pub fn input_files(loaded: &LoadedCampaign) -> Vec<(String, PathBuf)> {
     files
 }
 
+/// SHA-256 of every file the campaign reads (the project file too) and of `settling`, the
+/// options that decide who is settled: a resumed run whose digest matches the one its journal
+/// checked before has nothing to check again.
+pub(crate) fn inputs_digest(loaded: &LoadedCampaign, settling: &[bool]) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let project = loaded.project.file().filter(|p| p.is_file());
+    let project = project.map(|path| ("project".to_owned(), path));
+    for (role, path) in input_files(loaded).into_iter().chain(project) {
+        for part in [role.as_str(), &path.to_string_lossy(), &file_sha256(&path)?] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+    }
+    hasher.update(settling.iter().map(|&b| u8::from(b)).collect::<Vec<u8>>());
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 fn fingerprints(loaded: &LoadedCampaign) -> std::io::Result<Vec<InputFingerprint>> {
     input_files(loaded)
         .into_iter()

@@ -1,6 +1,7 @@
 //! A run that picks up where an earlier one stopped (issue 10): its counting pass takes the
 //! recipients already sent from their records instead of rendering them again, and its
-//! sending pass starts at the first row with something to send.
+//! sending pass starts at the first row with something to send. Over the files an earlier
+//! run checked, it starts there at once, from the journal's checkpoint.
 
 use crate::common::{CampaignWriter, timcast};
 
@@ -17,10 +18,12 @@ fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {
     )
     .expect_code(0);
     assert!(canary.stdout.contains("sent 4,"), "{}", canary.text());
-    // Rows 2 to 5 were sent; the header is row 1.
+    // Rows 2 to 5 were sent; the header is row 1. The files are those the canary checked,
+    // so the run sends from the journal's checkpoint without counting first.
     let rest = timcast(dir.path(), &["-v", "apply", "--sandbox", "spring.yaml"]).expect_code(0);
     assert!(
-        rest.stderr.contains("spring: 6 to send in 6 API calls"),
+        rest.stderr
+            .contains("spring: resuming at row 6 with about 6 to send"),
         "{}",
         rest.text()
     );
@@ -111,4 +114,71 @@ fn a_plan_of_a_journal_with_few_of_the_audience_looks_up_only_those_it_may_hold(
     // The apply that sends the rest counts the same.
     let rest = timcast(dir.path(), &["apply", "--sandbox", "spring.yaml"]).expect_code(0);
     assert!(rest.stdout.contains("sent 30,"), "{}", rest.text());
+}
+
+#[test]
+fn a_resumed_apply_counts_again_when_the_audience_changed_and_refuses_a_bad_row() {
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "spring")
+        .recipients(10)
+        .text("Hello {{first_name}}")
+        .write();
+    timcast(
+        dir.path(),
+        &["apply", "--sandbox", "spring.yaml", "--limit", "4"],
+    )
+    .expect_code(0);
+    // A row without a user ID at the end, past the checkpoint's row and every row sent.
+    let csv = dir.path().join("spring.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str(",Nobody\n");
+    std::fs::write(&csv, text).unwrap();
+    let refused = timcast(dir.path(), &["apply", "--sandbox", "spring.yaml"]);
+    assert_ne!(refused.code, 0, "{}", refused.text());
+    assert!(
+        !refused.stderr.contains("resuming at row"),
+        "{}",
+        refused.text()
+    );
+    assert!(refused.stderr.contains("row 12"), "{}", refused.text());
+    let report = timcast(
+        dir.path(),
+        &["report", "--sandbox", "spring.yaml", "--format", "csv"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        report.stdout.matches(",sent,").count(),
+        4,
+        "{}",
+        report.stdout
+    );
+}
+
+#[test]
+fn a_resumed_apply_still_batches_the_recipients_of_a_shared_message() {
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "spring")
+        .recipients(10)
+        .text("The same for everyone")
+        .write();
+    timcast(
+        dir.path(),
+        &["apply", "--sandbox", "spring.yaml", "--limit", "4"],
+    )
+    .expect_code(0);
+    let rest = timcast(dir.path(), &["-v", "apply", "--sandbox", "spring.yaml"]).expect_code(0);
+    assert!(rest.stderr.contains("resuming at row"), "{}", rest.text());
+    assert!(rest.stdout.contains("sent 6,"), "{}", rest.text());
+    // The six share one call, as counted by the run that checked the files.
+    assert_eq!(
+        rest.stderr.matches("call openim/batchsendmsg: ok").count(),
+        1,
+        "{}",
+        rest.text()
+    );
+    assert!(
+        !rest.stderr.contains("call openim/sendmsg"),
+        "{}",
+        rest.text()
+    );
 }
