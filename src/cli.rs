@@ -71,6 +71,8 @@ pub(crate) enum Command {
     /// Shows the plan's summary line and asks for confirmation on a terminal; off a terminal it
     /// refuses unless --yes is given. Every send is journaled (an intent before the call, the
     /// outcome after), so Ctrl-C or a crash loses nothing: run the same command again to resume.
+    /// With --yes over the files an earlier run checked, the resumed run sends at once from the
+    /// journal's checkpoint ("resuming at row N") instead of counting the audience first.
     /// Sends in flight when a run died are resent identically while the server's duplicate
     /// window is open (it drops them if they arrived), and otherwise reported as uncertain.
     /// Exits 0 when everything was sent, 3 when some sends failed or are uncertain, 4 when

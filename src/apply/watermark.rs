@@ -12,6 +12,9 @@ use std::sync::Mutex;
 
 use super::send::Outcome;
 
+/// Most open rows tracked; beyond them the watermark stops where they end.
+const MAX_OPEN: usize = 1 << 16;
+
 /// The run's watermark: shared by the executor, its call tasks and the planner thread.
 #[derive(Debug)]
 pub(crate) struct Watermark {
@@ -50,6 +53,14 @@ impl Watermark {
             open.next = open.next.max(row + 1);
             if open.stuck.is_none_or(|stuck| row < stuck) {
                 *open.rows.entry(row).or_default() += 1;
+            }
+            // Rows a run will not send (past a --limit, say) would pile up: the last one stays
+            // open for the run, and nothing after it is kept.
+            if open.rows.len() > MAX_OPEN
+                && let Some(last) = open.rows.keys().next_back().copied()
+            {
+                open.stuck = Some(open.stuck.map_or(last, |s| s.min(last)));
+                open.rows.remove(&last);
             }
         });
     }
@@ -160,5 +171,21 @@ mod tests {
         assert_eq!(mark.row(), 3);
         mark.settled(&[3], &[failed(ErrorClass::Unknown)]);
         assert_eq!(mark.row(), 3);
+    }
+
+    #[test]
+    fn rows_never_sent_do_not_pile_up() {
+        let mark = Watermark::new(2);
+        let last = 2 + MAX_OPEN as u64 + 10;
+        for row in 2..last {
+            mark.handed(row);
+        }
+        assert!(mark.with(|open| open.rows.len()) <= MAX_OPEN);
+        // Settling every row it still tracks leaves it at the first one it let go.
+        let tracked: Vec<u64> = mark.with(|open| open.rows.keys().copied().collect());
+        let outcomes: Vec<Outcome> = tracked.iter().map(|_| sent()).collect();
+        mark.settled(&tracked, &outcomes);
+        let stuck = 2 + MAX_OPEN as u64;
+        assert_eq!(mark.row(), stuck);
     }
 }

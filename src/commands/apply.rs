@@ -32,7 +32,8 @@ pub(crate) struct ApplyArgs {
     /// the same directory; refused if anything it was made from changed, or if it was applied).
     #[arg(value_name = "CAMPAIGN")]
     pub campaign: PathBuf,
-    /// Send without asking for confirmation (needed when not on a terminal).
+    /// Send without asking for confirmation (needed when not on a terminal). Resumed over the
+    /// files an earlier run checked, it sends from the journal's checkpoint without counting.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Send to an emulator of the API started in-process on 127.0.0.1: no credentials, nothing
