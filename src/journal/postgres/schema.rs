@@ -62,8 +62,11 @@ CREATE TABLE campaign_tags (
     r#"
 CREATE INDEX IF NOT EXISTS sends_by_intent ON sends (campaign, intent_at_ms);
 "#,
-    // What a run checked of each campaign's inputs, for resumed runs.
+    // What a run checked of each campaign's inputs, for resumed runs; and the sends in flight
+    // (a resumed run's first reads) without a scan of the campaign's records.
     r#"
+CREATE INDEX IF NOT EXISTS sends_in_flight ON sends (campaign, intent_at_ms)
+    WHERE state IN ('intent', 'uncertain');
 CREATE TABLE checkpoints (
     campaign           TEXT   PRIMARY KEY,
     digest             TEXT   NOT NULL,
