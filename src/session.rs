@@ -42,16 +42,26 @@ impl Session {
         mut options: ApplyOptions,
     ) -> Result<Session, ApplyError> {
         let name = &loaded.campaign.name;
-        let journal = options.state.open()?;
-        let lock = journal.lock(name)?;
         // Rows number the recipients of a CSV audience only; an unreadable input is the
-        // plan's to report.
-        options.inputs_digest = loaded
-            .campaign
-            .audience
-            .csv
-            .as_ref()
-            .and_then(|_| plan::saved::inputs_digest(&loaded, &options.settling()).ok());
+        // plan's to report. Read while the journal opens (a server may take a while).
+        let settling = options.settling();
+        let (opened, digest) = std::thread::scope(|scope| {
+            let digest = scope.spawn(|| {
+                loaded
+                    .campaign
+                    .audience
+                    .csv
+                    .as_ref()
+                    .and_then(|_| plan::saved::inputs_digest(&loaded, &settling).ok())
+            });
+            let opened = options
+                .state
+                .open()
+                .and_then(|journal| Ok((journal.lock(name)?, journal)));
+            (opened, digest.join().ok().flatten())
+        });
+        let (lock, journal) = opened?;
+        options.inputs_digest = digest;
         // A cap is judged again on every run, and its verdicts are what the counts show.
         let resumable = options.resume_at_checkpoint && loaded.campaign.frequency_cap.is_none();
         let mut resumed = match &options.inputs_digest {

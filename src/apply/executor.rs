@@ -188,6 +188,7 @@ pub async fn execute(
     let (planner_capped, planner_counters) = (capped.clone(), counters.clone());
     let planner_watermark = watermark.clone();
     let estimate = plan.pending_is_estimate.then_some(plan.pending);
+    let records = plan.journal.records;
     let planner = std::thread::spawn(move || {
         let (mut unsent, tx) = (unsent, tx);
         let mut capped_seen = 0u64;
@@ -215,17 +216,19 @@ pub async fn execute(
                     let _ = tx.blocking_send(send);
                 }
             };
-            plan::build_sends(&planner_loaded, &plan_options, from_row, &mut sink).map(|passed| {
-                // The pass counted what a resumed run only estimated.
-                if let Some(estimate) = estimate.filter(|_| !planner_stop.is_stopped()) {
-                    let total = &planner_counters.total;
-                    if passed.pending >= estimate {
-                        total.fetch_add(passed.pending - estimate, Ordering::Relaxed);
-                    } else {
-                        total.fetch_sub(estimate - passed.pending, Ordering::Relaxed);
+            plan::build_sends(&planner_loaded, &plan_options, from_row, records, &mut sink).map(
+                |passed| {
+                    // The pass counted what a resumed run only estimated.
+                    if let Some(estimate) = estimate.filter(|_| !planner_stop.is_stopped()) {
+                        let total = &planner_counters.total;
+                        if passed.pending >= estimate {
+                            total.fetch_add(passed.pending - estimate, Ordering::Relaxed);
+                        } else {
+                            total.fetch_sub(estimate - passed.pending, Ordering::Relaxed);
+                        }
                     }
-                }
-            })
+                },
+            )
         };
         // Before `tx` goes: the executor closes the journal writer once the planner is done.
         unsent.flush();

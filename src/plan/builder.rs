@@ -46,8 +46,8 @@ enum Pass {
     Full,
     /// [`build_counts`].
     Counts,
-    /// [`build_sends`], from this row on.
-    Sends { from_row: u64 },
+    /// [`build_sends`], from this row on, with the first pass's count of records.
+    Sends { from_row: u64, records: u64 },
 }
 
 /// The pass `apply` sends from: hands `sink` the recipients it sends to and those whose sends
@@ -56,15 +56,22 @@ enum Pass {
 /// its first pending recipient fast; the counts are not kept (the returned plan's are partial).
 ///
 /// Rows before `from_row` (the first pass's [`Plan::first_unsettled_row`]) are read but not
-/// looked up: the first pass found nothing to send there. (Should the audience file change
+/// looked up: the first pass found nothing to send there. `records` is the first pass's count
+/// of the campaign's records (the journal is joined if there are any). (Should the audience file change
 /// between the passes, a recipient added there is left for the next run, never sent twice.)
 pub fn build_sends<'a>(
     loaded: &'a LoadedCampaign,
     options: &'a PlanOptions,
     from_row: u64,
+    records: u64,
     sink: &'a mut dyn FnMut(PlannedSend),
 ) -> Result<Plan, PlanError> {
-    build_inner(loaded, options, Some(sink), Pass::Sends { from_row })
+    build_inner(
+        loaded,
+        options,
+        Some(sink),
+        Pass::Sends { from_row, records },
+    )
 }
 
 fn build_inner<'a>(
@@ -81,9 +88,11 @@ fn build_inner<'a>(
         exists: journal.is_some(),
         records: 0,
     };
-    if let Some(journal) = &journal {
-        read.records = journal.count(&campaign.name)?;
-    }
+    read.records = match (&journal, pass) {
+        (Some(_), Pass::Sends { records, .. }) => records,
+        (Some(journal), _) => journal.count(&campaign.name)?,
+        (None, _) => 0,
+    };
     let settings = RequestSettings::from_campaign(campaign);
     // Nothing was sent before there is a journal, so nobody is capped.
     let cap = match (&campaign.frequency_cap, &journal) {
@@ -477,7 +486,7 @@ impl Builder<'_> {
         };
         // [`build_sends`]'s `from_row`: recipients of earlier rows are passed over.
         let skip_before_row = match self.pass {
-            Pass::Sends { from_row } => from_row,
+            Pass::Sends { from_row, .. } => from_row,
             Pass::Full | Pass::Counts => 0,
         };
         chunk.reserve(rows);
