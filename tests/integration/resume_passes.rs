@@ -5,12 +5,12 @@
 
 use crate::common::{CampaignWriter, timcast};
 
-#[test]
-fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {
+/// Campaign `spring` of 10 recipients with `text`, and a canary that sent to the first 4.
+fn after_a_canary_of_4(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     CampaignWriter::new(dir.path(), "spring")
         .recipients(10)
-        .text("Hello {{first_name}}")
+        .text(text)
         .write();
     let canary = timcast(
         dir.path(),
@@ -18,6 +18,22 @@ fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {
     )
     .expect_code(0);
     assert!(canary.stdout.contains("sent 4,"), "{}", canary.text());
+    dir
+}
+
+/// The `report --format csv` rows of recipients sent.
+fn reported_sent(dir: &std::path::Path) -> usize {
+    let report = timcast(
+        dir,
+        &["report", "--sandbox", "spring.yaml", "--format", "csv"],
+    )
+    .expect_code(0);
+    report.stdout.matches(",sent,").count()
+}
+
+#[test]
+fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {
+    let dir = after_a_canary_of_4("Hello {{first_name}}");
     // Rows 2 to 5 were sent; the header is row 1. The files are those the canary checked,
     // so the run sends from the journal's checkpoint without counting first.
     let rest = timcast(dir.path(), &["-v", "apply", "--sandbox", "spring.yaml"]).expect_code(0);
@@ -33,17 +49,7 @@ fn a_second_apply_starts_sending_at_the_first_row_not_yet_sent() {
         rest.text()
     );
     assert!(rest.stdout.contains("sent 6,"), "{}", rest.text());
-    let report = timcast(
-        dir.path(),
-        &["report", "--sandbox", "spring.yaml", "--format", "csv"],
-    )
-    .expect_code(0);
-    assert_eq!(
-        report.stdout.matches(",sent,").count(),
-        10,
-        "{}",
-        report.stdout
-    );
+    assert_eq!(reported_sent(dir.path()), 10);
 }
 
 #[test]
@@ -118,16 +124,7 @@ fn a_plan_of_a_journal_with_few_of_the_audience_looks_up_only_those_it_may_hold(
 
 #[test]
 fn a_resumed_apply_counts_again_when_the_audience_changed_and_refuses_a_bad_row() {
-    let dir = tempfile::tempdir().unwrap();
-    CampaignWriter::new(dir.path(), "spring")
-        .recipients(10)
-        .text("Hello {{first_name}}")
-        .write();
-    timcast(
-        dir.path(),
-        &["apply", "--sandbox", "spring.yaml", "--limit", "4"],
-    )
-    .expect_code(0);
+    let dir = after_a_canary_of_4("Hello {{first_name}}");
     // A row without a user ID at the end, past the checkpoint's row and every row sent.
     let csv = dir.path().join("spring.csv");
     let mut text = std::fs::read_to_string(&csv).unwrap();
@@ -141,31 +138,12 @@ fn a_resumed_apply_counts_again_when_the_audience_changed_and_refuses_a_bad_row(
         refused.text()
     );
     assert!(refused.stderr.contains("row 12"), "{}", refused.text());
-    let report = timcast(
-        dir.path(),
-        &["report", "--sandbox", "spring.yaml", "--format", "csv"],
-    )
-    .expect_code(0);
-    assert_eq!(
-        report.stdout.matches(",sent,").count(),
-        4,
-        "{}",
-        report.stdout
-    );
+    assert_eq!(reported_sent(dir.path()), 4);
 }
 
 #[test]
 fn a_resumed_apply_still_batches_the_recipients_of_a_shared_message() {
-    let dir = tempfile::tempdir().unwrap();
-    CampaignWriter::new(dir.path(), "spring")
-        .recipients(10)
-        .text("The same for everyone")
-        .write();
-    timcast(
-        dir.path(),
-        &["apply", "--sandbox", "spring.yaml", "--limit", "4"],
-    )
-    .expect_code(0);
+    let dir = after_a_canary_of_4("The same for everyone");
     let rest = timcast(dir.path(), &["-v", "apply", "--sandbox", "spring.yaml"]).expect_code(0);
     assert!(rest.stderr.contains("resuming at row"), "{}", rest.text());
     assert!(rest.stdout.contains("sent 6,"), "{}", rest.text());
