@@ -64,26 +64,19 @@ impl Session {
         options.inputs_digest = digest;
         // A cap is judged again on every run, and its verdicts are what the counts show.
         let resumable = options.resume_at_checkpoint && loaded.campaign.frequency_cap.is_none();
-        let mut resumed = match &options.inputs_digest {
+        let checkpoint = match &options.inputs_digest {
             Some(digest) if resumable => journal
                 .checkpoint(name)?
                 .filter(|checkpoint| &checkpoint.digest == digest),
             _ => None,
         };
         // With nothing left past the checkpoint, the counts say what was sent.
-        let fast = match &resumed {
-            Some(checkpoint) => Some(resumed_plan(
-                &loaded,
-                &options,
-                journal.as_ref(),
-                checkpoint,
-            )?)
-            .filter(|plan| plan.pending > 0),
-            None => None,
-        };
-        if fast.is_none() {
-            resumed = None;
-        }
+        let fast = checkpoint
+            .as_ref()
+            .map(|checkpoint| resumed_plan(&loaded, &options, journal.as_ref(), checkpoint))
+            .transpose()?
+            .filter(|plan| plan.pending > 0);
+        let resumed = checkpoint.filter(|_| fast.is_some());
         let plan = match fast {
             Some(plan) => {
                 tracing::debug!(
