@@ -35,6 +35,11 @@ pub(crate) const COLUMNS: &str = "campaign, recipient, content_hash, state, endp
     msg_random, msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, \
     intent_at_ms, updated_at_ms, variant, locale";
 
+/// The columns a plan reads ([`JournalStore::plan_records_of`],
+/// [`JournalStore::records_in_written_order`]), in the order their readers decode them.
+pub(crate) const PLAN_COLUMNS: &str =
+    "recipient, content_hash, state, endpoint, error_code, error_text, error_class, intent_at_ms";
+
 /// A batch's recipients sorted by name with their indexes in the caller's list: a record read
 /// back answers every index that named it (a recipient named twice is answered twice).
 pub(crate) struct BatchOrder<'a>(Vec<(&'a str, usize)>);
@@ -51,27 +56,37 @@ impl<'a> BatchOrder<'a> {
         BatchOrder(order)
     }
 
-    /// The indexes that named `recipient`.
-    pub(crate) fn indexes_of<'s>(&'s self, recipient: &'s str) -> impl Iterator<Item = usize> + 's {
-        let from = self.0.partition_point(|(r, _)| *r < recipient);
-        self.0[from..]
+    /// Each recipient once, in order.
+    pub(crate) fn distinct(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0
             .iter()
-            .take_while(move |(r, _)| *r == recipient)
-            .map(|(_, i)| *i)
+            .enumerate()
+            .filter(|(i, (r, _))| *i == 0 || self.0[i - 1].0 != *r)
+            .map(|(_, (r, _))| *r)
+    }
+
+    /// The entries that named `recipient`.
+    fn named(&self, recipient: &str) -> &[(&'a str, usize)] {
+        let from = self.0.partition_point(|(r, _)| *r < recipient);
+        let to = from + self.0[from..].partition_point(|(r, _)| *r == recipient);
+        &self.0[from..to]
+    }
+
+    /// The indexes that named `recipient`.
+    pub(crate) fn indexes_of(&self, recipient: &str) -> impl Iterator<Item = usize> + '_ {
+        self.named(recipient).iter().map(|(_, i)| *i)
     }
 
     /// Hands `record` to `each` at every index that named its recipient.
     pub(crate) fn answer(&self, record: SendRecord, each: &mut dyn FnMut(usize, SendRecord)) {
-        let indexes: Vec<usize> = self.indexes_of(&record.recipient).collect();
-        let mut at = indexes.into_iter().peekable();
-        while let Some(i) = at.next() {
-            if at.peek().is_some() {
-                each(i, record.clone());
-            } else {
-                each(i, record);
-                break;
-            }
+        let Some(((_, last), repeats)) = self.named(&record.recipient).split_last() else {
+            return;
+        };
+        // A recipient named once (the rule) is handed over without a copy.
+        for (_, i) in repeats {
+            each(*i, record.clone());
         }
+        each(*last, record);
     }
 }
 
@@ -417,6 +432,18 @@ pub trait JournalStore: Send + std::fmt::Debug {
         recipients: &[&str],
         each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError>;
+
+    /// [`JournalStore::records_of`] for a plan: the records carry what a plan reads
+    /// ([`PLAN_COLUMNS`]); their other fields are empty. A plan joins every recipient of its
+    /// audience this way, so a store reads and decodes no more than that.
+    fn plan_records_of(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendRecord),
+    ) -> Result<(), JournalError> {
+        self.records_of(campaign, recipients, each)
+    }
 
     /// Every record of `campaign` in the order they were first written, which follows the
     /// audience's (PostgreSQL streams them by intent time from an index); `None` when the

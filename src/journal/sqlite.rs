@@ -153,6 +153,10 @@ impl SqliteJournal {
                 path: path.to_owned(),
                 source,
             })?;
+        rusqlite::vtab::array::load_module(&conn).map_err(|source| JournalError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(SqliteJournal {
             conn,
             path: path.to_owned(),
@@ -215,6 +219,52 @@ impl SqliteJournal {
             })
         })()
         .map_err(self.sql())
+    }
+
+    /// A row of [`crate::journal::PLAN_COLUMNS`]: what a plan reads, the other fields empty.
+    /// The short texts are decoded in place, so a record costs the allocations of its
+    /// recipient, content hash and error text alone.
+    fn plan_record(&self, row: &rusqlite::Row<'_>) -> Result<SendRecord, JournalError> {
+        let text = |i: usize| -> Result<Option<&str>, JournalError> {
+            match row.get_ref(i).map_err(self.sql())? {
+                rusqlite::types::ValueRef::Null => Ok(None),
+                value => value
+                    .as_str()
+                    .map(Some)
+                    .map_err(|e| self.sql()(rusqlite::Error::from(e))),
+            }
+        };
+        let state_text = text(2)?.unwrap_or_default();
+        let state = SendState::parse(state_text).ok_or_else(|| self.bad("state", state_text))?;
+        let endpoint_text = text(3)?.unwrap_or_default();
+        let endpoint = Endpoint::from_path(endpoint_text)
+            .ok_or_else(|| self.bad("endpoint", endpoint_text))?;
+        let error_class = match text(6)? {
+            None => None,
+            Some(class) => {
+                Some(ErrorClass::parse(class).ok_or_else(|| self.bad("error class", class))?)
+            }
+        };
+        Ok(SendRecord {
+            campaign: String::new(),
+            recipient: text(0)?.unwrap_or_default().to_owned(),
+            content_hash: text(1)?.unwrap_or_default().to_owned(),
+            state,
+            endpoint,
+            call_id: String::new(),
+            msg_random: 0,
+            msg_seq: 0,
+            msg_key: None,
+            msg_time: None,
+            error_code: row.get(4).map_err(self.sql())?,
+            error_text: text(5)?.map(str::to_owned),
+            error_class,
+            attempts: 0,
+            intent_at_ms: row.get(7).map_err(self.sql())?,
+            updated_at_ms: 0,
+            variant: None,
+            locale: None,
+        })
     }
 
     fn configure(&self) -> Result<(), JournalError> {
@@ -287,8 +337,8 @@ impl JournalStore for SqliteJournal {
         Ok(())
     }
 
-    /// Batches of [`lookup::BATCH`] recipients, each one `IN (...)` query through a cached
-    /// statement (see [`lookup`]).
+    /// Batches of [`lookup::BATCH`] recipients, each one query through a cached statement
+    /// (see [`lookup`]).
     fn records_of(
         &self,
         campaign: &str,
@@ -296,6 +346,15 @@ impl JournalStore for SqliteJournal {
         each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError> {
         self.lookup(campaign, recipients, each)
+    }
+
+    fn plan_records_of(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendRecord),
+    ) -> Result<(), JournalError> {
+        self.lookup_for_plan(campaign, recipients, each)
     }
 
     fn for_each_recipient(

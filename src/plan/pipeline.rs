@@ -81,7 +81,7 @@ impl Join<'_> {
             let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
             if self.records && !unknown.is_empty() {
                 let asked: Vec<&str> = unknown.iter().map(|&i| ids[i]).collect();
-                journal.records_of(self.campaign, &asked, &mut |i, record| {
+                journal.plan_records_of(self.campaign, &asked, &mut |i, record| {
                     if let Some(slot) = unknown.get(i).and_then(|&row| priors.get_mut(row)) {
                         *slot = Some(prior_of(record).1);
                     }

@@ -8,7 +8,7 @@
 
 use super::{ChunkSender, PgJournal};
 use crate::im::{Endpoint, ErrorClass};
-use crate::journal::{JournalError, RecordStream, SendRecord, SendState};
+use crate::journal::{JournalError, PLAN_COLUMNS, RecordStream, SendRecord, SendState};
 
 /// The records of `campaign`, carrying what a plan reads; `None` when the schema is not
 /// there, or the name is not one COPY can be given safely (it takes no parameters).
@@ -27,8 +27,7 @@ pub(super) fn stream(
         return Ok(None);
     };
     let query = format!(
-        "COPY (SELECT recipient, content_hash, state, endpoint, error_code, error_text, \
-         error_class, intent_at_ms FROM sends WHERE campaign = '{campaign}' \
+        "COPY (SELECT {PLAN_COLUMNS} FROM sends WHERE campaign = '{campaign}' \
          ORDER BY intent_at_ms) TO STDOUT (FORMAT csv)"
     );
     let (mut sender, received) = ChunkSender::channel();

@@ -9,7 +9,7 @@ use crate::journal::{BatchOrder, CapQuery, DELIVERED_STATES, JournalError};
 
 impl SqliteJournal {
     /// [`crate::journal::JournalStore::recent_counts`]: one cached statement per tag count,
-    /// short batches padded like [`SqliteJournal::lookup`]'s.
+    /// short batches padded with their last recipient (an `IN` list answers a repeat once).
     pub(super) fn recent(
         &self,
         recipients: &[&str],

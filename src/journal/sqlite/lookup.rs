@@ -2,23 +2,44 @@
 //! the planner joins an audience of millions to the journal without holding either), the
 //! count of a campaign's records, and its records in some states only.
 //!
-//! A batch is one `IN (...)` query over the primary key (campaign, recipient), through one
-//! cached statement, so a batch costs one statement step loop rather than one bind, step and
-//! reset per recipient. Short batches are padded with their last recipient, so that every
-//! batch runs the same statement (SQLite answers a value repeated in an `IN` list once).
+//! A batch is one query through one cached statement: the batch's recipients, each once, as
+//! an `rarray` table joined to the primary key, so a batch costs one descent per recipient
+//! and one statement step loop (an `IN (...)` list costs SQLite an index built per batch).
+//! A plan reads only the columns it weighs ([`PLAN_COLUMNS`]).
 
 use rusqlite::params_from_iter;
 
 use super::SqliteJournal;
-use crate::journal::{BatchOrder, COLUMNS, JournalError, SendRecord, SendState};
+use crate::journal::{BatchOrder, COLUMNS, JournalError, PLAN_COLUMNS, SendRecord, SendState};
 
 /// Recipients per query.
 pub(super) const BATCH: usize = 512;
 
 impl SqliteJournal {
-    /// [`crate::journal::JournalStore::records_of`].
+    /// [`crate::journal::JournalStore::records_of`]: whole records.
     pub(super) fn lookup(
         &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendRecord),
+    ) -> Result<(), JournalError> {
+        self.lookup_columns(COLUMNS, Self::record, campaign, recipients, each)
+    }
+
+    /// [`crate::journal::JournalStore::plan_records_of`]: what a plan reads.
+    pub(super) fn lookup_for_plan(
+        &self,
+        campaign: &str,
+        recipients: &[&str],
+        each: &mut dyn FnMut(usize, SendRecord),
+    ) -> Result<(), JournalError> {
+        self.lookup_columns(PLAN_COLUMNS, Self::plan_record, campaign, recipients, each)
+    }
+
+    fn lookup_columns(
+        &self,
+        columns: &str,
+        decode: fn(&Self, &rusqlite::Row<'_>) -> Result<SendRecord, JournalError>,
         campaign: &str,
         recipients: &[&str],
         each: &mut dyn FnMut(usize, SendRecord),
@@ -26,24 +47,28 @@ impl SqliteJournal {
         if recipients.is_empty() {
             return Ok(());
         }
-        let placeholders = vec!["?"; BATCH].join(", ");
+        // The wanted recipients drive the join: one primary-key descent each, no index built.
         let mut statement = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM sends WHERE campaign = ? AND recipient IN ({placeholders})"
+                "SELECT {columns} FROM rarray(?1) AS wanted CROSS JOIN sends \
+                 ON sends.campaign = ?2 AND sends.recipient = wanted.value"
             ))
             .map_err(self.sql())?;
         for (n, batch) in recipients.chunks(BATCH).enumerate() {
             let order = BatchOrder::new(batch, n * BATCH);
-            let last = batch.last().copied().unwrap_or_default();
-            let values = std::iter::once(campaign)
-                .chain(batch.iter().copied())
-                .chain(std::iter::repeat_n(last, BATCH - batch.len()));
+            // Each once: the join answers a recipient for every time it is wanted.
+            let wanted: rusqlite::vtab::array::Array = std::rc::Rc::new(
+                order
+                    .distinct()
+                    .map(|r| rusqlite::types::Value::Text(r.to_owned()))
+                    .collect(),
+            );
             let mut rows = statement
-                .query(params_from_iter(values))
+                .query(rusqlite::params![wanted, campaign])
                 .map_err(self.sql())?;
             while let Some(row) = rows.next().map_err(self.sql())? {
-                order.answer(self.record(row)?, each);
+                order.answer(decode(self, row)?, each);
             }
         }
         Ok(())
@@ -153,6 +178,36 @@ mod tests {
         assert_eq!(got, [sent]);
         assert!(answers(&journal, "other", &["a", "c"]).is_empty());
         assert!(answers(&journal, "c", &[]).is_empty());
+    }
+
+    #[test]
+    fn plan_records_of_carries_what_a_plan_weighs_and_leaves_the_rest_empty() {
+        let mut failed = record("a", SendState::Failed);
+        failed.error_code = Some(20003);
+        failed.error_text = Some("no such account".into());
+        failed.error_class = Some(crate::im::ErrorClass::PermanentRecipient);
+        failed.msg_key = Some("key-a".into());
+        let (_dir, journal) = journal_with(&[failed.clone(), record("b", SendState::Sent)]);
+        let mut got = Vec::new();
+        journal
+            .plan_records_of("c", &["a", "x", "a"], &mut |i, r| got.push((i, r)))
+            .unwrap();
+        got.sort_by_key(|(i, _)| *i);
+        let indexes: Vec<usize> = got.iter().map(|(i, _)| *i).collect();
+        assert_eq!(indexes, [0, 2]);
+        let (_, a) = &got[0];
+        assert_eq!(
+            (a.recipient.as_str(), a.content_hash.as_str(), a.state),
+            ("a", "h", SendState::Failed)
+        );
+        assert_eq!(a.endpoint, failed.endpoint);
+        assert_eq!(
+            (a.error_code, a.error_text.as_deref(), a.error_class),
+            (Some(20003), Some("no such account"), failed.error_class)
+        );
+        assert_eq!(a.intent_at_ms, failed.intent_at_ms);
+        // What a plan does not read is not read.
+        assert_eq!((a.call_id.as_str(), a.msg_key.as_deref()), ("", None));
     }
 
     #[test]
