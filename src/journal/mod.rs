@@ -7,6 +7,7 @@
 //! PostgreSQL ([`PgJournal`]) the one a team and its CI runners share, and a [`State`] names
 //! which store a command uses.
 
+mod chunks;
 mod postgres;
 mod sqlite;
 mod state;
@@ -25,7 +26,7 @@ pub use sqlite::SqliteJournal;
 pub use state::State;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// [`JournalStore::fingerprint`] of a campaign with no records.
 pub const EMPTY_FINGERPRINT: &str = "0-0-0-0";
@@ -162,6 +163,12 @@ pub enum JournalError {
     },
     #[error("journal {location}: {message}")]
     PgGone { location: String, message: String },
+    #[error("cannot start a thread to read the journal {path}: {source}")]
+    Thread {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where a send stands.
@@ -446,9 +453,9 @@ pub trait JournalStore: Send + std::fmt::Debug {
     }
 
     /// Every record of `campaign` in the order they were first written, which follows the
-    /// audience's (PostgreSQL streams them by intent time from an index); `None` when the
-    /// store cannot stream that order cheaply (SQLite keeps a campaign's records in
-    /// recipient order). The planner merges the stream with the audience as it reads it
+    /// audience's (PostgreSQL streams them by intent time from an index, SQLite in rowid
+    /// order); `None` when the store cannot stream that order cheaply (SQLite: the campaign
+    /// holds under half of the journal's rows, so a scan would mostly read other campaigns). The planner merges the stream with the audience as it reads it
     /// ([`crate::plan`]'s ordered join) instead of looking every recipient up. The records
     /// carry what a plan reads (recipient, content hash, state, endpoint, error and intent
     /// time); their other fields are empty.

@@ -5,6 +5,7 @@
 mod caps;
 mod checkpoint;
 mod lookup;
+mod written;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,44 @@ CREATE TABLE checkpoints (
     shared             BLOB    NOT NULL,
     checked_at_ms      INTEGER NOT NULL
 );
+"#,
+    // Version 5: a rowid table, so that the rowid is the order records were first written,
+    // which follows the audience's: a plan streams a campaign's records in that order and
+    // merges them with the audience instead of looking every recipient up. The primary key
+    // becomes an index. Older records are copied in intent order.
+    r#"
+CREATE TABLE sends_v5 (
+    campaign      TEXT    NOT NULL,
+    recipient     TEXT    NOT NULL,
+    content_hash  TEXT    NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('intent', 'sent', 'failed', 'uncertain', 'recalled', 'held_out', 'capped')),
+    endpoint      TEXT    NOT NULL,
+    call_id       TEXT    NOT NULL,
+    msg_random    INTEGER NOT NULL,
+    msg_seq       INTEGER NOT NULL,
+    msg_key       TEXT,
+    msg_time      INTEGER,
+    error_code    INTEGER,
+    error_text    TEXT,
+    error_class   TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    intent_at_ms  INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    variant       TEXT,
+    locale        TEXT,
+    PRIMARY KEY (campaign, recipient)
+);
+INSERT INTO sends_v5 (campaign, recipient, content_hash, state, endpoint, call_id, msg_random,
+    msg_seq, msg_key, msg_time, error_code, error_text, error_class, attempts, intent_at_ms,
+    updated_at_ms, variant, locale)
+SELECT campaign, recipient, content_hash, state, endpoint, call_id, msg_random, msg_seq, msg_key,
+    msg_time, error_code, error_text, error_class, attempts, intent_at_ms, updated_at_ms,
+    variant, locale
+FROM sends ORDER BY campaign, intent_at_ms, recipient;
+DROP TABLE sends;
+ALTER TABLE sends_v5 RENAME TO sends;
+CREATE INDEX sends_by_call ON sends (campaign, call_id);
+CREATE INDEX sends_by_recipient ON sends (recipient, intent_at_ms);
 "#,
 ];
 
@@ -288,15 +327,18 @@ impl SqliteJournal {
     }
 
     fn migrate(&self) -> Result<(), JournalError> {
-        let mut version = self.version()?;
-        if version > SCHEMA_VERSION {
-            return Err(JournalError::TooNew {
-                location: self.path.display().to_string(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
-        while version < SCHEMA_VERSION {
+        loop {
+            let version = self.version()?;
+            if version > SCHEMA_VERSION {
+                return Err(JournalError::TooNew {
+                    location: self.path.display().to_string(),
+                    found: version,
+                    known: SCHEMA_VERSION,
+                });
+            }
+            if version == SCHEMA_VERSION {
+                return Ok(());
+            }
             // A version below 0 is no journal timcast wrote (the file's header says so).
             let Some(step) = usize::try_from(version)
                 .ok()
@@ -304,12 +346,22 @@ impl SqliteJournal {
             else {
                 return Err(self.bad("schema version", &version.to_string()));
             };
+            // Two processes may open an old journal at once: the version is read again
+            // under the write lock, so that each step runs once.
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(self.sql())?;
+            if self.version()? != version {
+                self.conn.execute_batch("COMMIT").map_err(self.sql())?;
+                continue;
+            }
             let next = version + 1;
-            let sql = format!("BEGIN; {step}; PRAGMA user_version = {next}; COMMIT;");
-            self.conn.execute_batch(&sql).map_err(self.sql())?;
-            version = next;
+            let sql = format!("{step}; PRAGMA user_version = {next}; COMMIT;");
+            if let Err(e) = self.conn.execute_batch(&sql) {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(self.sql()(e));
+            }
         }
-        Ok(())
     }
 }
 
@@ -355,6 +407,13 @@ impl JournalStore for SqliteJournal {
         each: &mut dyn FnMut(usize, SendRecord),
     ) -> Result<(), JournalError> {
         self.lookup_for_plan(campaign, recipients, each)
+    }
+
+    fn records_in_written_order(
+        &self,
+        campaign: &str,
+    ) -> Result<Option<super::RecordStream>, JournalError> {
+        self.written_order(campaign)
     }
 
     fn for_each_recipient(

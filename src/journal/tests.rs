@@ -429,6 +429,64 @@ fn records_of_a_batch_counts_and_records_in_some_states_in_every_store() {
     }
 }
 
+#[test]
+fn a_campaigns_records_stream_in_the_order_they_were_first_written() {
+    for (name, state, _dir) in stores("written") {
+        let mut journal = state.open().unwrap();
+        // Written u9, u1, u5, each intent a millisecond after the last; u1's outcome later.
+        for (at, who) in ["u9", "u1", "u5"].iter().enumerate() {
+            let mut intent = record(who, SendState::Intent);
+            intent.intent_at_ms = 100 + at as i64;
+            journal.upsert(&[intent]).unwrap();
+        }
+        let mut failed = record("u1", SendState::Failed);
+        failed.intent_at_ms = 101;
+        failed.error_code = Some(20003);
+        failed.error_class = Some(crate::im::ErrorClass::PermanentRecipient);
+        journal.upsert(&[failed]).unwrap();
+        let streamed: Vec<(String, SendState, Option<i64>)> = journal
+            .records_in_written_order("c")
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} streams a campaign that is all its records"))
+            .map(|r| r.map(|r| (r.recipient, r.state, r.error_code)))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            streamed,
+            [
+                ("u9".to_owned(), SendState::Intent, None),
+                ("u1".to_owned(), SendState::Failed, Some(20003)),
+                ("u5".to_owned(), SendState::Intent, None),
+            ],
+            "{name}"
+        );
+        // A reader that stops early ends the stream without reading the rest.
+        let mut first = journal.records_in_written_order("c").unwrap().unwrap();
+        assert_eq!(first.next().unwrap().unwrap().recipient, "u9", "{name}");
+        drop(first);
+    }
+}
+
+/// SQLite streams only a campaign that holds at least half of the file's rows: a scan of the
+/// table reads every campaign's.
+#[test]
+fn sqlite_looks_up_by_key_a_campaign_that_is_a_small_part_of_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = State::sqlite(dir.path().join("state.db")).open().unwrap();
+    let others: Vec<SendRecord> = (0..10)
+        .map(|i| {
+            let mut other = record(&format!("o{i}"), SendState::Sent);
+            other.campaign = "big".into();
+            other
+        })
+        .collect();
+    journal.upsert(&others).unwrap();
+    journal.upsert(&[record("u1", SendState::Sent)]).unwrap();
+    assert!(journal.records_in_written_order("c").unwrap().is_none());
+    assert!(journal.records_in_written_order("big").unwrap().is_some());
+    assert!(journal.records_in_written_order("none").unwrap().is_none());
+}
+
 /// A record written by a version 1 journal survives the move to version 2, which adds the
 /// variant, the locale and the holdout and cap states.
 #[test]

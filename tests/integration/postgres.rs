@@ -354,6 +354,17 @@ async fn a_plan_reads_the_postgres_journal_in_one_stream_whatever_the_audiences_
     let Some(url) = postgres_url("ordered") else {
         return;
     };
+    a_plan_reads_the_journal_in_one_stream(Some(&url)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_reads_the_sqlite_journal_in_one_stream_whatever_the_audiences_order_now() {
+    a_plan_reads_the_journal_in_one_stream(None).await;
+}
+
+/// A re-plan merges the journal's records, streamed in the order they were written, with an
+/// audience that changed its order since; `url` is PostgreSQL's, or `None` for SQLite's file.
+async fn a_plan_reads_the_journal_in_one_stream(url: Option<&str>) {
     let sandbox = sandbox(Faults::none(), Limits::off()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = CampaignWriter::new(dir.path(), "spring")
@@ -361,12 +372,15 @@ async fn a_plan_reads_the_postgres_journal_in_one_stream_whatever_the_audiences_
         .text("Hello {{first_name}}")
         .write();
     let timcast = |args: &[&str]| {
-        Session::new()
+        let session = Session::new()
             .current_dir(dir.path())
             .sandbox(&sandbox)
-            .env("TIMCAST_STATE", &url)
             .args(args.iter().copied())
-            .arg(&path)
+            .arg(&path);
+        match url {
+            Some(url) => session.env("TIMCAST_STATE", url),
+            None => session,
+        }
     };
     timcast(&["apply", "--yes"])
         .run_async()

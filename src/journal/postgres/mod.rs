@@ -15,10 +15,9 @@ pub(crate) mod schema;
 mod target;
 mod written;
 
-use std::sync::mpsc;
-
 use postgres::fallible_iterator::FallibleIterator;
 
+use super::chunks::{ChunkSender, Chunks};
 use super::{
     BatchOrder, COLUMNS, CampaignCounts, CampaignLock, CapQuery, Checkpoint, DELIVERED_STATES,
     JournalError, JournalStore, ON_CONFLICT_KEEP_LATEST, RecentSend, SendRecord, SendState,
@@ -26,50 +25,6 @@ use super::{
 pub(crate) use connection::Connection;
 use rows::{Columns, decode};
 pub use target::PgTarget;
-
-/// Records streamed from the server to the caller in chunks of this many.
-const CHUNK: usize = 1024;
-
-/// Chunks of records streamed from the connection's thread.
-type Chunks = mpsc::Receiver<Result<Vec<SendRecord>, JournalError>>;
-
-/// The connection thread's end of [`Chunks`]: records go to the reader [`CHUNK`] at a time,
-/// a few chunks ahead of it.
-struct ChunkSender {
-    chunks: mpsc::SyncSender<Result<Vec<SendRecord>, JournalError>>,
-    chunk: Vec<SendRecord>,
-}
-
-impl ChunkSender {
-    fn channel() -> (ChunkSender, Chunks) {
-        let (chunks, received) = mpsc::sync_channel(4);
-        let sender = ChunkSender {
-            chunks,
-            chunk: Vec::with_capacity(CHUNK),
-        };
-        (sender, received)
-    }
-
-    /// False once the reader stopped reading (it dropped its end): stop streaming then.
-    fn push(&mut self, record: SendRecord) -> bool {
-        self.chunk.push(record);
-        self.chunk.len() < CHUNK
-            || self
-                .chunks
-                .send(Ok(std::mem::take(&mut self.chunk)))
-                .is_ok()
-    }
-
-    /// Sends what is left, or the error that ended the stream.
-    fn finish(self, streamed: Result<(), JournalError>) {
-        let last = match streamed {
-            Ok(()) if self.chunk.is_empty() => return,
-            Ok(()) => Ok(self.chunk),
-            Err(e) => Err(e),
-        };
-        let _ = self.chunks.send(last);
-    }
-}
 
 /// A journal in PostgreSQL.
 #[derive(Debug)]

@@ -75,6 +75,9 @@ CREATE TABLE checkpoints (
     checked_at_ms      BIGINT NOT NULL
 );
 "#,
+    // Version 5 gives SQLite's table a rowid (the order records were first written);
+    // PostgreSQL's heap and `sends_by_intent` already keep that order.
+    "",
 ];
 
 /// `schema` quoted as an identifier; only plain names are accepted, so nothing in a URL can

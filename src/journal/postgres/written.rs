@@ -6,8 +6,9 @@
 //! COPY's CSV, parsed by the csv crate into reused buffers, costs far less per record than the
 //! row protocol, and a plan reads every record of the campaign this way.
 
-use super::{ChunkSender, PgJournal};
+use super::PgJournal;
 use crate::im::{Endpoint, ErrorClass};
+use crate::journal::chunks::{ChunkSender, ChunkStream};
 use crate::journal::{JournalError, PLAN_COLUMNS, RecordStream, SendRecord, SendState};
 
 /// The records of `campaign`, carrying what a plan reads; `None` when the schema is not
@@ -60,11 +61,7 @@ pub(super) fn stream(
         })();
         sender.finish(streamed);
     })?;
-    Ok(Some(Box::new(WrittenOrder {
-        received,
-        chunk: Vec::new().into_iter(),
-        _reader: reader,
-    })))
+    Ok(Some(Box::new(ChunkStream::new(received, reader))))
 }
 
 /// A record from one line of the COPY: what a plan reads, the other fields empty. (CSV does
@@ -131,30 +128,4 @@ fn record_of(row: &csv::ByteRecord, location: &str) -> Result<SendRecord, Journa
         variant: None,
         locale: None,
     })
-}
-
-/// The stream's chunks, record by record.
-struct WrittenOrder {
-    // Dropped first: the streaming job sees the receiver gone and ends, then the connection
-    // closes.
-    received: super::Chunks,
-    chunk: std::vec::IntoIter<SendRecord>,
-    _reader: PgJournal,
-}
-
-impl Iterator for WrittenOrder {
-    type Item = Result<SendRecord, JournalError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(record) = self.chunk.next() {
-                return Some(Ok(record));
-            }
-            match self.received.recv() {
-                Ok(Ok(chunk)) => self.chunk = chunk.into_iter(),
-                Ok(Err(e)) => return Some(Err(e)),
-                Err(_) => return None,
-            }
-        }
-    }
 }
