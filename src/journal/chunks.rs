@@ -4,34 +4,52 @@
 
 use std::sync::mpsc;
 
-use super::{JournalError, SendRecord};
+use super::{JournalError, PlanRecords, SendRecord};
 
 /// Records per chunk.
 pub(crate) const CHUNK: usize = 1024;
 
-/// The reader's end of a stream: chunks of records, or the error that ended it.
-pub(crate) type Chunks = mpsc::Receiver<Result<Vec<SendRecord>, JournalError>>;
-
-/// The streaming thread's end of [`Chunks`].
-pub(crate) struct ChunkSender {
-    chunks: mpsc::SyncSender<Result<Vec<SendRecord>, JournalError>>,
-    chunk: Vec<SendRecord>,
+/// What a stream's chunks hold: whole records, or a plan's packed ones.
+pub(crate) trait Chunk: Default + Send {
+    fn records(&self) -> usize;
 }
 
-impl ChunkSender {
-    pub(crate) fn channel() -> (ChunkSender, Chunks) {
+impl Chunk for Vec<SendRecord> {
+    fn records(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Chunk for PlanRecords {
+    fn records(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The reader's end of a stream: chunks of records, or the error that ended it.
+pub(crate) type Chunks<C = Vec<SendRecord>> = mpsc::Receiver<Result<C, JournalError>>;
+
+/// The streaming thread's end of [`Chunks`].
+pub(crate) struct ChunkSender<C = Vec<SendRecord>> {
+    chunks: mpsc::SyncSender<Result<C, JournalError>>,
+    chunk: C,
+}
+
+impl<C: Chunk> ChunkSender<C> {
+    pub(crate) fn channel() -> (ChunkSender<C>, Chunks<C>) {
         let (chunks, received) = mpsc::sync_channel(4);
         let sender = ChunkSender {
             chunks,
-            chunk: Vec::with_capacity(CHUNK),
+            chunk: C::default(),
         };
         (sender, received)
     }
 
-    /// False once the reader stopped reading (it dropped its end): stop streaming then.
-    pub(crate) fn push(&mut self, record: SendRecord) -> bool {
-        self.chunk.push(record);
-        self.chunk.len() < CHUNK
+    /// Adds a record to the chunk with `add`; false once the reader stopped reading (it
+    /// dropped its end): stop streaming then.
+    pub(crate) fn push(&mut self, add: impl FnOnce(&mut C)) -> bool {
+        add(&mut self.chunk);
+        self.chunk.records() < CHUNK
             || self
                 .chunks
                 .send(Ok(std::mem::take(&mut self.chunk)))
@@ -41,7 +59,7 @@ impl ChunkSender {
     /// Sends what is left, or the error that ended the stream.
     pub(crate) fn finish(self, streamed: Result<(), JournalError>) {
         let last = match streamed {
-            Ok(()) if self.chunk.is_empty() => return,
+            Ok(()) if self.chunk.records() == 0 => return,
             Ok(()) => Ok(self.chunk),
             Err(e) => Err(e),
         };
@@ -49,38 +67,27 @@ impl ChunkSender {
     }
 }
 
-/// [`Chunks`] record by record, keeping `owner` (what the stream reads from) open until the
+/// [`Chunks`] as an iterator, keeping `owner` (what the stream reads from) open until the
 /// stream is dropped.
-pub(crate) struct ChunkStream<T> {
+pub(crate) struct ChunkStream<C, T> {
     // Dropped first: the streaming side sees the receiver gone and ends, then the owner goes.
-    received: Chunks,
-    chunk: std::vec::IntoIter<SendRecord>,
+    received: Chunks<C>,
     _owner: T,
 }
 
-impl<T> ChunkStream<T> {
-    pub(crate) fn new(received: Chunks, owner: T) -> ChunkStream<T> {
+impl<C, T> ChunkStream<C, T> {
+    pub(crate) fn new(received: Chunks<C>, owner: T) -> ChunkStream<C, T> {
         ChunkStream {
             received,
-            chunk: Vec::new().into_iter(),
             _owner: owner,
         }
     }
 }
 
-impl<T> Iterator for ChunkStream<T> {
-    type Item = Result<SendRecord, JournalError>;
+impl<C, T> Iterator for ChunkStream<C, T> {
+    type Item = Result<C, JournalError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(record) = self.chunk.next() {
-                return Some(Ok(record));
-            }
-            match self.received.recv() {
-                Ok(Ok(chunk)) => self.chunk = chunk.into_iter(),
-                Ok(Err(e)) => return Some(Err(e)),
-                Err(_) => return None,
-            }
-        }
+        self.received.recv().ok()
     }
 }

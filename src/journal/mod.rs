@@ -8,6 +8,7 @@
 //! which store a command uses.
 
 mod chunks;
+mod plan_records;
 mod postgres;
 mod sqlite;
 mod state;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use crate::im::{Endpoint, ErrorClass};
 
+pub use plan_records::{PlanRecord, PlanRecords};
 pub use postgres::{PgJournal, PgTarget};
 pub use sqlite::SqliteJournal;
 pub use state::State;
@@ -91,8 +93,9 @@ impl<'a> BatchOrder<'a> {
     }
 }
 
-/// Records streamed from a store, in its order ([`JournalStore::records_in_written_order`]).
-pub type RecordStream = Box<dyn Iterator<Item = Result<SendRecord, JournalError>> + Send>;
+/// Records streamed from a store in chunks, in its order
+/// ([`JournalStore::records_in_written_order`]).
+pub type RecordStream = Box<dyn Iterator<Item = Result<PlanRecords, JournalError>> + Send>;
 
 /// How both stores' upserts keep the latest record per recipient (the SQL both dialects share).
 pub(crate) const ON_CONFLICT_KEEP_LATEST: &str = "ON CONFLICT (campaign, recipient) DO UPDATE SET
@@ -457,8 +460,7 @@ pub trait JournalStore: Send + std::fmt::Debug {
     /// order); `None` when the store cannot stream that order cheaply (SQLite: the campaign
     /// holds under half of the journal's rows, so a scan would mostly read other campaigns). The planner merges the stream with the audience as it reads it
     /// ([`crate::plan`]'s ordered join) instead of looking every recipient up. The records
-    /// carry what a plan reads (recipient, content hash, state, endpoint, error and intent
-    /// time); their other fields are empty.
+    /// carry what a plan reads ([`PLAN_COLUMNS`]), packed a chunk at a time.
     fn records_in_written_order(
         &self,
         _campaign: &str,

@@ -14,7 +14,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
     COLUMNS, CampaignCounts, CampaignLock, CapQuery, Checkpoint, DELIVERED_STATES, JournalError,
-    JournalStore, ON_CONFLICT_KEEP_LATEST, RecentSend, SCHEMA_VERSION, SendRecord, SendState,
+    JournalStore, ON_CONFLICT_KEEP_LATEST, PlanRecord, RecentSend, SCHEMA_VERSION, SendRecord,
+    SendState,
 };
 use crate::im::{Endpoint, ErrorClass};
 
@@ -260,11 +261,9 @@ impl SqliteJournal {
         .map_err(self.sql())
     }
 
-    /// A row of [`crate::journal::PLAN_COLUMNS`]: what a plan reads, the other fields empty.
-    /// The short texts are decoded in place, so a record costs the allocations of its
-    /// recipient, content hash and error text alone.
-    fn plan_record(&self, row: &rusqlite::Row<'_>) -> Result<SendRecord, JournalError> {
-        let text = |i: usize| -> Result<Option<&str>, JournalError> {
+    /// A row of [`crate::journal::PLAN_COLUMNS`], read in place.
+    fn plan_row<'r>(&self, row: &'r rusqlite::Row<'_>) -> Result<PlanRecord<'r>, JournalError> {
+        let text = |i: usize| -> Result<Option<&'r str>, JournalError> {
             match row.get_ref(i).map_err(self.sql())? {
                 rusqlite::types::ValueRef::Null => Ok(None),
                 value => value
@@ -284,26 +283,21 @@ impl SqliteJournal {
                 Some(ErrorClass::parse(class).ok_or_else(|| self.bad("error class", class))?)
             }
         };
-        Ok(SendRecord {
-            campaign: String::new(),
-            recipient: text(0)?.unwrap_or_default().to_owned(),
-            content_hash: text(1)?.unwrap_or_default().to_owned(),
+        Ok(PlanRecord {
+            recipient: text(0)?.unwrap_or_default(),
+            content_hash: text(1)?.unwrap_or_default(),
             state,
             endpoint,
-            call_id: String::new(),
-            msg_random: 0,
-            msg_seq: 0,
-            msg_key: None,
-            msg_time: None,
             error_code: row.get(4).map_err(self.sql())?,
-            error_text: text(5)?.map(str::to_owned),
+            error_text: text(5)?,
             error_class,
-            attempts: 0,
             intent_at_ms: row.get(7).map_err(self.sql())?,
-            updated_at_ms: 0,
-            variant: None,
-            locale: None,
         })
+    }
+
+    /// A row of [`crate::journal::PLAN_COLUMNS`] as a record, the other fields empty.
+    fn plan_record(&self, row: &rusqlite::Row<'_>) -> Result<SendRecord, JournalError> {
+        self.plan_row(row).map(|r| r.to_record())
     }
 
     fn configure(&self) -> Result<(), JournalError> {

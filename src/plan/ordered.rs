@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::prior::{Prior, prior_of};
-use crate::journal::{JournalError, RecordStream};
+use crate::journal::{JournalError, PlanRecords, RecordStream};
 
 /// Records streamed ahead of the audience, at most: about 13 MB of them.
 const AHEAD: usize = 65_536;
@@ -21,6 +21,9 @@ pub(super) type Known = Option<Option<Prior>>;
 
 pub(super) struct OrderedJoin {
     records: RecordStream,
+    /// The chunk being merged, and the next of its records.
+    chunk: PlanRecords,
+    at: usize,
     /// Records streamed that no recipient read so far claimed, by recipient.
     ahead: HashMap<String, Prior>,
     /// Every record was streamed.
@@ -34,6 +37,8 @@ impl OrderedJoin {
     pub(super) fn new(records: RecordStream) -> OrderedJoin {
         OrderedJoin {
             records,
+            chunk: PlanRecords::default(),
+            at: 0,
             ahead: HashMap::new(),
             exhausted: false,
             answered: 0,
@@ -61,19 +66,29 @@ impl OrderedJoin {
     }
 
     fn stream_to(&mut self, user_id: &str) -> Result<Known, JournalError> {
-        if let Some(prior) = self.ahead.remove(user_id) {
+        // In the audience's order (the rule) nothing waits, and nothing is hashed.
+        if !self.ahead.is_empty()
+            && let Some(prior) = self.ahead.remove(user_id)
+        {
             return Ok(Some(Some(prior)));
         }
         while !self.exhausted && self.ahead.len() < AHEAD {
-            let Some(record) = self.records.next() else {
-                self.exhausted = true;
-                break;
+            let Some(record) = self.chunk.get(self.at) else {
+                match self.records.next() {
+                    Some(chunk) => {
+                        self.chunk = chunk?;
+                        self.at = 0;
+                    }
+                    None => self.exhausted = true,
+                }
+                continue;
             };
-            let (recipient, prior) = prior_of(record?);
-            if recipient == user_id {
+            self.at += 1;
+            let prior = prior_of(record);
+            if record.recipient == user_id {
                 return Ok(Some(Some(prior)));
             }
-            self.ahead.insert(recipient, prior);
+            self.ahead.insert(record.recipient.to_owned(), prior);
         }
         // Once every record was streamed, one that is not in the window does not exist.
         Ok(self.exhausted.then_some(None))
@@ -85,12 +100,19 @@ mod tests {
     use super::*;
     use crate::journal::{SendState, test_record};
 
+    /// A stream of `ids`' records, two to a chunk (so that merges cross chunks).
     fn stream(ids: &[&str]) -> OrderedJoin {
-        let records: Vec<_> = ids
-            .iter()
-            .map(|id| Ok(test_record(id, SendState::Sent)))
+        let chunks: Vec<_> = ids
+            .chunks(2)
+            .map(|pair| {
+                let mut chunk = PlanRecords::default();
+                for id in pair {
+                    chunk.push(test_record(id, SendState::Sent).plan_view());
+                }
+                Ok(chunk)
+            })
             .collect();
-        OrderedJoin::new(Box::new(records.into_iter()))
+        OrderedJoin::new(Box::new(chunks.into_iter()))
     }
 
     fn found(known: Known) -> &'static str {

@@ -83,7 +83,7 @@ impl Join<'_> {
                 let asked: Vec<&str> = unknown.iter().map(|&i| ids[i]).collect();
                 journal.plan_records_of(self.campaign, &asked, &mut |i, record| {
                     if let Some(slot) = unknown.get(i).and_then(|&row| priors.get_mut(row)) {
-                        *slot = Some(prior_of(record).1);
+                        *slot = Some(prior_of(record.plan_view()));
                     }
                 })?;
             }

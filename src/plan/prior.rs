@@ -1,13 +1,15 @@
 //! What the journal already says about a recipient, as the planner weighs it: the content
 //! last sent, its state, and whether a failure may be retried.
 
+use super::request::{ContentHash, parse_hex};
 use crate::im::ErrorClass;
 use crate::im::types::Endpoint;
-use crate::journal::{SendRecord, SendState};
+use crate::journal::{PlanRecord, SendState};
 
 /// What the journal says about one recipient.
 pub(super) struct Prior {
-    pub(super) content_hash: String,
+    /// The hash of the content last sent; `None` when the journal's text is no hash of ours.
+    pub(super) content_hash: Option<ContentHash>,
     pub(super) state: SendState,
     pub(super) error: Option<String>,
     pub(super) retryable: bool,
@@ -36,7 +38,7 @@ impl Prior {
     }
 }
 
-pub(super) fn prior_of(record: SendRecord) -> (String, Prior) {
+pub(super) fn prior_of(record: PlanRecord<'_>) -> Prior {
     let failed = record.state == SendState::Failed;
     let retryable = failed && record.error_class.is_some_and(|c| c.is_retryable());
     let unknown_code = if failed && record.error_class == Some(ErrorClass::Unknown) {
@@ -45,22 +47,19 @@ pub(super) fn prior_of(record: SendRecord) -> (String, Prior) {
         None
     };
     let error = record.error_code.map(|code| {
-        format!("{code} {}", record.error_text.clone().unwrap_or_default())
+        format!("{code} {}", record.error_text.unwrap_or_default())
             .trim()
             .to_owned()
     });
-    (
-        record.recipient,
-        Prior {
-            content_hash: record.content_hash,
-            state: record.state,
-            error,
-            retryable,
-            unknown_code,
-            endpoint: record.endpoint,
-            intent_at_ms: record.intent_at_ms,
-        },
-    )
+    Prior {
+        content_hash: parse_hex(record.content_hash),
+        state: record.state,
+        error,
+        retryable,
+        unknown_code,
+        endpoint: record.endpoint,
+        intent_at_ms: record.intent_at_ms,
+    }
 }
 
 #[cfg(test)]
@@ -75,16 +74,15 @@ mod tests {
         busy.error_class = Some(ErrorClass::Retry);
         busy.error_code = Some(10002);
         busy.error_text = Some("internal error".into());
-        let (who, prior) = prior_of(busy);
-        assert_eq!(who, "u1");
+        let prior = prior_of(busy.plan_view());
         assert!(prior.retryable);
         assert_eq!(prior.error.as_deref(), Some("10002 internal error"));
         let mut blocked = test_record("u2", SendState::Failed);
         blocked.error_class = Some(ErrorClass::PermanentRecipient);
-        assert!(!prior_of(blocked).1.retryable);
+        assert!(!prior_of(blocked.plan_view()).retryable);
         let mut sent = test_record("u3", SendState::Sent);
         sent.error_class = Some(ErrorClass::Retry);
-        assert!(!prior_of(sent).1.retryable);
+        assert!(!prior_of(sent.plan_view()).retryable);
     }
 
     #[test]
@@ -93,7 +91,7 @@ mod tests {
             let mut record = test_record("u", state);
             record.error_class = class;
             record.error_code = class.map(|_| 99_999);
-            prior_of(record).1
+            prior_of(record.plan_view())
         };
         // (state, class, settles by default, with --resend-changed, with --retry-unknown)
         let cases = [

@@ -37,6 +37,25 @@ pub fn is_hex_of(text: &str, hash: &ContentHash) -> bool {
         })
 }
 
+/// The hash `text` is the [`hex`] of, if it is one (lower-case, as [`is_hex_of`] compares).
+pub fn parse_hex(text: &str) -> Option<ContentHash> {
+    let digit = |c: u8| {
+        HEX_DIGITS
+            .iter()
+            .position(|&d| d == c)
+            .and_then(|v| u8::try_from(v).ok())
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let mut hash = ContentHash::default();
+    for (slot, pair) in hash.iter_mut().zip(bytes.chunks_exact(2)) {
+        *slot = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(hash)
+}
+
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// The campaign-wide part of every request: sender and controls.
@@ -298,6 +317,10 @@ mod tests {
         let text = hex(&hash);
         assert_eq!(text, "000fa5ff0102030405060708090a0bf0");
         assert!(is_hex_of(&text, &hash));
+        assert_eq!(parse_hex(&text), Some(hash));
+        assert_eq!(parse_hex(&text.to_uppercase()), None);
+        assert_eq!(parse_hex(&text[..30]), None);
+        assert_eq!(parse_hex("h"), None);
         assert!(!is_hex_of(&text.to_uppercase(), &hash));
         assert!(!is_hex_of(&text[..30], &hash));
         let mut other = hash;

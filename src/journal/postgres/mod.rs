@@ -123,7 +123,8 @@ impl PgJournal {
                 }
                 .map_err(failed)?;
                 while let Some(row) = rows.next().map_err(failed)? {
-                    if !sender.push(decode(&row, &location)?) {
+                    let record = decode(&row, &location)?;
+                    if !sender.push(|chunk: &mut Vec<SendRecord>| chunk.push(record)) {
                         break;
                     }
                 }

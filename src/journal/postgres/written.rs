@@ -9,7 +9,9 @@
 use super::PgJournal;
 use crate::im::{Endpoint, ErrorClass};
 use crate::journal::chunks::{ChunkSender, ChunkStream};
-use crate::journal::{JournalError, PLAN_COLUMNS, RecordStream, SendRecord, SendState};
+use crate::journal::{
+    JournalError, PLAN_COLUMNS, PlanRecord, PlanRecords, RecordStream, SendState,
+};
 
 /// The records of `campaign`, carrying what a plan reads; `None` when the schema is not
 /// there, or the name is not one COPY can be given safely (it takes no parameters).
@@ -31,7 +33,7 @@ pub(super) fn stream(
         "COPY (SELECT {PLAN_COLUMNS} FROM sends WHERE campaign = '{campaign}' \
          ORDER BY intent_at_ms) TO STDOUT (FORMAT csv)"
     );
-    let (mut sender, received) = ChunkSender::channel();
+    let (mut sender, received) = ChunkSender::<PlanRecords>::channel();
     let location = journal.target().redacted();
     reader.conn.submit(move |client| {
         let streamed = (|| -> Result<(), JournalError> {
@@ -53,7 +55,8 @@ pub(super) fn stream(
                 .read_byte_record(&mut row)
                 .map_err(|e| gone(format!("reading the campaign's records: {e}")))?
             {
-                if !sender.push(record_of(&row, &location)?) {
+                let record = record_of(&row, &location)?;
+                if !sender.push(|chunk: &mut PlanRecords| chunk.push(record)) {
                     break;
                 }
             }
@@ -64,9 +67,9 @@ pub(super) fn stream(
     Ok(Some(Box::new(ChunkStream::new(received, reader))))
 }
 
-/// A record from one line of the COPY: what a plan reads, the other fields empty. (CSV does
-/// not tell a NULL from an empty text; for these columns both mean "none".)
-fn record_of(row: &csv::ByteRecord, location: &str) -> Result<SendRecord, JournalError> {
+/// A record from one line of the COPY, read in place. (CSV does not tell a NULL from an
+/// empty text; for these columns both mean "none".)
+fn record_of<'r>(row: &'r csv::ByteRecord, location: &str) -> Result<PlanRecord<'r>, JournalError> {
     let bad = |what: &'static str, value: &[u8]| JournalError::BadValue {
         location: location.to_owned(),
         what,
@@ -74,12 +77,7 @@ fn record_of(row: &csv::ByteRecord, location: &str) -> Result<SendRecord, Journa
     };
     let field = |i: usize| row.get(i).unwrap_or_default();
     let text = |i: usize, what: &'static str| {
-        std::str::from_utf8(field(i))
-            .map(str::to_owned)
-            .map_err(|_| bad(what, field(i)))
-    };
-    let optional = |i: usize, what: &'static str| -> Result<Option<String>, JournalError> {
-        Ok(Some(text(i, what)?).filter(|t| !t.is_empty()))
+        std::str::from_utf8(field(i)).map_err(|_| bad(what, field(i)))
     };
     let number = |i: usize, what: &'static str| -> Result<Option<i64>, JournalError> {
         match field(i) {
@@ -108,24 +106,14 @@ fn record_of(row: &csv::ByteRecord, location: &str) -> Result<SendRecord, Journa
                 .ok_or_else(|| bad("error class", class))?,
         ),
     };
-    Ok(SendRecord {
-        campaign: String::new(),
+    Ok(PlanRecord {
         recipient: text(0, "recipient")?,
         content_hash: text(1, "content hash")?,
         state,
         endpoint,
-        call_id: String::new(),
-        msg_random: 0,
-        msg_seq: 0,
-        msg_key: None,
-        msg_time: None,
         error_code: number(4, "error code")?,
-        error_text: optional(5, "error text")?,
+        error_text: Some(text(5, "error text")?).filter(|t| !t.is_empty()),
         error_class,
-        attempts: 0,
         intent_at_ms: number(7, "intent time")?.ok_or_else(|| bad("intent time", b""))?,
-        updated_at_ms: 0,
-        variant: None,
-        locale: None,
     })
 }

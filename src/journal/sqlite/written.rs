@@ -8,7 +8,7 @@
 
 use super::SqliteJournal;
 use crate::journal::chunks::{ChunkSender, ChunkStream};
-use crate::journal::{JournalError, PLAN_COLUMNS, RecordStream};
+use crate::journal::{JournalError, PLAN_COLUMNS, PlanRecords, RecordStream};
 
 impl SqliteJournal {
     pub(super) fn written_order(
@@ -29,7 +29,7 @@ impl SqliteJournal {
         let Some(reader) = SqliteJournal::open_existing(&self.path)? else {
             return Ok(None);
         };
-        let (mut sender, received) = ChunkSender::channel();
+        let (mut sender, received) = ChunkSender::<PlanRecords>::channel();
         let campaign = campaign.to_owned();
         std::thread::Builder::new()
             .name("journal-stream".into())
@@ -45,7 +45,8 @@ impl SqliteJournal {
                         .map_err(reader.sql())?;
                     let mut rows = statement.query([&campaign]).map_err(reader.sql())?;
                     while let Some(row) = rows.next().map_err(reader.sql())? {
-                        if !sender.push(reader.plan_record(row)?) {
+                        let record = reader.plan_row(row)?;
+                        if !sender.push(|chunk: &mut PlanRecords| chunk.push(record)) {
                             break;
                         }
                     }

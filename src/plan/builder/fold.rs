@@ -64,7 +64,7 @@ impl Builder<'_> {
                 SendState::Recalled => (DiffState::Recalled, None),
                 // Held out or capped before, in neither now: never sent.
                 SendState::HeldOut | SendState::Capped => (DiffState::New, None),
-                SendState::Sent if request::is_hex_of(&p.content_hash, &facts.hash) => {
+                SendState::Sent if p.content_hash == Some(facts.hash) => {
                     (DiffState::Unchanged, None)
                 }
                 SendState::Sent => (DiffState::Changed, None),
@@ -110,7 +110,7 @@ impl Builder<'_> {
             && !assignment.held_out
             && let Some(p) = prior
             && let Some(now) = self.options.now
-            && request::is_hex_of(&p.content_hash, &facts.hash)
+            && p.content_hash == Some(facts.hash)
             && crate::apply::inside_dedup_window(p.endpoint, p.intent_at_ms, now.as_millisecond())
         {
             self.plan.resends_in_window += 1;
