@@ -7,6 +7,7 @@
 //! PostgreSQL ([`PgJournal`]) the one a team and its CI runners share, and a [`State`] names
 //! which store a command uses.
 
+mod batch;
 mod chunks;
 mod plan_records;
 mod postgres;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use crate::im::{Endpoint, ErrorClass};
 
+pub(crate) use batch::BatchOrder;
 pub use plan_records::{PlanRecord, PlanRecords};
 pub use postgres::{PgJournal, PgTarget};
 pub use sqlite::SqliteJournal;
@@ -42,56 +44,6 @@ pub(crate) const COLUMNS: &str = "campaign, recipient, content_hash, state, endp
 /// [`JournalStore::records_in_written_order`]), in the order their readers decode them.
 pub(crate) const PLAN_COLUMNS: &str =
     "recipient, content_hash, state, endpoint, error_code, error_text, error_class, intent_at_ms";
-
-/// A batch's recipients sorted by name with their indexes in the caller's list: a record read
-/// back answers every index that named it (a recipient named twice is answered twice).
-pub(crate) struct BatchOrder<'a>(Vec<(&'a str, usize)>);
-
-impl<'a> BatchOrder<'a> {
-    /// The recipients of `batch`, which starts at index `offset` of the caller's list.
-    pub(crate) fn new(batch: &[&'a str], offset: usize) -> BatchOrder<'a> {
-        let mut order: Vec<(&str, usize)> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (*r, offset + i))
-            .collect();
-        order.sort_unstable();
-        BatchOrder(order)
-    }
-
-    /// Each recipient once, in order.
-    pub(crate) fn distinct(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.0
-            .iter()
-            .enumerate()
-            .filter(|(i, (r, _))| *i == 0 || self.0[i - 1].0 != *r)
-            .map(|(_, (r, _))| *r)
-    }
-
-    /// The entries that named `recipient`.
-    fn named(&self, recipient: &str) -> &[(&'a str, usize)] {
-        let from = self.0.partition_point(|(r, _)| *r < recipient);
-        let to = from + self.0[from..].partition_point(|(r, _)| *r == recipient);
-        &self.0[from..to]
-    }
-
-    /// The indexes that named `recipient`.
-    pub(crate) fn indexes_of(&self, recipient: &str) -> impl Iterator<Item = usize> + '_ {
-        self.named(recipient).iter().map(|(_, i)| *i)
-    }
-
-    /// Hands `record` to `each` at every index that named its recipient.
-    pub(crate) fn answer(&self, record: SendRecord, each: &mut dyn FnMut(usize, SendRecord)) {
-        let Some(((_, last), repeats)) = self.named(&record.recipient).split_last() else {
-            return;
-        };
-        // A recipient named once (the rule) is handed over without a copy.
-        for (_, i) in repeats {
-            each(*i, record.clone());
-        }
-        each(*last, record);
-    }
-}
 
 /// Records streamed from a store in chunks, in its order
 /// ([`JournalStore::records_in_written_order`]).
