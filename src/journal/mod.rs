@@ -410,12 +410,15 @@ pub trait JournalStore: Send + std::fmt::Debug {
     /// Every record of `campaign` in the order they were first written, which follows the
     /// audience's (PostgreSQL streams them by intent time from an index, SQLite in rowid
     /// order); `None` when the store cannot stream that order cheaply (SQLite: the campaign
-    /// holds under half of the journal's rows, so a scan would mostly read other campaigns). The planner merges the stream with the audience as it reads it
+    /// holds under half of the journal's rows, so a scan would mostly read other campaigns).
+    /// `records` is the campaign's count of records ([`JournalStore::count`]), which the
+    /// caller has already. The planner merges the stream with the audience as it reads it
     /// ([`crate::plan`]'s ordered join) instead of looking every recipient up. The records
     /// carry what a plan reads ([`PLAN_COLUMNS`]), packed a chunk at a time.
     fn records_in_written_order(
         &self,
         _campaign: &str,
+        _records: u64,
     ) -> Result<Option<RecordStream>, JournalError> {
         Ok(None)
     }

@@ -288,8 +288,9 @@ impl JournalStore for SqliteJournal {
     fn records_in_written_order(
         &self,
         campaign: &str,
+        records: u64,
     ) -> Result<Option<super::RecordStream>, JournalError> {
-        self.written_order(campaign)
+        self.written_order(campaign, records)
     }
 
     fn for_each_recipient(

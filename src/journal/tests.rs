@@ -446,7 +446,7 @@ fn a_campaigns_records_stream_in_the_order_they_were_first_written() {
         journal.upsert(&[failed]).unwrap();
         let mut streamed: Vec<(String, SendState, Option<i64>)> = Vec::new();
         for chunk in journal
-            .records_in_written_order("c")
+            .records_in_written_order("c", 3)
             .unwrap()
             .unwrap_or_else(|| panic!("{name} streams a campaign that is all its records"))
         {
@@ -464,7 +464,7 @@ fn a_campaigns_records_stream_in_the_order_they_were_first_written() {
             "{name}"
         );
         // A reader that stops early ends the stream without reading the rest.
-        let mut first = journal.records_in_written_order("c").unwrap().unwrap();
+        let mut first = journal.records_in_written_order("c", 3).unwrap().unwrap();
         let chunk = first.next().unwrap().unwrap();
         assert_eq!(chunk.get(0).map(|r| r.recipient), Some("u9"), "{name}");
         drop(first);
@@ -486,9 +486,19 @@ fn sqlite_looks_up_by_key_a_campaign_that_is_a_small_part_of_its_journal() {
         .collect();
     journal.upsert(&others).unwrap();
     journal.upsert(&[record("u1", SendState::Sent)]).unwrap();
-    assert!(journal.records_in_written_order("c").unwrap().is_none());
-    assert!(journal.records_in_written_order("big").unwrap().is_some());
-    assert!(journal.records_in_written_order("none").unwrap().is_none());
+    assert!(journal.records_in_written_order("c", 1).unwrap().is_none());
+    assert!(
+        journal
+            .records_in_written_order("big", 10)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        journal
+            .records_in_written_order("none", 0)
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A record written by a version 1 journal survives the move to version 2, which adds the

@@ -335,7 +335,7 @@ impl Builder<'_> {
         // The sending pass keeps to keyed lookups: it reads at the pace of the sends.
         let mut ordered = match &self.journal {
             Some(journal) if self.joined && !self.sends_only() => journal
-                .records_in_written_order(&self.loaded.campaign.name)?
+                .records_in_written_order(&self.loaded.campaign.name, self.plan.journal.records)?
                 .map(OrderedJoin::new),
             _ => None,
         };

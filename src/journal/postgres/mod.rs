@@ -194,6 +194,7 @@ impl JournalStore for PgJournal {
     fn records_in_written_order(
         &self,
         campaign: &str,
+        _records: u64,
     ) -> Result<Option<super::RecordStream>, JournalError> {
         written::stream(self, campaign)
     }

@@ -14,6 +14,7 @@ impl SqliteJournal {
     pub(super) fn written_order(
         &self,
         campaign: &str,
+        records: u64,
     ) -> Result<Option<RecordStream>, JournalError> {
         // The largest rowid is the table's row count or more, read without a scan.
         let rows: i64 = self
@@ -22,7 +23,7 @@ impl SqliteJournal {
                 row.get(0)
             })
             .map_err(self.sql())?;
-        let mine = i64::try_from(self.count_records(campaign)?).unwrap_or(i64::MAX);
+        let mine = i64::try_from(records).unwrap_or(i64::MAX);
         if mine == 0 || mine.saturating_mul(2) < rows {
             return Ok(None);
         }
