@@ -36,8 +36,8 @@ pub(crate) enum StateCommand {
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
     },
-    /// Copy every campaign's records (and applied saved plans) from one journal to another,
-    /// SQLite or PostgreSQL either way, then check that both hold the same.
+    /// Copy every campaign's records (with applied saved plans, tags and checkpoints) from one
+    /// journal to another, SQLite or PostgreSQL either way, then check that both hold the same.
     ///
     /// Refuses when the destination already holds records of a campaign being copied. Stop
     /// every `apply` on the source first: what is written during the copy may be missed.
@@ -180,6 +180,11 @@ fn migrate(from: &Path, to: &Path) -> Result {
                 copied.map_or(0, |c| c.total),
                 campaign.total
             )));
+        }
+        // The records are the same, so the row the source's runs settled is settled here:
+        // the next run resumes from it instead of counting first.
+        if let Some(checkpoint) = source.checkpoint(&campaign.campaign)? {
+            target.save_checkpoint(&campaign.campaign, &checkpoint)?;
         }
         written(writeln!(
             err,

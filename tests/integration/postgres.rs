@@ -287,7 +287,18 @@ fn journal_of_100k(path: &std::path::Path) -> Vec<SendRecord> {
         journal.upsert(chunk).unwrap();
     }
     journal.mark_plan_applied("plan-1", "alpha", 42).unwrap();
+    journal.save_checkpoint("beta", &checkpoint()).unwrap();
     all
+}
+
+/// What a run checked of beta's inputs, which a copy keeps.
+fn checkpoint() -> timcast::journal::Checkpoint {
+    timcast::journal::Checkpoint {
+        digest: "digest-of-beta".into(),
+        settled_before_row: 33_334,
+        shared: vec![0, 1, 2, 255],
+        checked_at_ms: 1_700_000_000_000,
+    }
 }
 
 fn all_records(path: &std::path::Path) -> Vec<SendRecord> {
@@ -298,6 +309,8 @@ fn all_records(path: &std::path::Path) -> Vec<SendRecord> {
     }
     all.sort_by(|a, b| (&a.campaign, &a.recipient).cmp(&(&b.campaign, &b.recipient)));
     assert!(journal.plan_applied("plan-1").unwrap());
+    assert_eq!(journal.checkpoint("beta").unwrap(), Some(checkpoint()));
+    assert_eq!(journal.checkpoint("alpha").unwrap(), None);
     all
 }
 
