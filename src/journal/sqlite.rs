@@ -203,6 +203,14 @@ impl SqliteJournal {
     }
 
     fn migrate(&self) -> Result<(), JournalError> {
+        let found = self.version()?;
+        if (1..SCHEMA_VERSION).contains(&found) {
+            // Some steps copy every record: say why a large journal's first open waits.
+            tracing::info!(
+                "journal {}: upgrading it from schema version {found} to {SCHEMA_VERSION}, once",
+                self.path.display()
+            );
+        }
         loop {
             let version = self.version()?;
             if version > SCHEMA_VERSION {

@@ -145,3 +145,58 @@ fn a_journal_with_a_schema_version_below_zero_is_refused_with_its_path_not_a_pan
         out.text()
     );
 }
+
+#[test]
+fn a_version_4_journal_is_rebuilt_once_with_a_note_and_plans_stream_it_after() {
+    let dir = tempfile::tempdir().unwrap();
+    CampaignWriter::new(dir.path(), "hello")
+        .recipients(10)
+        .text("Hello {{first_name}}")
+        .write();
+    timcast(dir.path(), &["apply", "--sandbox", "hello.yaml"]).expect_code(0);
+    let journal = dir.path().join(".timcast/sandbox.db");
+    // Back to version 4's table: keyed by (campaign, recipient), without a rowid.
+    let conn = rusqlite::Connection::open(&journal).unwrap();
+    let table: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sends'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let old = format!(
+        "{} WITHOUT ROWID",
+        table.replacen("\"sends\"", "sends_v4", 1)
+    );
+    conn.execute_batch(&format!(
+        "BEGIN; {old}; INSERT INTO sends_v4 SELECT * FROM sends; DROP TABLE sends;
+         ALTER TABLE sends_v4 RENAME TO sends;
+         CREATE INDEX sends_by_call ON sends (campaign, call_id);
+         CREATE INDEX sends_by_recipient ON sends (recipient, intent_at_ms);
+         PRAGMA user_version = 4; COMMIT;"
+    ))
+    .unwrap();
+    drop(conn);
+    let plan = timcast(dir.path(), &["-v", "plan", "--sandbox", "hello.yaml"]).expect_code(0);
+    assert!(
+        plan.stderr
+            .contains("sandbox.db: upgrading it from schema version 4 to 5, once"),
+        "{}",
+        plan.text()
+    );
+    assert!(
+        plan.stdout.contains("nothing to send (10 already sent)"),
+        "{}",
+        plan.text()
+    );
+    assert!(
+        plan.stderr.contains(
+            "ordered join: 10 recipients answered by the journal's stream, 0 looked up by key"
+        ),
+        "{}",
+        plan.text()
+    );
+    // Once: the next plan has nothing to upgrade.
+    let again = timcast(dir.path(), &["plan", "--sandbox", "hello.yaml"]).expect_code(0);
+    assert!(!again.stderr.contains("upgrading"), "{}", again.text());
+}
