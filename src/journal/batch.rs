@@ -21,18 +21,18 @@ impl<'a> BatchOrder<'a> {
 
     /// Each recipient once, in order.
     pub(crate) fn distinct(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let mut last = None;
         self.0
             .iter()
-            .enumerate()
-            .filter(|(i, (r, _))| *i == 0 || self.0[i - 1].0 != *r)
-            .map(|(_, (r, _))| *r)
+            .map(|(r, _)| *r)
+            .filter(move |r| last.replace(*r) != Some(*r))
     }
 
     /// The entries that named `recipient`.
     fn named(&self, recipient: &str) -> &[(&'a str, usize)] {
         let from = self.0.partition_point(|(r, _)| *r < recipient);
-        let to = from + self.0[from..].partition_point(|(r, _)| *r == recipient);
-        &self.0[from..to]
+        let to = self.0.partition_point(|(r, _)| *r <= recipient);
+        self.0.get(from..to).unwrap_or_default()
     }
 
     /// The indexes that named `recipient`.

@@ -51,7 +51,10 @@ pub fn parse_hex(text: &str) -> Option<ContentHash> {
     }
     let mut hash = ContentHash::default();
     for (slot, pair) in hash.iter_mut().zip(bytes.chunks_exact(2)) {
-        *slot = (digit(pair[0])? << 4) | digit(pair[1])?;
+        let &[high, low] = pair else {
+            return None;
+        };
+        *slot = (digit(high)? << 4) | digit(low)?;
     }
     Some(hash)
 }
